@@ -1,0 +1,82 @@
+"""Errors as RFC 9457 problem documents (``application/problem+json``), in the caller's language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+
+from datong.api.deps import request_locale
+from datong.errors import DatongError
+from datong.i18n import N_, translate
+
+PROBLEM = "application/problem+json"
+_TITLES = {
+    400: N_("Bad request"), 401: N_("Not signed in"), 403: N_("Forbidden"), 404: N_("Not found"),
+    405: N_("Method not allowed"), 409: N_("Conflict"), 413: N_("Too large"),
+    422: N_("Invalid input"), 500: N_("Server error"), 503: N_("Unavailable"),
+}
+
+
+def wants_html(request: Request) -> bool:
+    """Console pages (not the API) answer a browser with an HTML error page."""
+    path = request.url.path
+    return not path.startswith(("/api/", "/healthz", "/metrics", "/openapi")) and (
+        "text/html" in request.headers.get("accept", "")
+    )
+
+
+def problem(request: Request, status: int, code: str, detail: Callable[[str], str], **extra) -> Response:
+    """Answer with a problem document; ``detail(locale)`` words the message in the chosen language
+    (the console's own language for a browser page, Accept-Language for the API)."""
+    renderer = getattr(request.app.state, "html_error", None)
+    if renderer is not None and wants_html(request):
+        return renderer(request, status, detail)
+    locale = request_locale(request)
+    body = {
+        "type": f"/problems/{code}",
+        "title": translate(locale, _TITLES.get(status, N_("Error"))),
+        "status": status,
+        "detail": detail(locale),
+        "instance": request.url.path,
+        "code": code,
+        **extra,
+    }
+    headers = {"Content-Language": locale}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="datong"'
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+async def datong_error(request: Request, exc: DatongError) -> JSONResponse:
+    return problem(request, exc.status, exc.code, exc.localised)
+
+
+async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        {"field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path", "form")),
+         "location": e["loc"][0] if e["loc"] else None, "message": e["msg"], "type": e["type"]}
+        for e in exc.errors()
+    ]
+    fields = ", ".join(sorted({e["field"] for e in errors if e["field"]})) or "-"
+    def detail(locale: str) -> str:
+        return translate(locale, N_("Check these fields and send again: {fields}"), fields=fields)
+
+    return problem(request, 422, "invalid_input", detail, errors=errors)
+
+
+async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    def detail(locale: str) -> str:
+        text = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, N_("Error"))
+        return translate(locale, text)
+
+    return problem(request, exc.status_code, f"http_{exc.status_code}", detail)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DatongError, datong_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)

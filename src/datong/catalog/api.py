@@ -1,0 +1,118 @@
+"""Thin HTTP handlers for the catalog."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from datong.api.deps import ActorDep, SessionDep
+from datong.catalog import dcat, service, sources
+from datong.catalog.schemas import (
+    CodeListIn, CodeListOut, DataElementIn, DataElementOut, ResourceIn, ResourceOut, ResourcePage,
+    SourceClaimIn, SourceClaimOut, SourceDecisionIn, VersionOut,
+)
+from datong.catalog.vocab import Category, OpenType, SharingType
+
+router = APIRouter(prefix="/api/v1", tags=["catalog"])
+
+
+@router.get("/resources", response_model=ResourcePage)
+def list_resources(
+    session: SessionDep,
+    actor: ActorDep,
+    q: Annotated[str | None, Query(description="Words that must all occur (Chinese or English)")] = None,
+    provider: str | None = None,
+    sharing_type: SharingType | None = None,
+    open_type: OpenType | None = None,
+    category: Category | None = None,
+    attached: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+):
+    items, total = service.search_resources(
+        session, q=q, provider=provider, sharing_type=sharing_type, open_type=open_type,
+        category=category, attached=attached, limit=limit, offset=offset,
+    )
+    return ResourcePage(items=[ResourceOut.of(r) for r in items], total=total, limit=limit, offset=offset)
+
+
+@router.post("/resources", response_model=ResourceOut, status_code=201)
+def create_resource(body: ResourceIn, session: SessionDep, actor: ActorDep):
+    return ResourceOut.of(service.create_resource(session, actor, data=body))
+
+
+@router.get("/resources/{code:path}/history", response_model=list[VersionOut])
+def resource_history(code: str, session: SessionDep, actor: ActorDep):
+    return [VersionOut.model_validate(v) for v in service.resource_history(session, code)]
+
+
+@router.get("/resources/{code:path}", response_model=ResourceOut)
+def get_resource(code: str, session: SessionDep, actor: ActorDep):
+    return ResourceOut.of(service.get_resource(session, code))
+
+
+@router.put("/resources/{code:path}", response_model=ResourceOut)
+def update_resource(code: str, body: ResourceIn, session: SessionDep, actor: ActorDep):
+    resource, _changes = service.update_resource(session, actor, code=code, data=body)
+    return ResourceOut.of(resource)
+
+
+@router.get("/data-elements", response_model=list[DataElementOut])
+def list_elements(session: SessionDep, actor: ActorDep, q: str | None = None):
+    return [DataElementOut.of(e) for e in service.list_elements(session, q=q)]
+
+
+@router.post("/data-elements", response_model=DataElementOut, status_code=201)
+def create_element(body: DataElementIn, session: SessionDep, actor: ActorDep):
+    return DataElementOut.of(service.create_element(session, actor, data=body))
+
+
+@router.get("/code-lists", response_model=list[CodeListOut])
+def list_code_lists(session: SessionDep, actor: ActorDep):
+    return [
+        CodeListOut(identifier=c.identifier, name=c.name, name_en=c.name_en,
+                    entries=[{"value": e.value, "label": e.label, "label_en": e.label_en} for e in c.entries])
+        for c in service.list_code_lists(session)
+    ]
+
+
+@router.post("/code-lists", response_model=CodeListOut, status_code=201)
+def create_code_list(body: CodeListIn, session: SessionDep, actor: ActorDep):
+    service.create_code_list(session, actor, data=body)
+    return body
+
+
+def _claim_out(claim) -> SourceClaimOut:
+    return SourceClaimOut(
+        id=claim.id, element=claim.element.identifier, element_name=claim.element.name,
+        department=claim.department.code, department_name=claim.department.name,
+        resource=None, status=claim.status, claimed_by=claim.claimed_by, claimed_at=claim.claimed_at,
+        decided_by=claim.decided_by, reason=claim.reason,
+    )
+
+
+@router.get("/authoritative-sources", response_model=list[SourceClaimOut])
+def list_sources(session: SessionDep, actor: ActorDep, status: str | None = None):
+    return [_claim_out(c) for c in sources.list_claims(session, status=status)]
+
+
+@router.post("/authoritative-sources", response_model=SourceClaimOut, status_code=201)
+def claim_source(body: SourceClaimIn, session: SessionDep, actor: ActorDep):
+    claim = sources.claim_source(session, actor, element=body.element, department=body.department,
+                                 resource=body.resource)
+    return _claim_out(claim)
+
+
+@router.post("/authoritative-sources/{claim_id}/decision", response_model=SourceClaimOut)
+def resolve_source(claim_id: int, body: SourceDecisionIn, session: SessionDep, actor: ActorDep):
+    return _claim_out(sources.resolve_source(session, actor, claim_id=claim_id, reason=body.reason))
+
+
+@router.get("/catalog/dcat")
+def catalog_dcat(session: SessionDep, actor: ActorDep,
+                 format: Annotated[str, Query(pattern="^(ttl|jsonld)$")] = "ttl"):
+    resources, _total = service.search_resources(session, limit=100_000)
+    body, media_type = dcat.serialise(resources, format)
+    return Response(body, media_type=media_type)

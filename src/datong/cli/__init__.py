@@ -1,0 +1,48 @@
+"""The ``datong`` command. Each command builds what it needs from Settings and calls one service."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from datong.cli.context import Context, fail
+from datong.errors import DatongError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False,
+                  help="Datong (数通): government data sharing and exchange hub.")
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    lang: Annotated[str | None, typer.Option("--lang", help="Language of messages: zh-CN or en.")] = None,
+) -> None:
+    ctx.obj = Context(lang=lang)
+
+
+def _register() -> None:
+    from datong.cli import audit, catalog, codes, identity, system
+
+    system.register(app)
+    app.add_typer(identity.dept, name="dept")
+    app.add_typer(identity.user, name="user")
+    app.add_typer(identity.client, name="client")
+    app.add_typer(catalog.app, name="catalog")
+    app.add_typer(audit.app, name="audit")
+    app.add_typer(codes.app, name="codes")
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        app()
+    except DatongError as error:
+        fail(error)
+        sys.exit(2)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,71 @@
+"""catalog import, catalog export, catalog template."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from datong.catalog import dcat, service, transfer
+from datong.cli.context import Context
+from datong.i18n import N_
+
+app = typer.Typer(no_args_is_help=True, help="The resource catalog.")
+
+
+class ExportFormat(StrEnum):
+    XLSX = "xlsx"
+    YAML = "yaml"
+    JSON = "json"
+    DCAT_TTL = "dcat-ttl"
+    DCAT_JSONLD = "dcat-jsonld"
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".xlsx, .yaml or .json")],
+) -> None:
+    """Import a catalogue; all resources land or none, and every problem is listed."""
+    context: Context = ctx.obj
+    try:
+        with context.database.unit_of_work() as session:
+            result = transfer.import_catalog(session, context.actor, filename=path.name, content=path.read_bytes())
+    except transfer.CatalogRejected as rejected:
+        typer.echo(rejected.localised(context.locale), err=True)
+        for problem in rejected.problems:
+            typer.echo(f"  {problem.where()}: {problem.localise(context.locale)}", err=True)
+        raise typer.Exit(2) from rejected
+    typer.echo(context.say(N_("Imported: {created} created, {updated} updated, {unchanged} unchanged."),
+                           created=len(result.created), updated=len(result.updated), unchanged=len(result.unchanged)))
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
+    format_: Annotated[ExportFormat, typer.Option("--format", help="File format.")] = ExportFormat.XLSX,
+    provider: Annotated[str | None, typer.Option(help="Only this department's resources (credit code).")] = None,
+) -> None:
+    """Export the catalogue."""
+    context: Context = ctx.obj
+    with context.unit_of_work() as session:
+        resources, total = service.search_resources(session, provider=provider, limit=100_000)
+        if format_ is ExportFormat.XLSX:
+            content = transfer.export_workbook(resources)
+        elif format_ in (ExportFormat.YAML, ExportFormat.JSON):
+            content = transfer.export_structured(resources, format_.value)
+        else:
+            content = dcat.serialise(resources, "ttl" if format_ is ExportFormat.DCAT_TTL else "jsonld")[0].encode()
+    output.write_bytes(content)
+    typer.echo(context.say(N_("{n} resources written to {path}."), n=total, path=str(output)))
+
+
+@app.command("template")
+def template(ctx: typer.Context,
+             output: Annotated[Path, typer.Option("-o", "--output")] = Path("catalog-template.xlsx")) -> None:
+    """Write the empty Excel template departments fill in."""
+    output.write_bytes(transfer.template_workbook())
+    typer.echo(str(output))

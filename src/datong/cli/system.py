@@ -1,0 +1,76 @@
+"""init, demo, serve."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from datong.cli.context import Context
+from datong.bootstrap import initialise
+from datong.i18n import N_
+
+
+def _init(ctx: Context) -> None:
+    done = initialise(ctx.database, ctx.actor)
+    before, after = done.revision_before, done.revision
+    if before == after:
+        typer.echo(ctx.say(N_("Database is up to date at revision {revision}."), revision=after))
+    else:
+        typer.echo(ctx.say(N_("Database upgraded from {before} to {after}."), before=before or "∅", after=after))
+    if done.dictionary_added:
+        typer.echo(ctx.say(N_("{n} standard data elements and code lists added."), n=done.dictionary_added))
+
+
+def _serve(ctx: Context, host: str | None, port: int | None) -> None:
+    import uvicorn
+
+    from datong.app import create_app
+
+    settings = ctx.settings
+    app = create_app(settings, ctx.database)
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def init(ctx: typer.Context) -> None:
+        """Create the database, or upgrade it to the newest schema."""
+        _init(ctx.obj)
+
+    @app.command()
+    def serve(
+        ctx: typer.Context,
+        host: Annotated[str | None, typer.Option(help="Address to listen on (DATONG_HOST).")] = None,
+        port: Annotated[int | None, typer.Option(help="Port (DATONG_PORT).")] = None,
+    ) -> None:
+        """Serve the console and the API."""
+        _serve(ctx.obj, host, port)
+
+    @app.command()
+    def demo(
+        ctx: typer.Context,
+        serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the console afterwards.")] = True,
+    ) -> None:
+        """Build the demo province in the embedded store and serve the console."""
+        from datong.demo import DEMO_PASSWORD, build_demo_province
+
+        context: Context = ctx.obj
+        _init(context)
+        with context.unit_of_work() as session:
+            report = build_demo_province(session, context.settings)
+        say = context.say
+        typer.echo(say(N_("Demo province ready: {d} departments, {u} accounts, {c} API clients created."),
+                       d=report.departments_created, u=report.users_created, c=report.clients_created))
+        typer.echo(say(N_("Catalog: {r} resources and {s} authoritative-source claims created."),
+                       r=report.resources_created, s=report.claims_created))
+        typer.echo(say(N_("Every demo account's password is {password}")
+                       , password=DEMO_PASSWORD))
+        for username, name, department, roles in report.logins:
+            typer.echo(f"  {username:<14} {name:<4} {department:<10} {roles}")
+        for key, client in sorted(report.clients.items()):
+            typer.echo(f"  client {key:<6} {client['client_id']}  {client['client_secret']}")
+        settings = context.settings
+        if serve_:
+            typer.echo(say(N_("Console: {url}"), url=f"http://{settings.host}:{settings.port}/"))
+            _serve(context, None, None)

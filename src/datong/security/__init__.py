@@ -1,0 +1,1 @@
+"""Identity, roles, authorization and the audit chain."""

@@ -1,0 +1,113 @@
+"""Thin HTTP handlers for tokens, departments, users, API clients and the audit log."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+
+from datong.api.deps import ActorDep, SessionDep
+from datong.errors import BadCredentials, InvalidInput
+from datong.i18n import N_, Term
+from datong.security import audit, service
+from datong.security.schemas import (
+    AuditEventOut, ClientCreated, ClientIn, ClientOut, DepartmentIn, DepartmentOut, TokenOut,
+    UserIn, UserOut,
+)
+from datong.security.tokens import issue_token
+
+router = APIRouter(prefix="/api/v1")
+
+
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        client_id, _, secret = base64.b64decode(value).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise BadCredentials() from None
+    return client_id, secret
+
+
+@router.post("/auth/token", response_model=TokenOut, tags=["auth"])
+def token(
+    request: Request,
+    session: SessionDep,
+    grant_type: Annotated[str, Form()],
+    username: Annotated[str | None, Form()] = None,
+    password: Annotated[str | None, Form()] = None,
+    client_id: Annotated[str | None, Form()] = None,
+    client_secret: Annotated[str | None, Form()] = None,
+) -> TokenOut:
+    """OAuth2 token endpoint: ``password`` for staff, ``client_credentials`` for systems."""
+    settings = request.app.state.settings
+    if grant_type == "password" and username and password is not None:
+        actor = service.authenticate_user(session, username=username, password=password)
+    elif grant_type == "client_credentials":
+        basic = _basic_credentials(request)
+        client_id, client_secret = basic if basic else (client_id, client_secret)
+        if not client_id or client_secret is None:
+            raise BadCredentials()
+        actor = service.authenticate_client(session, client_id=client_id, secret=client_secret)
+    else:
+        raise InvalidInput(field="grant_type",
+                           reason=Term(N_("use 'password' with username and password, or 'client_credentials'")))
+    access = issue_token(secret=request.app.state.secret, subject=actor.name, kind=actor.kind,
+                         ttl_seconds=settings.token_ttl_seconds)
+    return TokenOut(access_token=access, expires_in=settings.token_ttl_seconds)
+
+
+@router.get("/departments", response_model=list[DepartmentOut], tags=["identity"])
+def list_departments(session: SessionDep, actor: ActorDep):
+    return [DepartmentOut.of(d) for d in service.list_departments(session, actor)]
+
+
+@router.post("/departments", response_model=DepartmentOut, status_code=201, tags=["identity"])
+def create_department(body: DepartmentIn, session: SessionDep, actor: ActorDep):
+    department = service.create_department(session, actor, **body.model_dump())
+    return DepartmentOut.of(department)
+
+
+@router.get("/users", response_model=list[UserOut], tags=["identity"])
+def list_users(session: SessionDep, actor: ActorDep, department: str | None = None):
+    return [UserOut.of(u) for u in service.list_users(session, actor, department_code=department)]
+
+
+@router.post("/users", response_model=UserOut, status_code=201, tags=["identity"])
+def create_user(body: UserIn, session: SessionDep, actor: ActorDep):
+    return UserOut.of(service.create_user(session, actor, **body.model_dump()))
+
+
+@router.get("/clients", response_model=list[ClientOut], tags=["identity"])
+def list_clients(session: SessionDep, actor: ActorDep, department: str | None = None):
+    return [ClientOut.of(c) for c in service.list_clients(session, actor, department_code=department)]
+
+
+@router.post("/clients", response_model=ClientCreated, status_code=201, tags=["identity"])
+def create_client(body: ClientIn, session: SessionDep, actor: ActorDep):
+    client, secret = service.create_client(session, actor, department_code=body.department_code, name=body.name)
+    return ClientCreated(**ClientOut.of(client).model_dump(), client_secret=secret)
+
+
+@router.get("/audit/events", response_model=list[AuditEventOut], tags=["audit"])
+def audit_events(
+    session: SessionDep,
+    actor: ActorDep,
+    by_actor: Annotated[str | None, Query(alias="actor")] = None,
+    action: str | None = None,
+    subject: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_seq: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+):
+    """Auditors only. Newest first; page with ``before_seq``."""
+    events = audit.list_audit_events(
+        session, actor, by_actor=by_actor, action=action, subject=subject, since=since,
+        until=until, limit=limit, before_seq=before_seq,
+    )
+    return [AuditEventOut.model_validate(e) for e in events]

@@ -1,0 +1,169 @@
+"""authorize(): the one place that decides who may do what.
+
+Every service that changes state or reads personal data is declared with :func:`service` and
+must call :func:`authorize` before it returns; a service that forgets raises
+:class:`~datong.errors.UncheckedService`, so its transaction is rolled back.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Literal
+
+from datong.errors import PermissionDenied, UncheckedService
+from datong.i18n import N_, Term
+from datong.security.roles import PRIVILEGED, Role
+
+ActorKind = Literal["user", "client", "system"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a staff user, a department's API client, or the local operator (CLI)."""
+
+    kind: ActorKind
+    name: str
+    id: int | None = None
+    department_id: int | None = None
+    department_code: str | None = None
+    roles: frozenset[Role] = frozenset()
+    display_name: str | None = None
+
+    @classmethod
+    def system(cls, name: str) -> Actor:
+        return cls(kind="system", name=f"system:{name}")
+
+    def has(self, *roles: Role) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an action is done to: its kind and key, and the department that owns it."""
+
+    kind: str
+    key: str | None = None
+    department_id: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.key}" if self.key else self.kind
+
+
+Rule = Callable[[Actor, Target], bool]
+
+
+def _roles(*roles: Role) -> Rule:
+    return lambda actor, target: actor.has(*roles)
+
+
+def _own_department(*roles: Role) -> Rule:
+    return lambda actor, target: actor.has(*roles) and target.department_id == actor.department_id
+
+
+def _either(*rules: Rule) -> Rule:
+    return lambda actor, target: any(rule(actor, target) for rule in rules)
+
+
+def _grant_role(actor: Actor, target: Target) -> bool:
+    if Role(target.key) in PRIVILEGED:
+        return actor.has(Role.SECURITY_ADMIN)
+    return actor.has(Role.SECURITY_ADMIN, Role.SYSTEM_ADMIN, Role.BUREAU_ADMIN) or _own_department(
+        Role.DEPT_ADMIN
+    )(actor, target)
+
+
+def _authenticated(actor: Actor, target: Target) -> bool:
+    return actor.kind in ("user", "client")
+
+
+_STAFF_ADMINS = (Role.SYSTEM_ADMIN, Role.BUREAU_ADMIN)
+
+#: action → rule. The local operator (CLI, kind "system") may do everything and is audited.
+POLICY: dict[str, Rule] = {
+    "department.create": _roles(*_STAFF_ADMINS),
+    "department.list": _authenticated,
+    "user.create": _either(_roles(*_STAFF_ADMINS), _own_department(Role.DEPT_ADMIN)),
+    "user.list": _either(
+        _roles(*_STAFF_ADMINS, Role.SECURITY_ADMIN, Role.AUDITOR), _own_department(Role.DEPT_ADMIN)
+    ),
+    "role.grant": _grant_role,
+    "client.create": _either(_roles(*_STAFF_ADMINS), _own_department(Role.DEPT_ADMIN)),
+    "client.list": _either(
+        _roles(*_STAFF_ADMINS, Role.SECURITY_ADMIN, Role.AUDITOR), _own_department(Role.DEPT_ADMIN)
+    ),
+    "dictionary.edit": _roles(Role.BUREAU_ADMIN),
+    "resource.edit": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD)),
+    "source.claim": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD)),
+    "source.resolve": _roles(Role.BUREAU_ADMIN),
+    "audit.read": _roles(Role.AUDITOR),
+    "audit.verify": _roles(Role.AUDITOR),
+}
+
+#: What each action is called in a refusal ("You are not allowed to …").
+ACTION_LABELS = {
+    "department.create": N_("register departments"),
+    "department.list": N_("see the departments"),
+    "user.create": N_("create accounts in this department"),
+    "user.list": N_("see these accounts"),
+    "role.grant": N_("grant this role"),
+    "client.create": N_("register systems for this department"),
+    "client.list": N_("see these systems"),
+    "dictionary.edit": N_("change the data element dictionary"),
+    "resource.edit": N_("edit this department's catalog"),
+    "source.claim": N_("claim authoritative sources for this department"),
+    "source.resolve": N_("decide between conflicting authoritative sources"),
+    "audit.read": N_("read the audit log"),
+    "audit.verify": N_("verify the audit chain"),
+}
+
+_checked: ContextVar[list[bool] | None] = ContextVar("datong_authorized", default=None)
+
+
+def is_allowed(actor: Actor, action: str, target: Target) -> bool:
+    if action not in POLICY:
+        raise KeyError(f"no policy for action {action!r}")
+    return actor.kind == "system" or POLICY[action](actor, target)
+
+
+def authorize(actor: Actor, action: str, target: Target) -> None:
+    """Allow ``actor`` to do ``action`` to ``target``, or raise PermissionDenied (which the unit
+    of work records in the audit chain after rolling back)."""
+    box = _checked.get()
+    if box is not None:
+        box[0] = True
+    if not is_allowed(actor, action, target):
+        denied = PermissionDenied(action=Term(ACTION_LABELS.get(action, action)))
+        denied.audit = {"actor": actor, "action": action, "target": str(target), "outcome": "denied"}
+        raise denied
+
+
+SERVICES: dict[str, dict] = {}
+
+
+def service(*, mutates: bool, personal: bool = False):
+    """Declare a service function; those that mutate or read personal data must authorize."""
+
+    def decorate(fn):
+        name = f"{fn.__module__}.{fn.__qualname__}"
+        SERVICES[name] = {"mutates": mutates, "personal": personal}
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            box = [False]
+            token = _checked.set(box)
+            try:
+                result = fn(*args, **kwargs)
+            finally:
+                _checked.reset(token)
+            if (mutates or personal) and not box[0]:
+                raise UncheckedService(f"{name} returned without calling authorize()")
+            return result
+
+        wrapper.__datong_service__ = SERVICES[name]
+        return wrapper
+
+    return decorate

@@ -1,0 +1,87 @@
+"""One typed settings object, read from ``DATONG_*`` environment variables.
+
+Nothing here runs at import time: :func:`load_settings` is called by the composition roots
+(``create_app`` and the CLI), which pass the result on.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from datong.errors import ConfigurationError
+
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "secret", "please-change", "dev", "development", "xxx"}
+)
+SECRET_FILE = "secret_key"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+    TEST = "test"
+
+
+class HashAlgorithm(StrEnum):
+    SM3 = "sm3"
+    SHA256 = "sha256"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DATONG_", extra="ignore")
+
+    env: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path("./var")
+    database_url: str = ""
+    secret_key: SecretStr | None = None
+    default_locale: str = "zh-CN"
+    audit_hash: HashAlgorithm = HashAlgorithm.SM3
+    resource_code_format: str = "national"
+    token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
+    session_ttl_seconds: int = Field(default=8 * 3600, ge=300)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secure_cookies: bool = False
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'datong.db'}"
+        if self.env is Environment.PRODUCTION:
+            self.secure_cookies = True
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    def resolved_secret(self) -> str:
+        """The signing key for tokens and session cookies.
+
+        In production it must be given and must not be a placeholder; elsewhere a random key is
+        generated into the data directory on first use and reused afterwards.
+        """
+        given = self.secret_key.get_secret_value() if self.secret_key else None
+        if self.is_production:
+            if given is None or given.strip().lower() in PLACEHOLDER_SECRETS or len(given) < 32:
+                raise ConfigurationError("secret_key_required")
+            return given
+        if given:
+            return given
+        path = self.data_dir / SECRET_FILE
+        if path.exists():
+            return path.read_text(encoding="utf-8").strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key + "\n", encoding="utf-8")
+        path.chmod(0o600)
+        return key
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

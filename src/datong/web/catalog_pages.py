@@ -1,0 +1,207 @@
+"""Console pages of the catalog: browse and search, a resource, its form, Excel import, the data
+element dictionary and the 一数一源 table."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from datong.catalog import service, sources, transfer
+from datong.catalog.schemas import ResourceIn
+from datong.catalog.vocab import Category, DataType, KeyKind, OpenType, Sensitivity, SharingMethod, SharingType, UpdateCycle
+from datong.errors import DatongError, InvalidInput
+from datong.security.authz import Actor, Target, is_allowed
+from datong.security.service import list_departments
+from datong.web.pages import ConsoleActor, Csrf, localised, render
+from datong.web.render import console_locale
+
+router = APIRouter(include_in_schema=False)
+BLANK_ITEM_ROWS = 3
+CHOICES = {"categories": list(Category), "sharing_types": list(SharingType), "open_types": list(OpenType),
+           "methods": list(SharingMethod), "cycles": list(UpdateCycle), "sensitivities": list(Sensitivity),
+           "data_types": list(DataType), "key_kinds": list(KeyKind)}
+
+
+def _may_edit(actor: Actor, department_id: int | None) -> bool:
+    return is_allowed(actor, "resource.edit", Target("resource", department_id=department_id))
+
+
+@router.get("/catalog")
+def catalog(request: Request, actor: ConsoleActor, q: str = "", provider: str = "", sharing_type: str = "",
+            open_type: str = "", attached: str = "", offset: int = 0):
+    filters = {"q": q.strip(), "provider": provider, "sharing_type": sharing_type, "open_type": open_type,
+               "attached": attached}
+    with request.app.state.database.unit_of_work() as session:
+        resources, total = service.search_resources(
+            session, q=filters["q"] or None, provider=provider or None, sharing_type=sharing_type or None,
+            open_type=open_type or None, attached={"yes": True, "no": False}.get(attached), limit=50, offset=offset,
+        )
+        departments = list_departments(session, actor)
+        return render(request, "catalog/list.html", resources=resources, total=total, filters=filters,
+                      departments=departments, offset=offset, may_create=_may_edit(actor, actor.department_id),
+                      **CHOICES)
+
+
+@router.get("/catalog/template.xlsx")
+def template(actor: ConsoleActor):
+    return Response(transfer.template_workbook(),
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": "attachment; filename*=UTF-8''catalog-template.xlsx"})
+
+
+@router.get("/catalog/import")
+def import_form(request: Request, actor: ConsoleActor):
+    return render(request, "catalog/import.html")
+
+
+@router.post("/catalog/import", dependencies=[Csrf])
+async def import_upload(request: Request, actor: ConsoleActor, file: UploadFile):
+    content = await file.read()
+    locale = console_locale(request)
+    try:
+        with request.app.state.database.unit_of_work() as session:
+            result = transfer.import_catalog(session, actor, filename=file.filename or "", content=content)
+    except transfer.CatalogRejected as rejected:
+        rows = [(p.sheet, p.row, p.column, p.localise(locale)) for p in rejected.problems]
+        return render(request, "catalog/import.html", status=422, error=rejected.localised(locale),
+                      problems=rows, filename=file.filename)
+    return render(request, "catalog/import.html", result=result, filename=file.filename)
+
+
+@router.get("/catalog/elements")
+def elements(request: Request, actor: ConsoleActor, q: str = ""):
+    with request.app.state.database.unit_of_work() as session:
+        found = service.list_elements(session, q=q or None)
+        return render(request, "catalog/elements.html", elements=found, q=q)
+
+
+@router.get("/catalog/sources")
+def source_table(request: Request, actor: ConsoleActor):
+    return _sources_page(request, actor)
+
+
+def _sources_page(request: Request, actor: Actor, status: int = 200, **context) -> Response:
+    with request.app.state.database.unit_of_work() as session:
+        claims = sources.list_claims(session)
+        by_element: dict[str, list] = {}
+        for claim in claims:
+            by_element.setdefault(claim.element.identifier, []).append(claim)
+        may_decide = is_allowed(actor, "source.resolve", Target("source"))
+        return render(request, "catalog/sources.html", status=status, by_element=by_element,
+                      may_decide=may_decide, **context)
+
+
+@router.post("/catalog/sources/{claim_id}/decision", dependencies=[Csrf])
+def decide_source(request: Request, actor: ConsoleActor, claim_id: int, reason: Annotated[str, Form()]):
+    try:
+        with request.app.state.database.unit_of_work() as session:
+            sources.resolve_source(session, actor, claim_id=claim_id, reason=reason)
+    except DatongError as error:
+        return _sources_page(request, actor, status=error.status, error=localised(request, error))
+    return _sources_page(request, actor, decided=True)
+
+
+# --- one resource -------------------------------------------------------------------------------
+
+
+def _form_items(form) -> list[dict]:
+    items = []
+    for i in range(200):
+        name = (form.get(f"items-{i}-name") or "").strip()
+        if f"items-{i}-name" not in form:
+            break
+        if not name:
+            continue
+        item = {"name": name}
+        for field in ("element", "data_type", "sensitivity", "key", "note"):
+            value = (form.get(f"items-{i}-{field}") or "").strip()
+            if value:
+                item[field] = value
+        if (length := (form.get(f"items-{i}-length") or "").strip()).isdigit():
+            item["length"] = int(length)
+        items.append(item)
+    return items
+
+
+def _form_data(form) -> dict:
+    data = {key: (form.get(key) or "").strip() for key in (
+        "code", "name", "provider", "summary", "category", "theme", "format", "sharing_type",
+        "sharing_condition", "open_type", "open_condition", "update_cycle", "published_on")}
+    data["keywords"] = [k for k in (form.get("keywords") or "").replace("，", " ").replace("、", " ").split() if k]
+    data["sharing_methods"] = form.getlist("sharing_methods")
+    data["items"] = _form_items(form)
+    return {k: v for k, v in data.items() if v not in ("", None)}
+
+
+def _form_page(request: Request, actor: Actor, *, resource=None, data: dict | None = None, status: int = 200,
+               error: str | None = None) -> Response:
+    with request.app.state.database.unit_of_work() as session:
+        departments = [d for d in list_departments(session, actor) if _may_edit(actor, d.id)]
+        element_list = service.list_elements(session)
+        if data is None and resource is not None:
+            data = service.snapshot(resource)
+            data["provider"] = resource.provider.code
+            data["items"] = [dict(i, key=i["key"]) for i in data["items"]]
+        data = data or {"provider": actor.department_code, "sharing_methods": ["api"], "items": []}
+        rows = list(data.get("items", [])) + [{}] * BLANK_ITEM_ROWS
+        return render(request, "catalog/form.html", status=status, data=data, rows=rows, resource=resource,
+                      departments=departments, elements=element_list, error=error, **CHOICES)
+
+
+@router.get("/catalog/new")
+def new_resource(request: Request, actor: ConsoleActor):
+    return _form_page(request, actor)
+
+
+def _validated(form_data: dict) -> ResourceIn:
+    try:
+        return ResourceIn.model_validate(form_data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidInput(field=".".join(map(str, first["loc"])), reason=first["msg"]) from None
+
+
+@router.post("/catalog/new", dependencies=[Csrf])
+async def create_resource(request: Request, actor: ConsoleActor):
+    data = _form_data(await request.form())
+    try:
+        with request.app.state.database.unit_of_work() as session:
+            created = service.create_resource(session, actor, data=_validated(data))
+            code = created.code
+    except DatongError as error:
+        return _form_page(request, actor, data=data, status=error.status, error=localised(request, error))
+    return RedirectResponse(f"/catalog/r/{code}", status_code=303)
+
+
+@router.get("/catalog/r/{code:path}/edit")
+def edit_resource(request: Request, actor: ConsoleActor, code: str):
+    with request.app.state.database.unit_of_work() as session:
+        resource = service.get_resource(session, code)
+        return _form_page(request, actor, resource=resource)
+
+
+@router.post("/catalog/r/{code:path}/edit", dependencies=[Csrf])
+async def update_resource(request: Request, actor: ConsoleActor, code: str):
+    data = _form_data(await request.form())
+    data["code"] = code
+    try:
+        with request.app.state.database.unit_of_work() as session:
+            service.update_resource(session, actor, code=code, data=_validated(data))
+    except DatongError as error:
+        with request.app.state.database.unit_of_work() as session:
+            resource = service.get_resource(session, code)
+            return _form_page(request, actor, resource=resource, data=data, status=error.status,
+                              error=localised(request, error))
+    return RedirectResponse(f"/catalog/r/{code}", status_code=303)
+
+
+@router.get("/catalog/r/{code:path}")
+def resource_page(request: Request, actor: ConsoleActor, code: str):
+    with request.app.state.database.unit_of_work() as session:
+        resource = service.get_resource(session, code)
+        history = service.resource_history(session, code)
+        return render(request, "catalog/resource.html", resource=resource, history=history,
+                      may_edit=_may_edit(actor, resource.provider_id))

@@ -1,0 +1,238 @@
+"""Console pages. Each handler opens its own unit of work so that a refused or invalid form is
+rolled back and shown again with the reason, in the user's language."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from datong.errors import DatongError, PermissionDenied
+from datong.i18n import N_, Term
+from datong.security import audit, service
+from datong.security.authz import Actor, Target, is_allowed
+from datong.security.models import User
+from datong.security.roles import Role
+from datong.web.render import CSRF_KEY, LOCALE_COOKIE, console_locale
+
+router = APIRouter(include_in_schema=False)
+SESSION_USER = "user"
+
+
+class LoginRequired(Exception):
+    pass
+
+
+def to_login(request: Request, _exc: LoginRequired) -> Response:
+    if request.headers.get("hx-request"):
+        return Response(status_code=204, headers={"HX-Redirect": "/login"})
+    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
+
+def console_actor(request: Request) -> Actor:
+    username = request.session.get(SESSION_USER)
+    if not username:
+        raise LoginRequired()
+    with request.app.state.database.unit_of_work() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None or not user.is_active:
+            request.session.clear()
+            raise LoginRequired()
+        actor = service.actor_for_user(user)
+    request.state.actor = actor
+    return actor
+
+
+async def verify_csrf(request: Request) -> None:
+    """Synchroniser-token check for every state-changing console request (form field or the
+    header that htmx sends). Written here rather than taken from a middleware package because
+    it is a dozen lines and must share the session the console already keeps."""
+    expected = request.session.get(CSRF_KEY)
+    form = await request.form()
+    given = request.headers.get("x-csrf-token") or form.get("csrf_token") or ""
+    if not expected or not secrets.compare_digest(str(given), expected):
+        raise PermissionDenied(action=Term(N_("submit this form: its security token has expired, reload the page")))
+
+
+ConsoleActor = Annotated[Actor, Depends(console_actor)]
+Csrf = Depends(verify_csrf)
+
+
+def render(request: Request, name: str, status: int = 200, **context) -> Response:
+    return request.app.state.renderer.page(request, name, status=status, **context)
+
+
+def localised(request: Request, error: DatongError) -> str:
+    return error.localised(console_locale(request))
+
+
+# --- sign in and out, language ----------------------------------------------------------------
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/"):
+    return render(request, "login.html", next=next)
+
+
+@router.post("/login", dependencies=[Csrf])
+def login(request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()],
+          next: Annotated[str, Form()] = "/"):
+    try:
+        with request.app.state.database.unit_of_work() as session:
+            actor = service.authenticate_user(session, username=username, password=password)
+    except DatongError as error:
+        return render(request, "login.html", status=error.status, error=localised(request, error),
+                      next=next, username=username)
+    request.session.clear()
+    request.session[SESSION_USER] = actor.name
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/logout", dependencies=[Csrf])
+def logout(request: Request):
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/locale/{locale}")
+def switch_locale(request: Request, locale: str):
+    back = request.headers.get("referer") or "/"
+    response = RedirectResponse(back, status_code=303)
+    chosen = "en" if locale.lower().startswith("en") else "zh-CN"
+    response.set_cookie(LOCALE_COOKIE, chosen, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+# --- home ---------------------------------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request, actor: ConsoleActor):
+    may = {
+        "departments": is_allowed(actor, "department.list", Target("departments")),
+        "create_department": is_allowed(actor, "department.create", Target("department")),
+        "users": is_allowed(actor, "user.list", Target("users", department_id=actor.department_id)),
+        "clients": is_allowed(actor, "client.list", Target("clients", department_id=actor.department_id)),
+        "audit": is_allowed(actor, "audit.read", Target("audit_events")),
+    }
+    with request.app.state.database.unit_of_work() as session:
+        department = service.get_department(session, actor.department_code)
+    return render(request, "home.html", may=may, department=department)
+
+
+# --- departments --------------------------------------------------------------------------------
+
+
+def _departments_page(request: Request, actor: Actor, status: int = 200, **context) -> Response:
+    may_create = is_allowed(actor, "department.create", Target("department"))
+    with request.app.state.database.unit_of_work() as session:
+        departments = service.list_departments(session, actor)
+        return render(request, "departments.html", status=status, departments=departments,
+                      may_create=may_create, **context)
+
+
+@router.get("/departments")
+def departments(request: Request, actor: ConsoleActor):
+    return _departments_page(request, actor)
+
+
+@router.post("/departments", dependencies=[Csrf])
+def create_department(request: Request, actor: ConsoleActor, code: Annotated[str, Form()],
+                      name: Annotated[str, Form()], parent_code: Annotated[str, Form()] = ""):
+    try:
+        with request.app.state.database.unit_of_work() as session:
+            created = service.create_department(session, actor, code=code, name=name,
+                                                parent_code=parent_code or None)
+    except DatongError as error:
+        return _departments_page(request, actor, status=error.status, error=localised(request, error),
+                                 form={"code": code, "name": name, "parent_code": parent_code})
+    return _departments_page(request, actor, status=201, created=created.name)
+
+
+# --- users --------------------------------------------------------------------------------------
+
+
+def _users_page(request: Request, actor: Actor, status: int = 200, **context) -> Response:
+    grantable = [r.value for r in Role
+                 if is_allowed(actor, "role.grant", Target("role", r.value, actor.department_id))]
+    with request.app.state.database.unit_of_work() as session:
+        users = service.list_users(session, actor)
+        departments = service.list_departments(session, actor)
+        return render(request, "users.html", status=status, users=users, departments=departments,
+                      grantable=grantable, **context)
+
+
+@router.get("/users")
+def users(request: Request, actor: ConsoleActor):
+    return _users_page(request, actor)
+
+
+@router.post("/users", dependencies=[Csrf])
+def create_user(request: Request, actor: ConsoleActor, username: Annotated[str, Form()],
+                display_name: Annotated[str, Form()], department_code: Annotated[str, Form()],
+                password: Annotated[str, Form()], roles: Annotated[list[str], Form()] = []):  # noqa: B006
+    try:
+        with request.app.state.database.unit_of_work() as session:
+            created = service.create_user(session, actor, username=username, display_name=display_name,
+                                          department_code=department_code, roles=roles, password=password)
+    except DatongError as error:
+        form = {"username": username, "display_name": display_name, "department_code": department_code,
+                "roles": roles}
+        return _users_page(request, actor, status=error.status, error=localised(request, error), form=form)
+    return _users_page(request, actor, status=201, created=created.username)
+
+
+# --- API clients --------------------------------------------------------------------------------
+
+
+def _clients_page(request: Request, actor: Actor, status: int = 200, **context) -> Response:
+    with request.app.state.database.unit_of_work() as session:
+        clients = service.list_clients(session, actor)
+        departments = service.list_departments(session, actor)
+        return render(request, "clients.html", status=status, clients=clients, departments=departments,
+                      **context)
+
+
+@router.get("/clients")
+def clients(request: Request, actor: ConsoleActor):
+    return _clients_page(request, actor)
+
+
+@router.post("/clients", dependencies=[Csrf])
+def create_client(request: Request, actor: ConsoleActor, department_code: Annotated[str, Form()],
+                  name: Annotated[str, Form()]):
+    try:
+        with request.app.state.database.unit_of_work() as session:
+            client, secret = service.create_client(session, actor, department_code=department_code, name=name)
+            created = {"client_id": client.client_id, "secret": secret, "name": client.name}
+    except DatongError as error:
+        return _clients_page(request, actor, status=error.status, error=localised(request, error),
+                             form={"department_code": department_code, "name": name})
+    return _clients_page(request, actor, status=201, created=created)
+
+
+# --- audit (auditors) ---------------------------------------------------------------------------
+
+
+@router.get("/audit")
+def audit_log(request: Request, actor: ConsoleActor, by_actor: str = "", action: str = "", subject: str = "",
+              before_seq: int | None = None):
+    filters = {"by_actor": by_actor.strip() or None, "action": action.strip() or None,
+               "subject": subject.strip().upper() or None}
+    with request.app.state.database.unit_of_work() as session:
+        events = audit.list_audit_events(session, actor, limit=50, before_seq=before_seq, **filters)
+        return render(request, "audit.html", events=events, filters=filters,
+                      next_before=events[-1].seq if len(events) == 50 else None)
+
+
+@router.post("/audit/verify", dependencies=[Csrf])
+def audit_verify(request: Request, actor: ConsoleActor):
+    with request.app.state.database.unit_of_work() as session:
+        report = audit.verify_audit_chain(session, actor)
+        events = audit.list_audit_events(session, actor, limit=50)
+        return render(request, "audit.html", events=events, filters={}, next_before=None, report=report)
