@@ -7,12 +7,12 @@ department systems may browse it.
 
 from __future__ import annotations
 
-import functools
 import re
 import shlex
-from typing import Annotated, Any
+from typing import Any, Callable
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
@@ -25,7 +25,7 @@ from datong.security.models import Department
 from datong.security.service import actor_from_claims, get_department
 from datong.security.tokens import read_token
 
-router = APIRouter(prefix="/api/3/action", tags=["CKAN compatibility"])
+router = APIRouter(prefix="/api", tags=["CKAN compatibility"])
 EMULATED_CKAN = "2.10"
 
 
@@ -40,7 +40,7 @@ def _error(request: Request, status: int, kind: str, message: str) -> JSONRespon
 
 
 def _authenticated(request: Request, session) -> bool:
-    header = request.headers.get("authorization", "").strip()
+    header = (request.headers.get("authorization") or request.headers.get("x-ckan-api-key") or "").strip()
     if not header:
         return False
     token = header.split(" ", 1)[1] if header.lower().startswith("bearer ") else header
@@ -49,17 +49,43 @@ def _authenticated(request: Request, session) -> bool:
     return True
 
 
+class _Invalid(Exception):
+    """A parameter CKAN would refuse with a Validation Error."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+class _NotFound(Exception):
+    pass
+
+
+ACTIONS: dict[str, Callable[..., Any]] = {}
+
+
 def action(fn):
-    """A CKAN action: a refused token is answered in CKAN's envelope, not as a problem document."""
+    """Register a read-only CKAN action by its function name."""
+    ACTIONS[fn.__name__] = fn
+    return fn
 
-    @functools.wraps(fn)
-    def wrapper(request: Request, *args, **kwargs):
-        try:
-            return fn(request, *args, **kwargs)
-        except NotAuthenticated:
-            return _error(request, 403, "Authorization Error", "Access denied: the token is not valid")
 
-    return wrapper
+def _integer(params: dict, name: str, default: int | None, *, low: int = 0, high: int | None = None) -> int | None:
+    value = params.get(name, default)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise _Invalid(name, "Invalid integer") from None
+    if number < low or (high is not None and number > high):
+        raise _Invalid(name, f"Must be between {low} and {high}" if high is not None else f"Must be at least {low}")
+    return number
+
+
+def _flag(params: dict, name: str) -> bool:
+    value = params.get(name, False)
+    return value is True or str(value).lower() in ("true", "1", "yes")
 
 
 def package_name(code: str) -> str:
@@ -121,22 +147,20 @@ def _matches(resource: Resource, filters: dict[str, str]) -> bool:
     return all(checks[k](v) for k, v in filters.items() if k in checks)
 
 
-@router.get("/status_show")
-def status_show(request: Request):
-    return _envelope(request, {"site_title": "Datong 数通", "site_url": str(request.base_url).rstrip("/"),
-                               "site_description": "政务数据共享交换平台", "ckan_version": EMULATED_CKAN,
-                               "datong_version": __version__, "locale_default": "zh_Hans_CN",
-                               "extensions": ["datong"]})
-
-
-@router.get("/package_list")
 @action
-def package_list(request: Request, limit: int | None = None, offset: int = 0):
-    with request.app.state.database.unit_of_work() as session:
-        signed_in = _authenticated(request, session)
-        resources, _ = service.search_resources(session, only_open=not signed_in, limit=100_000)
-        names = [package_name(r.code) for r in resources]
-    return _envelope(request, names[offset: offset + limit if limit else None])
+def status_show(request: Request, session, signed_in: bool, params: dict):
+    return {"site_title": "Datong 数通", "site_url": str(request.base_url).rstrip("/"),
+            "site_description": "政务数据共享交换平台", "ckan_version": EMULATED_CKAN,
+            "datong_version": __version__, "locale_default": "zh_Hans_CN", "extensions": ["datong"]}
+
+
+@action
+def package_list(request: Request, session, signed_in: bool, params: dict):
+    limit = _integer(params, "limit", None)
+    offset = _integer(params, "offset", 0)
+    resources, _ = service.search_resources(session, only_open=not signed_in, limit=100_000)
+    names = [package_name(r.code) for r in resources]
+    return names[offset: offset + limit if limit is not None else None]
 
 
 def _find(session, key: str) -> Resource | None:
@@ -147,59 +171,90 @@ def _find(session, key: str) -> Resource | None:
         return next((r for r in resources if package_name(r.code) == key), None)
 
 
-@router.get("/package_show")
 @action
-def package_show(request: Request, id: str):
-    with request.app.state.database.unit_of_work() as session:
-        signed_in = _authenticated(request, session)
-        resource = _find(session, id)
-        if resource is None or not _visible(resource, signed_in):
-            return _error(request, 404, "Not Found Error", "Not found")
-        return _envelope(request, package(resource))
+def package_show(request: Request, session, signed_in: bool, params: dict):
+    key = str(params.get("id") or params.get("name_or_id") or "")
+    if not key:
+        raise _Invalid("id", "Missing value")
+    resource = _find(session, key)
+    if resource is None or not _visible(resource, signed_in):
+        raise _NotFound()
+    return package(resource)
 
 
-@router.get("/package_search")
 @action
-def package_search(request: Request, q: str = "", fq: str = "",
-                   rows: Annotated[int, Query(ge=0, le=1000)] = 10, start: Annotated[int, Query(ge=0)] = 0):
+def package_search(request: Request, session, signed_in: bool, params: dict):
+    q = str(params.get("q") or "")
     terms = "" if q.strip() in ("", "*:*") else q
-    with request.app.state.database.unit_of_work() as session:
-        signed_in = _authenticated(request, session)
-        resources, _ = service.search_resources(session, q=terms, only_open=not signed_in, limit=100_000)
-        filters = _fq_filters(fq)
-        matched = [r for r in resources if _matches(r, filters)]
-        results = [package(r) for r in matched[start: start + rows]]
-    return _envelope(request, {"count": len(matched), "results": results, "sort": "name asc",
-                               "facets": {}, "search_facets": {}})
+    rows = _integer(params, "rows", 10, high=1000)
+    start = _integer(params, "start", 0)
+    resources, _ = service.search_resources(session, q=terms, only_open=not signed_in, limit=100_000)
+    filters = _fq_filters(str(params.get("fq") or ""))
+    matched = [r for r in resources if _matches(r, filters)]
+    return {"count": len(matched), "results": [package(r) for r in matched[start: start + rows]],
+            "sort": "name asc", "facets": {}, "search_facets": {}}
 
 
-@router.get("/organization_list")
 @action
-def organization_list(request: Request, all_fields: bool = False):
-    with request.app.state.database.unit_of_work() as session:
-        signed_in = _authenticated(request, session)
-        resources, _ = service.search_resources(session, only_open=not signed_in, limit=100_000)
-        providers = {r.provider.code: r.provider for r in resources}
-        if signed_in:
-            providers.update({d.code: d for d in session.scalars(select(Department))})
-        ordered = sorted(providers.values(), key=lambda d: d.code)
-        return _envelope(request, [organization(d) if all_fields else d.code.lower() for d in ordered])
+def organization_list(request: Request, session, signed_in: bool, params: dict):
+    resources, _ = service.search_resources(session, only_open=not signed_in, limit=100_000)
+    providers = {r.provider.code: r.provider for r in resources}
+    if signed_in:
+        providers.update({d.code: d for d in session.scalars(select(Department))})
+    ordered = sorted(providers.values(), key=lambda d: d.code)
+    return [organization(d) if _flag(params, "all_fields") else d.code.lower() for d in ordered]
 
 
-@router.get("/organization_show")
 @action
-def organization_show(request: Request, id: str, include_datasets: bool = False):
-    with request.app.state.database.unit_of_work() as session:
-        signed_in = _authenticated(request, session)
-        try:
-            department = get_department(session, id)
-        except DatongError:
-            return _error(request, 404, "Not Found Error", "Not found")
-        resources, _ = service.search_resources(session, provider=department.code, only_open=not signed_in,
-                                                limit=100_000)
-        if not signed_in and not resources:
-            return _error(request, 404, "Not Found Error", "Not found")
-        result = organization(department) | {"package_count": len(resources)}
-        if include_datasets:
-            result["packages"] = [package(r) for r in resources]
-        return _envelope(request, result)
+def organization_show(request: Request, session, signed_in: bool, params: dict):
+    try:
+        department = get_department(session, str(params.get("id") or "").upper())
+    except DatongError:
+        raise _NotFound() from None
+    resources, _ = service.search_resources(session, provider=department.code, only_open=not signed_in,
+                                            limit=100_000)
+    if not signed_in and not resources:
+        raise _NotFound()  # a department with nothing open is not published to the public
+    result = organization(department) | {"package_count": len(resources)}
+    if _flag(params, "include_datasets"):
+        result["packages"] = [package(r) for r in resources]
+    return result
+
+
+def _run(request: Request, name: str, params: dict):
+    try:
+        with request.app.state.database.unit_of_work() as session:
+            signed_in = _authenticated(request, session)
+            return _envelope(request, ACTIONS[name](request, session, signed_in, params))
+    except NotAuthenticated:
+        return _error(request, 403, "Authorization Error", "Access denied: the token is not valid")
+    except _NotFound:
+        return _error(request, 404, "Not Found Error", "Not found")
+    except _Invalid as invalid:
+        body = {"help": str(request.url.replace(query="")), "success": False,
+                "error": {"__type": "Validation Error", invalid.field: [invalid.message]}}
+        return JSONResponse(body, status_code=409)
+
+
+@router.api_route("/3/action/{name}", methods=["GET", "POST"], summary="A read-only CKAN action")
+@router.api_route("/action/{name}", methods=["GET", "POST"], include_in_schema=False)
+async def dispatch(request: Request, name: str):
+    """CKAN clients call actions with GET and a query string or POST and a JSON or form body, on
+    ``/api/3/action/`` or on the unversioned ``/api/action/`` (as ckanapi does).
+    Supported: package_list, package_show, package_search, organization_list, organization_show,
+    status_show."""
+    if name not in ACTIONS:
+        return _error(request, 400, "Bad Request", f"Action name not known: {name}")
+    params: dict[str, Any] = dict(request.query_params)
+    if request.method == "POST":
+        if request.headers.get("content-type", "").startswith("application/json"):
+            try:
+                body = await request.json()
+            except ValueError:
+                return _error(request, 400, "Bad Request", "Bad request - JSON Error: could not read the body")
+            if not isinstance(body, dict):
+                return _error(request, 400, "Bad Request", "Bad request - JSON Error: expected an object")
+            params.update(body)
+        else:
+            params.update(dict(await request.form()))
+    return await run_in_threadpool(_run, request, name, params)
