@@ -84,7 +84,7 @@ def test_service_errors_point_at_the_row(database, operator, world):
         transfer.import_catalog(session, operator, filename="x.xlsx", content=_workbook(bad))
     first, second = rejected.value.problems
     assert "DE9999" in first.localise("en")
-    assert (second.row, second.localise("en")) == (7, "Invalid value for items[2]: this data item name appears twice")
+    assert (second.row, second.column, second.localise("en")) == (7, "信息项", "this data item name appears twice")
     assert _count(database) == 0
 
 

@@ -30,7 +30,7 @@ from datong.catalog.vocab import (
     Category, DataType, KeyKind, OpenType, Sensitivity, SharingMethod, SharingType, UpdateCycle, chinese,
     parse_label,
 )
-from datong.errors import DatongError, NotFound
+from datong.errors import DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Message, Term
 from datong.security.authz import Actor
 
@@ -71,6 +71,9 @@ class Problem:
     reason: object  # a str, a Term or a DatongError: anything that can be put in the reader's language
 
     def localise(self, locale: str) -> str:
+        if isinstance(self.reason, InvalidInput) and self.column:
+            reason = self.reason.params.get("reason")  # the column already names the field
+            return reason.localise(locale) if hasattr(reason, "localise") else str(reason)
         if isinstance(self.reason, DatongError):
             return self.reason.localised(locale)
         if hasattr(self.reason, "localise"):
@@ -232,6 +235,7 @@ def _service_problem(parsed: Parsed, error: DatongError) -> Problem:
     if match := re.match(r"items\[(\d+)\]", field_name):
         position = int(match.group(1))
         row = parsed.item_rows[position] if position < len(parsed.item_rows) else row
+        column = "信息项" if parsed.row else field_name  # the data item on that row, as a whole
     elif field_name:
         column = next((h for h, f, _ in RESOURCE_COLUMNS if f == field_name), field_name)
     return Problem(parsed.sheet, row, column, error)

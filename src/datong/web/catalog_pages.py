@@ -109,10 +109,9 @@ def decide_source(request: Request, actor: ConsoleActor, claim_id: int, reason: 
 
 def _form_items(form) -> list[dict]:
     items = []
-    for i in range(200):
+    i = -1
+    while f"items-{(i := i + 1)}-name" in form:
         name = (form.get(f"items-{i}-name") or "").strip()
-        if f"items-{i}-name" not in form:
-            break
         if not name:
             continue
         item = {"name": name}
