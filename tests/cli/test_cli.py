@@ -108,3 +108,24 @@ def test_demo_clients_file_is_private(settings):
     path = settings.data_dir / "demo-clients.json"
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert len(json.loads(path.read_text())) == 8
+
+
+def test_demo_catalog_covers_the_province(settings, database):
+    from sqlalchemy import select
+
+    from datong.catalog import service, sources
+    from datong.catalog.models import Resource
+
+    assert run(settings, "demo", "--no-serve").exit_code == 0
+    with database.unit_of_work() as session:
+        resources = list(session.scalars(select(Resource)))
+        assert len(resources) == 14 and len({r.provider_id for r in resources}) >= 6
+        assert {r.sharing_type for r in resources} >= {"unconditional", "conditional"}
+        assert sum(r.open_type != "none" for r in resources) >= 4
+        found, _ = service.search_resources(session, q="人口")
+        assert "户籍人口基本信息" in {r.name for r in found}
+        assert all(any(i.key_kind for i in r.items) for r in resources if r.category == "1")
+        claims = sources.list_claims(session)
+        conflicts = [c for c in claims if c.status == "conflict"]
+        assert [c.element.identifier for c in conflicts] == ["DE0004"]  # 卫健委 also claims 出生日期
+        assert sources.authoritative_department(session, "DE0002") is not None

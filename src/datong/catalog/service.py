@@ -314,7 +314,7 @@ def search_resources(
         conditions.append(Resource.open_type != OpenType.NONE.value)
     where = and_(*conditions) if conditions else None
     count = select(func.count(Resource.id))
-    stmt = select(Resource).order_by(Resource.code).limit(min(limit, 500)).offset(offset)
+    stmt = select(Resource).order_by(Resource.code).limit(limit).offset(offset)  # callers bound the limit
     if where is not None:
         count, stmt = count.where(where), stmt.where(where)
     return list(session.scalars(stmt)), session.scalar(count) or 0
