@@ -77,6 +77,13 @@ RESOURCES = {
              items=[("不动产单元号", "DE0021", None, ""), ("权利人公民身份号码", "DE0001", P, ""),
                     ("权利人姓名", "DE0002", None, ""), ("坐落", None, None, "非标准：不动产坐落地址"),
                     ("登记日期", "DE0020", None, "")]),
+        dict(name="不动产查封登记信息", theme="不动产", keywords=["查封", "司法协助"],
+             summary="人民法院等机关嘱托办理的不动产查封、解封登记信息。", sharing_type="conditional",
+             sharing_condition="用于不动产交易、抵押贷款审查，须提供案件编号", sharing_methods=["api"],
+             open_type="none", update_cycle="daily",
+             items=[("不动产单元号", "DE0021", None, ""), ("权利人公民身份号码", "DE0001", P, ""),
+                    ("权利人统一社会信用代码", "DE0010", E, ""), ("查封机关", None, None, "非标准：嘱托机关名称"),
+                    ("登记日期", "DE0020", None, "")]),
     ],
     "wjw": [
         dict(name="出生医学证明信息", theme="出生", keywords=["出生", "新生儿", "出生证"],
