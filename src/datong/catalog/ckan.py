@@ -236,7 +236,8 @@ def _run(request: Request, name: str, params: dict):
         return JSONResponse(body, status_code=409)
 
 
-@router.api_route("/3/action/{name}", methods=["GET", "POST"], summary="A read-only CKAN action")
+@router.get("/3/action/{name}", summary="A read-only CKAN action", operation_id="ckan_action_get")
+@router.post("/3/action/{name}", summary="A read-only CKAN action (POST form)", operation_id="ckan_action_post")
 @router.api_route("/action/{name}", methods=["GET", "POST"], include_in_schema=False)
 async def dispatch(request: Request, name: str):
     """CKAN clients call actions with GET and a query string or POST and a JSON or form body, on
