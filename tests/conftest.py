@@ -26,6 +26,7 @@ from datong.db import Database
 from datong.db.engine import make_engine
 from datong.bootstrap import initialise
 from datong.catalog.service import install_standard_dictionary
+from datong.quality.service import install_standard_rules
 from datong.db.migrate import upgrade_to_head
 from datong.security.authz import Actor
 from datong.settings import Settings
@@ -84,6 +85,7 @@ def _reset_postgres(database: Database) -> None:
                            {"h": "0" * 64})
     with database.unit_of_work() as session:
         install_standard_dictionary(session, Actor.system("tests"))
+        install_standard_rules(session, Actor.system("tests"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

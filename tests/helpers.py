@@ -52,3 +52,31 @@ def resource_body(provider: str, name: str = "户籍人口基本信息", **overr
     }
     body.update(overrides)
     return body
+
+
+def citizen_id(serial: int, birth: str = "19800101", division: str = "330106") -> str:
+    """A valid 18-digit citizen ID number; an odd ``serial`` is a man, an even one a woman."""
+    from datong.codes.id_number import check_character
+
+    first17 = f"{division}{birth}{serial % 1000:03d}"
+    return first17 + check_character(first17)
+
+
+POPULATION_ITEMS = [
+    {"name": "公民身份号码", "element": "DE0001", "key": "person"},
+    {"name": "姓名", "element": "DE0002"},
+    {"name": "性别代码", "element": "DE0003"},
+    {"name": "出生日期", "element": "DE0004"},
+    {"name": "住址", "element": "DE0008"},
+]
+POPULATION_HEADER = ["公民身份号码", "姓名", "性别代码", "出生日期", "住址"]
+
+
+def population_rows(count: int, start: int = 1) -> list[list[str]]:
+    """Consistent rows: sex and birth date agree with the ID number."""
+    rows = []
+    for n in range(start, start + count):
+        birth = f"{1950 + n % 50}{(n % 12) + 1:02d}{(n % 28) + 1:02d}"
+        rows.append([citizen_id(n, birth), f"测试{n}", "1" if n % 2 else "2",
+                     f"{birth[:4]}-{birth[4:6]}-{birth[6:]}", f"杭州市西湖区文三路{n}号"])
+    return rows

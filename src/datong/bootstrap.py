@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datong.catalog.service import install_standard_dictionary
 from datong.db import Database
 from datong.db.migrate import upgrade_to_head
+from datong.quality.service import install_standard_rules
 from datong.security.authz import Actor
 
 
@@ -21,4 +22,5 @@ def initialise(database: Database, actor: Actor) -> Initialised:
     before, after = upgrade_to_head(database.engine)
     with database.unit_of_work() as session:
         added = install_standard_dictionary(session, actor)
+        install_standard_rules(session, actor)
     return Initialised(before, after, added)

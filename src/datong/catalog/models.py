@@ -83,6 +83,8 @@ class Resource(Base):
     published_on: Mapped[date | None] = mapped_column(Date)
     attached: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     attached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Source column header → data item name, for files whose headers differ from the catalog.
+    column_mapping: Mapped[dict] = mapped_column(JSON, default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)
     search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

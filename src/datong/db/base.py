@@ -44,4 +44,6 @@ class Base(DeclarativeBase):
 def import_all_models() -> None:
     """Import every domain's models so that Base.metadata is complete (for Alembic)."""
     import datong.catalog.models  # noqa: F401
+    import datong.ingest.models  # noqa: F401
+    import datong.quality.models  # noqa: F401
     import datong.security.models  # noqa: F401

@@ -76,6 +76,11 @@ def _grant_role(actor: Actor, target: Target) -> bool:
     )(actor, target)
 
 
+def _own_system(actor: Actor, target: Target) -> bool:
+    """A department's own information system (API client) acting for that department."""
+    return actor.kind == "client" and target.department_id == actor.department_id
+
+
 def _authenticated(actor: Actor, target: Target) -> bool:
     return actor.kind in ("user", "client")
 
@@ -99,6 +104,16 @@ POLICY: dict[str, Rule] = {
     "resource.edit": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD)),
     "source.claim": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD)),
     "source.resolve": _roles(Role.BUREAU_ADMIN),
+    "data.load": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD), _own_system),
+    "load.read": _either(_roles(Role.BUREAU_ADMIN, Role.AUDITOR), _own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD),
+                         _own_system),
+    "quality.read": _authenticated,
+    "issue.read": _either(_roles(Role.BUREAU_ADMIN, Role.AUDITOR),
+                          _own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD, Role.CLERK), _own_system),
+    "quality.rule": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD)),
+    "quality.run": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD)),
+    "issue.rectify": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD)),
+    "issue.review": _roles(Role.BUREAU_ADMIN),
     "audit.read": _roles(Role.AUDITOR),
     "audit.verify": _roles(Role.AUDITOR),
 }
@@ -116,6 +131,14 @@ ACTION_LABELS = {
     "resource.edit": N_("edit this department's catalog"),
     "source.claim": N_("claim authoritative sources for this department"),
     "source.resolve": N_("decide between conflicting authoritative sources"),
+    "data.load": N_("load data for this department's resources"),
+    "load.read": N_("see this department's loads and rejected rows"),
+    "quality.read": N_("see quality scores"),
+    "issue.read": N_("see this department's quality issues"),
+    "quality.rule": N_("declare quality rules for this department's resources"),
+    "quality.run": N_("run the quality rules on this department's resources"),
+    "issue.rectify": N_("work on this department's quality issues"),
+    "issue.review": N_("reopen or close quality issues for the bureau"),
     "audit.read": N_("read the audit log"),
     "audit.verify": N_("verify the audit chain"),
 }

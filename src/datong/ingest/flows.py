@@ -1,0 +1,176 @@
+"""A load from start to end: read, stage, check, diff against the last snapshot, write.
+
+Three transactions: one records that the load has started (so that it can be seen and, if the
+process dies, found), one commits the data with the load's outcome, its problems, scores and
+audit event, and, on failure, one records why. The bulk work between them runs in DuckDB.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+from sqlalchemy import select
+
+from datong.db.engine import Database
+from datong.errors import DatongError
+from datong.i18n import N_, Message
+from datong.ingest import service
+from datong.ingest.models import Record
+from datong.ingest.plan import Plan, plan_for
+from datong.ingest.sources import LoadFailed, Source, read_source
+from datong.ingest.stage import known_headers, match_columns, stage
+from datong.ingest.store import Progress, Writer
+from datong.quality import service as quality
+from datong.quality.rules import REJECT, WARN, attach_sources, build_checks, evaluate
+from datong.security.authz import Actor
+from datong.warehouse import engine as warehouse
+from datong.warehouse.engine import quote_identifier, sql_string
+
+MODES = ("full", "incremental")
+
+
+@dataclass
+class Outcome:
+    read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    warned: int = 0
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    return con.execute(sql).fetchone()[0]
+
+
+def _old(con: duckdb.DuckDBPyConnection, plan: Plan, database: Database) -> None:
+    """The resource's current records: the last snapshot, or, if that file is gone, the store."""
+    if plan.previous_snapshot:
+        con.execute(f"CREATE TABLE old AS SELECT __key, __hash, __version, payload "
+                    f"FROM read_parquet({sql_string(plan.previous_snapshot)})")
+        return
+    con.execute("CREATE TABLE old (__key VARCHAR, __hash VARCHAR, __version INTEGER, payload VARCHAR)")
+    with database.unit_of_work() as session:
+        rows = session.execute(select(Record.key, Record.row_hash, Record.version, Record.payload)
+                               .where(Record.resource_id == plan.resource_id)).yield_per(50_000)
+        for chunk in rows.partitions():
+            con.executemany("INSERT INTO old VALUES (?, ?, ?, ?)", [tuple(r) for r in chunk])
+
+
+def diff(con: duckdb.DuckDBPyConnection, plan: Plan, checks, mode: str, snapshot: Path) -> Outcome:
+    rejecting = [n for n, c in enumerate(checks) if c.severity == REJECT] or [-1]
+    warning = [n for n, c in enumerate(checks) if c.severity == WARN] or [-1]
+    con.execute(f"CREATE TABLE rejected AS SELECT DISTINCT __row FROM problems WHERE check_no IN "
+                f"({', '.join(map(str, rejecting))})")
+    pairs = ", ".join(f"{sql_string(c.name)}, {c.ref}" for c in plan.items)
+    keys = ", ".join(c.ref for c in plan.key_items)
+    con.execute(f"""CREATE TABLE acc AS SELECT __row, __key, __op, {keys}, json_object({pairs}) AS payload
+                    FROM staged ANTI JOIN rejected USING (__row)""")
+    con.execute(f"""CREATE TABLE changes AS
+        SELECT i.*, CASE WHEN o.__key IS NULL THEN 'I' WHEN o.__hash <> i.__hash THEN 'U' ELSE 'N' END AS change,
+               coalesce(o.__version, 0) + CASE WHEN o.__key IS NULL OR o.__hash <> i.__hash THEN 1 ELSE 0 END
+                   AS __version
+        FROM (SELECT __key, {keys}, payload, sha256(payload) AS __hash FROM acc WHERE __op = 'U') i
+        LEFT JOIN old o USING (__key)""")
+    if mode == "full":
+        con.execute("CREATE TABLE deletes AS SELECT __key FROM old "
+                    "ANTI JOIN (SELECT DISTINCT __key FROM staged WHERE __key IS NOT NULL) USING (__key)")
+    else:
+        con.execute("CREATE TABLE deletes AS SELECT DISTINCT __key FROM acc SEMI JOIN old USING (__key) "
+                    "WHERE __op = 'D'")
+    unions = " UNION ALL ".join(
+        f"SELECT {sql_string(c.key_kind)} AS kind, {c.ref} AS value, __key, {sql_string(c.name)} AS item "
+        f"FROM changes WHERE change IN ('I', 'U') AND {c.ref} IS NOT NULL" for c in plan.key_items)
+    con.execute(f"CREATE TABLE new_keys AS SELECT DISTINCT * FROM ({unions})")
+    snapshot.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(f"""COPY (
+        SELECT __key, __hash, __version, payload FROM changes
+        UNION ALL
+        SELECT __key, __hash, __version, payload FROM old ANTI JOIN changes USING (__key) ANTI JOIN deletes USING (__key)
+        ORDER BY __key) TO {sql_string(str(snapshot))} (FORMAT parquet)""")
+    read = _count(con, "SELECT count(*) FROM staged")
+    rejected = _count(con, "SELECT count(*) FROM rejected")
+    return Outcome(
+        read=read, rejected=rejected, accepted=read - rejected,
+        warned=_count(con, f"SELECT count(DISTINCT __row) FROM problems ANTI JOIN rejected USING (__row) "
+                           f"WHERE check_no IN ({', '.join(map(str, warning))})"),
+        inserted=_count(con, "SELECT count(*) FROM changes WHERE change = 'I'"),
+        updated=_count(con, "SELECT count(*) FROM changes WHERE change = 'U'"),
+        unchanged=_count(con, "SELECT count(*) FROM changes WHERE change = 'N'"),
+        deleted=_count(con, "SELECT count(*) FROM deletes"),
+    )
+
+
+def _bulk(con, database: Database, plan: Plan, source: Source, mode: str, load_id: int, snapshot: Path,
+          work: Path, progress: Progress) -> tuple[Outcome, list, str | None]:
+    headers = known_headers(plan.items, plan.saved_mapping, plan.element_names)
+    progress("read", 0, 0)
+    encoding = read_source(con, source, work, headers)
+    mapping = match_columns(con, source, plan.items, plan.saved_mapping, plan.element_names, mode)
+    progress("check", 0, 0)
+    stage(con, plan.items, mapping, plan.labels)
+    attach_sources(con, plan.items, plan.lookups)
+    checks = build_checks(plan.items, plan.declared, plan.lookups, date.today())
+    evaluate(con, checks)
+    progress("diff", 0, 0)
+    _old(con, plan, database)
+    return diff(con, plan, checks, mode, snapshot), checks, encoding
+
+
+def run_load(database: Database, actor: Actor, *, resource_code: str, source: Source, mode: str = "full",
+             progress: Progress | None = None):
+    """Load ``source`` into the resource; returns the committed Load, or raises LoadFailed
+    after recording why (nothing of the data is kept)."""
+    progress = progress or (lambda phase, done, total: None)
+    if mode not in MODES:
+        raise LoadFailed(source=source.label, reason=Message(N_("the mode must be full or incremental")))
+    with database.unit_of_work() as session:
+        load = service.begin_load(session, actor, resource_code=resource_code, source=source, mode=mode)
+        plan = plan_for(session, load.resource)
+        load_id = load.id
+    if not plan.key_items:
+        error = LoadFailed(source=source.label, reason=Message(
+            N_("the resource has no key data item; mark the items that identify a record as keys in the catalog")))
+        _failed(database, actor, load_id, error)
+        raise error
+    work = database.data_dir / "work" / f"load-{load_id}"
+    snapshot = database.data_dir / "snapshots" / f"resource-{plan.resource_id}" / f"load-{load_id}.parquet"
+    try:
+        with warehouse.session(work / "tmp") as con:
+            outcome, checks, encoding = _bulk(con, database, plan, source, mode, load_id, snapshot, work, progress)
+            total = outcome.inserted + outcome.updated + outcome.deleted
+            with database.unit_of_work() as session:
+                writer = Writer(session, plan.resource_id, load_id, progress)
+                writer.apply(con, total)
+                quality.record_load(session, con, writer, plan, checks, load_id)
+                load = service.finish_load(session, actor, load_id=load_id, outcome=vars(outcome),
+                                           encoding=encoding, snapshot=str(snapshot))
+        progress("done", total, total)
+        return load
+    except BaseException as error:
+        snapshot.unlink(missing_ok=True)
+        _failed(database, actor, load_id, error)
+        if isinstance(error, DatongError) or not isinstance(error, Exception):
+            raise
+        raise LoadFailed(source=source.label, reason=Message(N_("an internal error stopped the load ({detail})"),
+                                                             detail=type(error).__name__)) from error
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _failed(database: Database, actor: Actor, load_id: int, error: BaseException) -> None:
+    if isinstance(error, DatongError):
+        texts = {locale: error.localised(locale) for locale in ("zh-CN", "en")}
+    else:
+        texts = {"zh-CN": f"加载中断（{type(error).__name__}）", "en": f"the load was interrupted ({type(error).__name__})"}
+    with database.unit_of_work() as session:
+        service.fail_load(session, actor, load_id=load_id, texts=texts)
+
+
+__all__ = ["run_load", "MODES", "Source", "LoadFailed", "quote_identifier"]

@@ -1,0 +1,169 @@
+"""Load records: start, finish, fail, and read them back with their rejected rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from datong.catalog.service import get_resource
+from datong.codes.credit_code import validate_credit_code
+from datong.codes.id_number import validate_id_number
+from datong.db.base import utcnow
+from datong.errors import Conflict, NotFound
+from datong.i18n import N_, Term, translate
+from datong.ingest.models import COMMITTED, FAILED, RUNNING, Load, LoadProblem
+from datong.ingest.sources import Source
+from datong.quality.rules import KIND_LABELS, REASONS
+from datong.security.audit import append_event
+from datong.security.authz import Actor, Target, authorize, service
+
+LOAD = Term(N_("Load"))
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@service(mutates=True)
+def begin_load(session: Session, actor: Actor, *, resource_code: str, source: Source, mode: str) -> Load:
+    resource = get_resource(session, resource_code)
+    authorize(actor, "data.load", Target("resource", resource.code, resource.provider_id))
+    for running in session.scalars(select(Load).where(Load.resource_id == resource.id, Load.status == RUNNING)):
+        if _alive(running.pid) and running.pid != os.getpid():
+            raise Conflict(what=LOAD, key=f"#{running.id} ({resource.code})")
+        running.status, running.finished_at = FAILED, utcnow()
+        running.error = json.dumps({"zh-CN": "加载进程已中断，未写入任何数据", "en": "the load process stopped; nothing was written"},
+                                   ensure_ascii=False)
+    load = Load(resource=resource, actor=actor.name, actor_department=actor.department_code, source=source.label,
+                source_kind=source.kind, mode=mode, encoding=source.encoding, status=RUNNING, pid=os.getpid())
+    session.add(load)
+    session.flush()
+    return load
+
+
+@service(mutates=True)
+def finish_load(session: Session, actor: Actor, *, load_id: int, outcome: dict, encoding: str | None,
+                snapshot: str) -> Load:
+    load = session.get(Load, load_id)
+    authorize(actor, "data.load", Target("resource", load.resource.code, load.resource.provider_id))
+    for name, value in outcome.items():
+        setattr(load, name, value)
+    load.status, load.snapshot, load.finished_at = COMMITTED, snapshot, utcnow()
+    load.encoding = encoding or load.encoding
+    load.duration_ms = int((load.finished_at - load.started_at).total_seconds() * 1000)
+    load.resource.attached, load.resource.attached_at = True, load.finished_at
+    append_event(session, actor=actor, action="data.load", target=Target("resource", load.resource.code),
+                 detail={"load": load.id, "mode": load.mode, "source": load.source, **load.counts()})
+    return load
+
+
+@service(mutates=True)
+def fail_load(session: Session, actor: Actor, *, load_id: int, texts: dict[str, str]) -> Load:
+    load = session.get(Load, load_id)
+    authorize(actor, "data.load", Target("resource", load.resource.code, load.resource.provider_id))
+    load.status, load.finished_at = FAILED, utcnow()
+    load.error = json.dumps(texts, ensure_ascii=False)
+    load.duration_ms = int((load.finished_at - load.started_at).total_seconds() * 1000)
+    append_event(session, actor=actor, action="data.load", target=Target("resource", load.resource.code),
+                 outcome="failed", detail={"load": load.id, "error": texts.get("en", "")[:500]})
+    return load
+
+
+def error_text(load: Load, locale: str) -> str | None:
+    if not load.error:
+        return None
+    texts = json.loads(load.error)
+    return texts.get(locale) or texts.get("en")
+
+
+@service(mutates=False)
+def get_load(session: Session, actor: Actor, load_id: int) -> Load:
+    load = session.get(Load, load_id)
+    if load is None:
+        raise NotFound(what=LOAD, key=str(load_id))
+    authorize(actor, "load.read", Target("load", str(load_id), load.resource.provider_id))
+    return load
+
+
+@service(mutates=False)
+def list_loads(session: Session, actor: Actor, *, resource_code: str, limit: int = 50) -> list[Load]:
+    resource = get_resource(session, resource_code)
+    authorize(actor, "load.read", Target("resource", resource.code, resource.provider_id))
+    return list(session.scalars(select(Load).where(Load.resource_id == resource.id)
+                                .order_by(Load.id.desc()).limit(limit)))
+
+
+def explain(problem: LoadProblem, locale: str) -> str:
+    """The problem in words: the code checks explain themselves; other rules fill a message."""
+    if problem.kind == "id_number" and problem.value:
+        return validate_id_number(problem.value).explain(locale)
+    if problem.kind == "credit_code" and problem.value:
+        return validate_credit_code(problem.value).explain(locale)
+    template = REASONS.get(problem.reason)
+    if template is None:
+        return problem.reason
+    return translate(locale, template, value=problem.value or "", detail=problem.detail or "")
+
+
+@service(mutates=False, personal=True)
+def problems(session: Session, actor: Actor, load_id: int, *, severity: str | None = None,
+             limit: int | None = None, offset: int = 0) -> tuple[list[LoadProblem], int]:
+    """Rejected and flagged rows show the values as loaded, personal data included: only the
+    provider's staff, the bureau and auditors may read them, and each read is audited."""
+    load = get_load(session, actor, load_id)
+    stmt = select(LoadProblem).where(LoadProblem.load_id == load.id)
+    if severity:
+        stmt = stmt.where(LoadProblem.severity == severity)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = list(session.scalars(stmt.order_by(LoadProblem.row, LoadProblem.id).offset(offset).limit(limit)))
+    append_event(session, actor=actor, action="load.problems.read", target=Target("load", str(load.id)),
+                 purpose="data quality rectification", detail={"rows": len(rows), "severity": severity})
+    return rows, total
+
+
+HEADERS = (N_("Row"), N_("Column"), N_("Value"), N_("Rule"), N_("Severity"), N_("Reason"))
+
+
+def _report_rows(rows: list[LoadProblem], locale: str) -> list[list]:
+    return [[p.row, p.column or "", p.value or "", translate(locale, KIND_LABELS.get(p.kind, p.kind)),
+             translate(locale, N_("rejected") if p.severity == "reject" else N_("warning")), explain(p, locale)]
+            for p in rows]
+
+
+def report(rows: list[LoadProblem], fmt: str, locale: str) -> bytes:
+    header = [translate(locale, h) for h in HEADERS]
+    body = _report_rows(rows, locale)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        writer.writerows(body)
+        return buffer.getvalue().encode("utf-8-sig")  # with a BOM, so that Excel reads it as UTF-8
+    book = Workbook()
+    sheet = book.active
+    sheet.title = translate(locale, N_("Rejected rows"))[:31]
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in body:
+        sheet.append(row)
+    for letter, width in zip("ABCDEF", (8, 18, 24, 24, 10, 60)):
+        sheet.column_dimensions[letter].width = width
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,325 @@
+"""Reading a source into DuckDB: every column as text, every row with its number in the source.
+
+Each reader creates the table ``raw`` with a ``__row`` column (the row number a person sees:
+the line of a CSV file, the row of a sheet, the line of a JSON Lines file) and one VARCHAR column
+per source column. A problem with the source as a whole (bytes that are not text in the
+encoding, a broken CSV structure, a sheet that does not exist) raises :class:`LoadFailed`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+from openpyxl import load_workbook
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+
+from datong.errors import DatongError
+from datong.i18n import N_, Message
+from datong.warehouse.engine import quote_identifier, sql_string
+
+CHUNK = 1 << 20
+ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8", "gbk": "gb18030", "gb2312": "gb18030",
+             "gb18030": "gb18030", "cp936": "gb18030"}
+
+
+class LoadFailed(DatongError):
+    """Nothing was loaded: the reason concerns the source or the load as a whole."""
+
+    status = 422
+    code = "load_failed"
+    message = N_("Nothing was loaded from {source}: {reason}")
+
+
+@dataclass
+class Source:
+    """Where a load's rows come from."""
+
+    kind: str  # csv, xlsx, jsonl, parquet, sql, records
+    label: str
+    path: Path | None = None
+    encoding: str | None = None  # None: detect
+    sheet: str | None = None
+    delimiter: str | None = None
+    url: str | None = None
+    query: str | None = None
+    records: list[dict] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_path(cls, path: Path, *, encoding: str | None = None, sheet: str | None = None,
+                  label: str | None = None) -> Source:
+        suffix = path.suffix.lower()
+        kind = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".jsonl": "jsonl",
+                ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet"}.get(suffix)
+        if kind is None:
+            raise LoadFailed(source=label or path.name, reason=Message(
+                N_("files ending in {suffix} are not read; use CSV, TSV, Excel (.xlsx), JSON Lines or Parquet"),
+                suffix=suffix or "(none)"))
+        delimiter = "\t" if suffix == ".tsv" else None
+        return cls(kind, label or path.name, path=path, encoding=encoding, sheet=sheet, delimiter=delimiter)
+
+    @classmethod
+    def from_sql(cls, url: str, query: str) -> Source:
+        return cls("sql", make_url(url).render_as_string(hide_password=True), url=url, query=query)
+
+
+def _fail(source: Source, text: str, **params: object) -> LoadFailed:
+    return LoadFailed(source=source.label, reason=Message(text, **params))
+
+
+# --- encodings -----------------------------------------------------------------------------------
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) when the start of the file decodes as UTF-8, else GB18030,
+    the superset of GBK and GB2312 that Chinese office software writes."""
+    with path.open("rb") as handle:
+        head = handle.read(CHUNK)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "gb18030"
+
+
+def _line_at(path: Path, offset: int) -> int:
+    with path.open("rb") as handle:
+        return handle.read(offset).count(b"\n") + 1
+
+
+def to_utf8(source: Source, work: Path) -> tuple[Path, str]:
+    """Check every byte decodes in the source's encoding; transcode to UTF-8 when it is not.
+    Returns the file to read and the encoding used."""
+    path = source.path
+    assert path is not None
+    given = (source.encoding or "").lower()
+    if given and given not in ENCODINGS:
+        raise _fail(source, N_("unknown encoding {encoding}; use utf-8, gbk or gb18030"), encoding=source.encoding)
+    encoding = ENCODINGS[given] if given else detect_encoding(path)
+    target = path if encoding == "utf-8" else work / "source.utf8.csv"
+    with ExitStack() as stack:
+        handle = stack.enter_context(path.open("rb"))
+        out = stack.enter_context(open(target, "w", encoding="utf-8", newline="")) if target != path else None
+        _transcode(source, handle, out, encoding)
+    return target, ("utf-8-sig" if encoding == "utf-8" and _has_bom(path) else encoding)
+
+
+def _transcode(source: Source, handle, out, encoding: str) -> None:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    consumed = 0
+    while chunk := handle.read(CHUNK):
+        try:
+            text = decoder.decode(chunk)
+        except UnicodeDecodeError as error:
+            line = _line_at(source.path, consumed + max(error.start, 0))
+            raise _fail(source, N_("line {line} has bytes that are not {encoding} text; save the file as "
+                                   "UTF-8 or GB18030, or give the right encoding"),
+                        line=line, encoding=encoding.upper()) from None
+        consumed += len(chunk)
+        if out is not None:
+            out.write(text)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise _fail(source, N_("the file ends in the middle of a character; it may be truncated")) from None
+
+
+def _has_bom(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(3) == codecs.BOM_UTF8
+
+
+# --- readers -------------------------------------------------------------------------------------
+
+
+_CSV_LINE = re.compile(r"(?:Line|line)[: ]+(\d+)")
+
+
+def read_csv(con: duckdb.DuckDBPyConnection, source: Source, work: Path) -> str:
+    path, encoding = to_utf8(source, work)
+    options = ["header = true", "all_varchar = true", "strict_mode = true", "quote = '\"'", "escape = '\"'",
+               "null_padding = false", "ignore_errors = false", "auto_detect = true"]
+    delimiter = source.delimiter or ("," if source.path.suffix.lower() == ".csv" else None)
+    if delimiter:
+        options.append(f"delim = {sql_string(delimiter)}")
+    try:
+        con.execute(f"CREATE TABLE raw_csv AS SELECT * FROM read_csv({sql_string(str(path))}, {', '.join(options)})")
+    except duckdb.Error as error:
+        found = _CSV_LINE.search(str(error))
+        detail = str(error).splitlines()[0][:300]
+        if found:
+            raise _fail(source, N_("the CSV structure is broken at line {line} ({detail}); check quotes and the "
+                                   "number of columns"), line=found.group(1), detail=detail) from None
+        raise _fail(source, N_("the file could not be read as CSV ({detail})"), detail=detail) from None
+    # The row number a person sees in the file: the header is line 1.
+    con.execute("CREATE TABLE raw AS SELECT row_number() OVER () + 1 AS __row, * FROM raw_csv")
+    con.execute("DROP TABLE raw_csv")
+    return encoding
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def read_xlsx(con: duckdb.DuckDBPyConnection, source: Source, known_headers: set[str]) -> None:
+    """openpyxl's streaming reader: Excel sheets stop at about a million rows, so a row-wise
+    read is bounded and keeps us to one Excel library (the catalog import uses it too)."""
+    try:
+        book = load_workbook(source.path, read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not a workbook
+        raise _fail(source, N_("the file is not an Excel workbook (.xlsx)")) from None
+    names = book.sheetnames
+    if source.sheet is None:
+        sheet = book.worksheets[0]
+    elif source.sheet in names:
+        sheet = book[source.sheet]
+    elif source.sheet.isdigit() and 1 <= int(source.sheet) <= len(names):
+        sheet = book.worksheets[int(source.sheet) - 1]
+    else:
+        raise _fail(source, N_("there is no sheet {sheet}; the sheets are {names}"), sheet=source.sheet,
+                    names="、".join(names))
+    rows = sheet.iter_rows(values_only=True)
+    head = [next(rows, None) for _ in range(20)]
+    header_at = _header_row([r for r in head if r is not None], known_headers)
+    header = [str(c).strip() if c is not None else f"column{i + 1}" for i, c in enumerate(head[header_at])]
+    data: list[list] = [[] for _ in header]
+    numbers: list[int] = []
+
+    def take(number: int, row) -> None:
+        if row is None or all(c is None or str(c).strip() == "" for c in row):
+            return
+        numbers.append(number)
+        for i in range(len(header)):
+            data[i].append(_cell_text(row[i]) if i < len(row) else None)
+
+    for offset, row in enumerate(head[header_at + 1:], start=header_at + 2):
+        take(offset, row)
+    for offset, row in enumerate(rows, start=len(head) + 1):
+        take(offset, row)
+    book.close()
+    frame = pl.DataFrame({"__row": numbers, **{h: pl.Series(h, col, dtype=pl.Utf8) for h, col in zip(header, data)}},
+                         schema={"__row": pl.Int64, **{h: pl.Utf8 for h in header}})
+    con.register("raw_frame", frame)
+    con.execute("CREATE TABLE raw AS SELECT * FROM raw_frame")
+    con.unregister("raw_frame")
+
+
+def _header_row(rows: list[tuple], known: set[str]) -> int:
+    """The header is the row among the first twenty that names the most known columns (a title
+    row or a blank row may come first)."""
+    best, best_hits = 0, -1
+    for index, row in enumerate(rows):
+        hits = sum(1 for c in row if c is not None and normalise_header(str(c)) in known)
+        if hits > best_hits:
+            best, best_hits = index, hits
+    return best
+
+
+def _as_text_table(con: duckdb.DuckDBPyConnection, relation_sql: str, row_expr: str) -> None:
+    columns = con.execute(f"DESCRIBE {relation_sql}").fetchall()
+    casts = ", ".join(f"CAST({quote_identifier(c[0])} AS VARCHAR) AS {quote_identifier(c[0])}" for c in columns)
+    con.execute(f"CREATE TABLE raw AS SELECT {row_expr} AS __row, {casts} FROM {relation_sql}")
+
+
+def read_jsonl(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    relation = f"read_json({sql_string(str(source.path))}, format = 'newline_delimited')"
+    try:
+        _as_text_table(con, relation, "row_number() OVER ()")
+    except duckdb.Error as error:
+        found = _CSV_LINE.search(str(error))
+        raise _fail(source, N_("the file is not valid JSON Lines (one JSON object per line){where}"),
+                    where=f" (line {found.group(1)})" if found else "") from None
+
+
+def read_parquet(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    try:
+        _as_text_table(con, f"read_parquet({sql_string(str(source.path))})", "row_number() OVER ()")
+    except duckdb.Error:
+        raise _fail(source, N_("the file is not a Parquet file")) from None
+
+
+def read_sql(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """Pull from a department's database with any SQLAlchemy URL, in batches through Arrow."""
+    try:
+        engine = create_engine(source.url)
+    except Exception as error:  # noqa: BLE001 - a bad URL or a missing driver
+        raise _fail(source, N_("cannot connect: {detail}"), detail=str(error)[:300]) from None
+    created = False
+    try:
+        with engine.connect() as connection:
+            for batch in pl.read_database(source.query, connection, iter_batches=True, batch_size=100_000,
+                                          infer_schema_length=None):
+                frame = batch.select(pl.all().cast(pl.Utf8))
+                con.register("sql_batch", frame)
+                if created:
+                    con.execute("INSERT INTO raw_sql SELECT * FROM sql_batch")
+                else:
+                    con.execute("CREATE TABLE raw_sql AS SELECT * FROM sql_batch")
+                    created = True
+                con.unregister("sql_batch")
+    except DatongError:
+        raise
+    except Exception as error:  # noqa: BLE001 - whatever the department's database says
+        raise _fail(source, N_("the query failed: {detail}"), detail=str(error).splitlines()[0][:300]) from None
+    finally:
+        engine.dispose()
+    if not created:
+        raise _fail(source, N_("the query returned no columns"))
+    con.execute("CREATE TABLE raw AS SELECT row_number() OVER () AS __row, * FROM raw_sql")
+
+
+def read_records(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    records = source.records or []
+    if not all(isinstance(r, dict) for r in records):
+        raise _fail(source, N_("each record must be a JSON object"))
+    headers: dict[str, None] = {}
+    for record in records:
+        headers.update(dict.fromkeys(record))
+    def text(v):
+        return None if v is None else (json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else str(v))
+    frame = pl.DataFrame({"__row": list(range(1, len(records) + 1)),
+                          **{h: [text(r.get(h)) for r in records] for h in headers}},
+                         schema={"__row": pl.Int64, **{h: pl.Utf8 for h in headers}})
+    con.register("records_frame", frame)
+    con.execute("CREATE TABLE raw AS SELECT * FROM records_frame")
+    con.unregister("records_frame")
+
+
+def read_source(con: duckdb.DuckDBPyConnection, source: Source, work: Path, known_headers: set[str]) -> str | None:
+    """Create ``raw`` from the source; returns the encoding used for text files."""
+    if source.kind == "csv":
+        return read_csv(con, source, work)
+    if source.kind == "xlsx":
+        read_xlsx(con, source, known_headers)
+    elif source.kind == "jsonl":
+        read_jsonl(con, source)
+    elif source.kind == "parquet":
+        read_parquet(con, source)
+    elif source.kind == "sql":
+        read_sql(con, source)
+    else:
+        read_records(con, source)
+    return None
+
+
+def normalise_header(text: str) -> str:
+    """Headers are compared without surrounding or full-width spaces, case-insensitively."""
+    return re.sub(r"[\s\u3000]+", "", text).lower()

@@ -1,0 +1,89 @@
+"""Writing a load's changes into the relational store, inside the caller's transaction.
+
+The changes come out of DuckDB in batches of tuples and go to the database driver's
+``executemany`` (SQLite) or ``COPY`` (PostgreSQL) on the unit of work's own connection, so
+the rows, the load record and its audit event commit together or not at all. The ORM would
+build an object per row; at millions of rows that is most of the time, so this module speaks
+to the driver directly with fixed, quoted table and column names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import duckdb
+from sqlalchemy.orm import Session
+
+from datong.db.base import UTCDateTime, utcnow
+
+BATCH = 50_000
+Progress = Callable[[str, int, int], None]
+
+
+def _batches(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[list[tuple]]:
+    cursor = con.execute(sql)
+    while rows := cursor.fetchmany(BATCH):
+        yield rows
+
+
+class Writer:
+    def __init__(self, session: Session, resource_id: int, load_id: int, progress: Progress | None) -> None:
+        connection = session.connection()
+        self.dialect = connection.dialect
+        self.driver = connection.connection.driver_connection
+        self.cursor = self.driver.cursor()
+        self.mark = "?" if self.dialect.paramstyle == "qmark" else "%s"
+        self.postgres = self.dialect.name == "postgresql"
+        now = utcnow()
+        self.now = UTCDateTime().bind_processor(self.dialect)(now) if not self.postgres else now
+        self.resource_id, self.load_id = resource_id, load_id
+        self.progress = progress or (lambda phase, done, total: None)
+        self.quote = self.dialect.identifier_preparer.quote
+
+    def _sql(self, text: str) -> str:
+        return text.replace("?", self.mark)
+
+    def _many(self, sql: str, rows: list[tuple]) -> None:
+        if rows:
+            self.cursor.executemany(self._sql(sql), rows)
+
+    def _copy(self, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        names = ", ".join(self.quote(c) for c in columns)
+        if self.postgres:
+            with self.cursor.copy(f"COPY {self.quote(table)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" for _ in columns)
+            self._many(f"INSERT INTO {self.quote(table)} ({names}) VALUES ({marks})", rows)
+
+    def apply(self, con: duckdb.DuckDBPyConnection, total: int) -> None:
+        done = 0
+        rid = self.resource_id
+        for rows in _batches(con, "SELECT __key FROM deletes"):
+            keys = [(rid, k) for (k,) in rows]
+            self._many("DELETE FROM record_keys WHERE resource_id = ? AND record_key = ?", keys)
+            self._many("DELETE FROM records WHERE resource_id = ? AND key = ?", keys)
+            done += len(rows)
+            self.progress("write", done, total)
+        for rows in _batches(con, "SELECT payload, __hash, __version, __key FROM changes WHERE change = 'U'"):
+            self._many("UPDATE records SET payload = ?, row_hash = ?, version = ?, load_id = ?, updated_at = ? "
+                       "WHERE resource_id = ? AND key = ?",
+                       [(p, h, v, self.load_id, self.now, rid, k) for p, h, v, k in rows])
+            self._many("DELETE FROM record_keys WHERE resource_id = ? AND record_key = ?", [(rid, r[3]) for r in rows])
+            done += len(rows)
+            self.progress("write", done, total)
+        columns = ("resource_id", "key", "payload", "row_hash", "version", "load_id", "created_at", "updated_at")
+        for rows in _batches(con, "SELECT __key, payload, __hash, __version FROM changes WHERE change = 'I'"):
+            self._copy("records", columns,
+                       [(rid, k, p, h, v, self.load_id, self.now, self.now) for k, p, h, v in rows])
+            done += len(rows)
+            self.progress("write", done, total)
+        for rows in _batches(con, "SELECT kind, value, __key, item FROM new_keys"):
+            self._copy("record_keys", ("kind", "value", "resource_id", "record_key", "item"),
+                       [(kind, value, rid, key, item) for kind, value, key, item in rows])
+
+    def problems(self, con: duckdb.DuckDBPyConnection, sql: str) -> None:
+        columns = ("load_id", "row", "column", "value", "rule", "kind", "reason", "detail", "severity")
+        for rows in _batches(con, sql):
+            self._copy("load_problems", columns, [(self.load_id, *r) for r in rows])

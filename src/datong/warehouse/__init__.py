@@ -1,0 +1,1 @@
+"""The analytical engine: DuckDB in-process, for everything bulk."""

@@ -1,0 +1,72 @@
+"""DuckDB connections for bulk work, with datong's macros installed.
+
+Each flow opens its own in-memory connection (spilling to a temp folder under the data
+directory), does its work as SQL over Arrow, Parquet and CSV, and closes it. Nothing here
+touches the relational store.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from datong.codes import id_number
+from datong.codes.vectorised import install_macros, quote_identifier
+
+# Full-width ASCII (U+FF01–U+FF5E) and the ideographic space, as keyed in by Chinese input methods.
+FULL_WIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
+HALF_WIDTH = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y.%m.%d", "%Y-%m-%d %H:%M:%S")
+
+
+def sql_string(text: str) -> str:
+    """A SQL string literal (values that are part of a rule's definition, never user data)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _standardise_macros() -> str:
+    digits = " + ".join(f"TRY_CAST(substr(f, {i + 1}, 1) AS INTEGER) * {w}"
+                        for i, w in enumerate(id_number.WEIGHTS))
+    parsed = ", ".join(f"try_strptime(v, {sql_string(f)})" for f in DATE_FORMATS)
+    return f"""
+    CREATE OR REPLACE TEMP MACRO datong_clean(v) AS
+        NULLIF(trim(translate(v, {sql_string(FULL_WIDTH)}, {sql_string(HALF_WIDTH)})), '');
+    CREATE OR REPLACE TEMP MACRO datong_id_first17(v) AS substr(v, 1, 6) || '19' || substr(v, 7, 9);
+    CREATE OR REPLACE TEMP MACRO datong_id_check(f) AS
+        substr({sql_string(id_number.CHECK_CHARACTERS)}, (({digits}) % 11) + 1, 1);
+    -- Upper-case the check character and upgrade 15-digit numbers (GB 11643, appendix) to 18.
+    CREATE OR REPLACE TEMP MACRO datong_id_standard(v) AS CASE
+        WHEN regexp_full_match(v, '[0-9]{{15}}')
+            THEN datong_id_first17(v) || datong_id_check(datong_id_first17(v))
+        ELSE upper(v) END;
+    CREATE OR REPLACE TEMP MACRO datong_date_standard(v) AS
+        coalesce(strftime(coalesce({parsed}), '%Y-%m-%d'), v);
+    """
+
+
+def connect(temp_dir: Path | None = None, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    if temp_dir is not None:
+        temp_dir.mkdir(parents=True, exist_ok=True)
+        con.execute(f"SET temp_directory = {sql_string(str(temp_dir))}")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    con.execute("SET preserve_insertion_order = true")
+    install_macros(con)
+    con.execute(_standardise_macros())
+    return con
+
+
+@contextmanager
+def session(temp_dir: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(temp_dir)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+__all__ = ["connect", "session", "quote_identifier", "sql_string", "DATE_FORMATS"]
