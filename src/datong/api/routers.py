@@ -1,7 +1,11 @@
 """Every API router, in one list (the app includes them in this order)."""
 
 from datong.catalog.api import router as catalog_router
+from datong.ingest.api import router as ingest_router
+from datong.quality.api import router as quality_router
 from datong.catalog.ckan import router as ckan_router
 from datong.security.api import router as security_router
 
-ROUTERS = [security_router, catalog_router, ckan_router]
+# Ingest and quality first: their /resources/{code}/… routes must win over the catalog's
+# /resources/{code} (resource codes contain a slash).
+ROUTERS = [security_router, ingest_router, quality_router, catalog_router, ckan_router]

@@ -23,13 +23,15 @@ def root(
 
 
 def _register() -> None:
-    from datong.cli import audit, catalog, codes, identity, system
+    from datong.cli import audit, catalog, codes, identity, ingest, system
 
     system.register(app)
     app.add_typer(identity.dept, name="dept")
     app.add_typer(identity.user, name="user")
     app.add_typer(identity.client, name="client")
     app.add_typer(catalog.app, name="catalog")
+    app.command("ingest")(ingest.ingest)
+    app.add_typer(ingest.quality_app, name="quality")
     app.add_typer(audit.app, name="audit")
     app.add_typer(codes.app, name="codes")
 

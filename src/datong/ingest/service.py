@@ -125,7 +125,10 @@ def problems(session: Session, actor: Actor, load_id: int, *, severity: str | No
              limit: int | None = None, offset: int = 0) -> tuple[list[LoadProblem], int]:
     """Rejected and flagged rows show the values as loaded, personal data included: only the
     provider's staff, the bureau and auditors may read them, and each read is audited."""
-    load = get_load(session, actor, load_id)
+    load = session.get(Load, load_id)
+    if load is None:
+        raise NotFound(what=LOAD, key=str(load_id))
+    authorize(actor, "load.read", Target("load", str(load_id), load.resource.provider_id))
     stmt = select(LoadProblem).where(LoadProblem.load_id == load.id)
     if severity:
         stmt = stmt.where(LoadProblem.severity == severity)

@@ -13,6 +13,8 @@ from datong.quality.rules import ItemColumn
 from datong.warehouse.engine import quote_identifier, sql_string
 
 OP_HEADERS = {"_op", "op", "操作", "操作类型", "operation"}
+#: Headers departments commonly use for standard elements, besides the elements' own names.
+ALIASES = {"DE0001": ("身份证号", "身份证号码", "身份证", "证件号码"), "DE0010": ("信用代码", "社会信用代码")}
 DELETE_WORDS = ("d", "delete", "删除", "del")
 
 
@@ -25,8 +27,10 @@ class Mapping:
 def known_headers(items: list[ItemColumn], saved: dict[str, str], element_names: dict[int, list[str]]) -> set[str]:
     names = {normalise_header(h) for h in saved} | OP_HEADERS
     for col in items:
-        names.add(normalise_header(col.name))
-        names.update(normalise_header(n) for n in element_names.get(col.index, []))
+        for name in [col.name, *element_names.get(col.index, []), *ALIASES.get(col.element or "", ())]:
+            names.add(normalise_header(name))
+            if name.endswith("代码") and len(name) > 3:
+                names.add(normalise_header(name[:-2]))
     return names
 
 
@@ -37,8 +41,10 @@ def match_columns(con: duckdb.DuckDBPyConnection, source: Source, items: list[It
     headers = [r[0] for r in con.execute("DESCRIBE raw").fetchall() if r[0] != "__row"]
     by_name: dict[str, int] = {}
     for col in items:
-        for name in [col.name, *element_names.get(col.index, [])]:
+        for name in [col.name, *element_names.get(col.index, []), *ALIASES.get(col.element or "", ())]:
             by_name.setdefault(normalise_header(name), col.index)
+            if name.endswith("代码") and len(name) > 3:  # 性别 for 性别代码, 民族 for 民族代码
+                by_name.setdefault(normalise_header(name[:-2]), col.index)
     item_index = {col.name: col.index for col in items}
     saved_norm = {normalise_header(h): item_index.get(target) for h, target in saved.items()}
     columns: dict[int, str] = {}

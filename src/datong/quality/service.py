@@ -31,6 +31,10 @@ OPEN, RECTIFYING, RECHECKING, CLOSED, REOPENED = "open", "rectifying", "rechecki
 STATES = (OPEN, RECTIFYING, RECHECKING, CLOSED, REOPENED)
 ISSUE = Term(N_("Quality issue"))
 DIMENSIONS = ("completeness", "validity", "uniqueness", "consistency", "timeliness")
+DIMENSION_LABELS = {"completeness": N_("completeness"), "validity": N_("validity"), "uniqueness": N_("uniqueness"),
+                    "consistency": N_("consistency"), "timeliness": N_("timeliness"), "overall": N_("overall")}
+STATE_LABELS = {OPEN: N_("open"), RECTIFYING: N_("rectifying"), RECHECKING: N_("rechecking"), CLOSED: N_("closed"),
+                REOPENED: N_("reopened")}
 CYCLE_DAYS = {"realtime": 1, "daily": 2, "weekly": 8, "monthly": 32, "quarterly": 93, "yearly": 367}
 SAMPLES = 5
 #: (from, to) → who may move an issue that way: the provider ("rectify") or the bureau ("review").
@@ -72,7 +76,7 @@ def scores(con: duckdb.DuckDBPyConnection, item_count: int) -> dict[str, float]:
 
 
 def record_load(session: Session, con: duckdb.DuckDBPyConnection, writer, plan, checks: list[Check],
-                load_id: int | None) -> None:
+                load_id: int | None, timeliness: float = 1.0) -> QualityScore:
     """Keep a load's problems, its scores and the issues they open or close."""
     _check_meta(con, checks)
     if writer is not None:
@@ -80,14 +84,18 @@ def record_load(session: Session, con: duckdb.DuckDBPyConnection, writer, plan, 
                              "left(p.detail, 200), m.severity FROM problems p JOIN check_meta m USING (check_no) "
                              "ORDER BY p.__row, p.check_no")
     result = scores(con, len(plan.items))
-    session.add(QualityScore(resource_id=plan.resource_id, load_id=load_id, rows=result["rows"],
-                             **{d: result[d] for d in (*DIMENSIONS, "overall")}))
+    result["timeliness"] = timeliness
+    result["overall"] = sum(result[d] for d in DIMENSIONS) / len(DIMENSIONS)
+    score = QualityScore(resource_id=plan.resource_id, load_id=load_id, rows=result["rows"],
+                         **{d: result[d] for d in (*DIMENSIONS, "overall")})
+    session.add(score)
     failures = con.execute("""
         SELECT m.code, m.kind, m.item, m.severity, count(DISTINCT p.__row),
                list({'row': p.__row, 'value': p.value, 'reason': p.reason, 'detail': p.detail}
                     ORDER BY p.__row)[1:5]
         FROM problems p JOIN check_meta m USING (check_no) GROUP BY ALL""").fetchall()
     _update_issues(session, plan, {f[0]: f for f in failures}, load_id)
+    return score
 
 
 def _note(issue: QualityIssue, to: str, by: str, note: str) -> None:
@@ -144,6 +152,13 @@ def check_timeliness(session: Session, resource: Resource, last_load_at: datetim
 # --- reading and working on issues ---------------------------------------------------------------
 
 
+@service(mutates=True)
+def begin_run(session: Session, actor: Actor, *, resource_code: str) -> Resource:
+    resource = get_resource(session, resource_code)
+    authorize(actor, "quality.run", Target("resource", resource.code, resource.provider_id))
+    return resource
+
+
 def _issue_scope(actor: Actor) -> int | None:
     """The department whose issues the actor sees; None: all (the bureau, auditors)."""
     return None if is_allowed(actor, "issue.read", Target("issues", department_id=-1)) else actor.department_id
@@ -173,6 +188,13 @@ def get_issue(session: Session, actor: Actor, issue_id: int) -> QualityIssue:
         raise NotFound(what=ISSUE, key=str(issue_id))
     authorize(actor, "issue.read", Target("issue", str(issue_id), issue.department_id))
     return issue
+
+
+def open_issue_count(session: Session, *, resource_code: str) -> int:
+    """How many issues of a resource are not closed (a number, no data: anyone may know it)."""
+    resource = get_resource(session, resource_code)
+    return session.scalar(select(func.count(QualityIssue.id)).where(QualityIssue.resource_id == resource.id,
+                                                                    QualityIssue.state != CLOSED)) or 0
 
 
 def overdue(issue: QualityIssue) -> bool:

@@ -1,0 +1,110 @@
+"""Loads over HTTP: a department system pushes a file or records; anyone allowed reads the result."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from datong.api.deps import ActorDep, SessionDep, request_locale
+from datong.errors import DatongError
+from datong.i18n import N_, Message
+from datong.ingest import service
+from datong.ingest.flows import run_load
+from datong.ingest.schemas import LoadOut, ProblemOut, RecordsIn
+from datong.ingest.sources import LoadFailed, Source
+
+router = APIRouter(prefix="/api/v1", tags=["ingest"])
+
+
+class TooLarge(DatongError):
+    status = 413
+    code = "upload_too_large"
+    message = N_("The upload is larger than the limit of {limit} MB; split it, or ask the operator to raise "
+                 "DATONG_UPLOAD_LIMIT_MB.")
+
+
+def upload_limit(request: Request) -> int:
+    return request.app.state.settings.upload_limit_mb * 1024 * 1024
+
+
+def refuse_oversize(request: Request) -> None:
+    """Refused on the declared size, before a byte of the body is read."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > upload_limit(request):
+        raise TooLarge(limit=request.app.state.settings.upload_limit_mb)
+
+
+async def save_upload(request: Request, file: UploadFile, folder: Path) -> Path:
+    """Copy the upload to a file of its own, counting bytes (a body without a length is checked too)."""
+    name = Path(file.filename or "upload.csv").name
+    target = folder / name
+    size, limit = 0, upload_limit(request)
+    with target.open("wb") as out:
+        while chunk := await file.read(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge(limit=request.app.state.settings.upload_limit_mb)
+            out.write(chunk)
+    return target
+
+
+@router.post("/resources/{code:path}/loads", response_model=LoadOut, status_code=201)
+async def create_load(request: Request, code: str, actor: ActorDep):
+    """Load data: a multipart upload (``file``, ``mode``, ``encoding``, ``sheet``) or a JSON body
+    ``{"mode": "incremental", "records": [{…}, …]}``. 422 when nothing was loaded."""
+    refuse_oversize(request)
+    database = request.app.state.database
+    folder = Path(tempfile.mkdtemp(prefix="datong-upload-"))
+    try:
+        if request.headers.get("content-type", "").startswith("application/json"):
+            body = RecordsIn.model_validate(await request.json())
+            source, mode = Source("records", "records", records=body.records), body.mode
+        else:
+            form = await request.form()
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                raise LoadFailed(source="upload", reason=Message(N_("send the data as the form field 'file'")))
+            path = await save_upload(request, upload, folder)
+            source = Source.from_path(path, encoding=form.get("encoding") or None, sheet=form.get("sheet") or None,
+                                      label=path.name)
+            mode = str(form.get("mode") or "full")
+        load = await run_in_threadpool(run_load, database, actor, resource_code=code, source=source, mode=mode)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return LoadOut.of(load)
+
+
+@router.get("/resources/{code:path}/loads", response_model=list[LoadOut])
+def list_loads(session: SessionDep, actor: ActorDep, request: Request, code: str):
+    locale = request_locale(request)
+    return [LoadOut.of(load, service.error_text(load, locale)) for load in service.list_loads(session, actor,
+                                                                                           resource_code=code)]
+
+
+@router.get("/loads/{load_id}", response_model=LoadOut)
+def get_load(session: SessionDep, actor: ActorDep, request: Request, load_id: int):
+    load = service.get_load(session, actor, load_id)
+    return LoadOut.of(load, service.error_text(load, request_locale(request)))
+
+
+@router.get("/loads/{load_id}/rejections", response_model=list[ProblemOut])
+def rejections(session: SessionDep, actor: ActorDep, request: Request, load_id: int,
+               format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
+               severity: Annotated[str | None, Query(pattern="^(reject|warn)$")] = None):
+    """The rows a rule refused (and, with ``severity=warn``, flagged): row, column, value, rule
+    and reason, as JSON, CSV (UTF-8 with BOM) or an Excel workbook."""
+    locale = request_locale(request)
+    rows, _ = service.problems(session, actor, load_id, severity=severity or ("reject" if format == "json" else None))
+    if format == "json":
+        return [ProblemOut(row=p.row, column=p.column, value=p.value, rule=p.rule, severity=p.severity,
+                           reason=service.explain(p, locale)) for p in rows]
+    media = "text/csv; charset=utf-8" if format == "csv" else \
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(service.report(rows, format, locale), media_type=media, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''load-{load_id}-rejections.{format}"})
