@@ -9,6 +9,7 @@ encoding, a broken CSV structure, a sheet that does not exist) raises :class:`Lo
 from __future__ import annotations
 
 import codecs
+import csv
 import json
 import re
 from contextlib import ExitStack
@@ -145,13 +146,31 @@ def _has_bom(path: Path) -> bool:
 _CSV_LINE = re.compile(r"(?:Line|line)[: ]+(\d+)")
 
 
+def _csv_header(source: Source, path: Path, encoding: str) -> tuple[list[str], str]:
+    """The header line, read by Python's csv module, and the delimiter: given, by file type, or
+    sniffed from the header among , tab | ;."""
+    with path.open(encoding="utf-8-sig" if encoding.startswith("utf-8") else "utf-8", newline="") as handle:
+        first = handle.readline()
+    delimiter = source.delimiter or {".csv": ",", ".tsv": "\t"}.get(source.path.suffix.lower())
+    if delimiter is None:
+        delimiter = max(",\t|;", key=first.count)
+    header = next(csv.reader([first], delimiter=delimiter), [])
+    header = [h.strip() for h in header]
+    if not any(header):
+        raise _fail(source, N_("the first line must be the header (the names of the columns)"))
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise _fail(source, N_("the header names {names} more than once"), names="、".join(repeated))
+    return header, delimiter
+
+
 def read_csv(con: duckdb.DuckDBPyConnection, source: Source, work: Path) -> str:
     path, encoding = to_utf8(source, work)
-    options = ["header = true", "all_varchar = true", "strict_mode = true", "quote = '\"'", "escape = '\"'",
-               "null_padding = false", "ignore_errors = false", "auto_detect = true"]
-    delimiter = source.delimiter or ("," if source.path.suffix.lower() == ".csv" else None)
-    if delimiter:
-        options.append(f"delim = {sql_string(delimiter)}")
+    header, delimiter = _csv_header(source, path, encoding)
+    columns = "{" + ", ".join(f"{sql_string(h)}: 'VARCHAR'" for h in header) + "}"
+    # No sniffing: the header fixes the columns, so a row with more or fewer fields is an error.
+    options = ["header = true", "auto_detect = false", f"columns = {columns}", f"delim = {sql_string(delimiter)}",
+               "quote = '\"'", "escape = '\"'", "strict_mode = true", "null_padding = false"]
     try:
         con.execute(f"CREATE TABLE raw_csv AS SELECT * FROM read_csv({sql_string(str(path))}, {', '.join(options)})")
     except duckdb.Error as error:
@@ -234,7 +253,7 @@ def _header_row(rows: list[tuple], known: set[str]) -> int:
 
 
 def _as_text_table(con: duckdb.DuckDBPyConnection, relation_sql: str, row_expr: str) -> None:
-    columns = con.execute(f"DESCRIBE {relation_sql}").fetchall()
+    columns = con.execute(f"DESCRIBE SELECT * FROM {relation_sql}").fetchall()
     casts = ", ".join(f"CAST({quote_identifier(c[0])} AS VARCHAR) AS {quote_identifier(c[0])}" for c in columns)
     con.execute(f"CREATE TABLE raw AS SELECT {row_expr} AS __row, {casts} FROM {relation_sql}")
 
