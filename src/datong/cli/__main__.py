@@ -1,0 +1,3 @@
+from datong.cli import main
+
+main()
