@@ -180,7 +180,8 @@ def _cross_field(columns: list[ItemColumn], today: date) -> list[Check]:
         if col.element == BIRTH_DATE:
             expected = f"strftime(datong_id_birth({person.ref}), '%Y-%m-%d')"
             checks.append(Check(f"{col.name}:cross_field", "cross_field", col.name, col.column, WARN,
-                                f"CASE WHEN {valid} AND {col.ref} IS NOT NULL AND {col.ref} <> {expected} "
+                                f"CASE WHEN {valid} AND try_strptime({col.ref}, '%Y-%m-%d') IS NOT NULL "
+                                f"AND {col.ref} <> {expected} "
                                 f"THEN 'birth_mismatch' END", expected))
         elif col.element == SEX:
             expected = f"CAST(2 - TRY_CAST(substr({person.ref}, 17, 1) AS INTEGER) % 2 AS VARCHAR)"

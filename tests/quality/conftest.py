@@ -1,0 +1,1 @@
+from tests.ingest.conftest import population  # noqa: F401
