@@ -124,7 +124,7 @@ def _bulk(con, database: Database, plan: Plan, source: Source, mode: str, load_i
 
 
 def run_load(database: Database, actor: Actor, *, resource_code: str, source: Source, mode: str = "full",
-             progress: Progress | None = None):
+             progress: Progress | None = None, started=None):
     """Load ``source`` into the resource; returns the committed Load, or raises LoadFailed
     after recording why (nothing of the data is kept)."""
     progress = progress or (lambda phase, done, total: None)
@@ -134,6 +134,8 @@ def run_load(database: Database, actor: Actor, *, resource_code: str, source: So
         load = service.begin_load(session, actor, resource_code=resource_code, source=source, mode=mode)
         plan = plan_for(session, load.resource)
         load_id = load.id
+    if started is not None:
+        started(load_id)
     if not plan.key_items:
         error = LoadFailed(source=source.label, reason=Message(
             N_("the resource has no key data item; mark the items that identify a record as keys in the catalog")))

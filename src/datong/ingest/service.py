@@ -144,7 +144,7 @@ HEADERS = (N_("Row"), N_("Column"), N_("Value"), N_("Rule"), N_("Severity"), N_(
 
 def _report_rows(rows: list[LoadProblem], locale: str) -> list[list]:
     return [[p.row, p.column or "", p.value or "", translate(locale, KIND_LABELS.get(p.kind, p.kind)),
-             translate(locale, N_("rejected") if p.severity == "reject" else N_("warning")), explain(p, locale)]
+             translate(locale, N_("row rejected") if p.severity == "reject" else N_("warning")), explain(p, locale)]
             for p in rows]
 
 

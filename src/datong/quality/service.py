@@ -33,7 +33,7 @@ ISSUE = Term(N_("Quality issue"))
 DIMENSIONS = ("completeness", "validity", "uniqueness", "consistency", "timeliness")
 DIMENSION_LABELS = {"completeness": N_("completeness"), "validity": N_("validity"), "uniqueness": N_("uniqueness"),
                     "consistency": N_("consistency"), "timeliness": N_("timeliness"), "overall": N_("overall")}
-STATE_LABELS = {OPEN: N_("open"), RECTIFYING: N_("rectifying"), RECHECKING: N_("rechecking"), CLOSED: N_("closed"),
+STATE_LABELS = {OPEN: N_("awaiting rectification"), RECTIFYING: N_("rectifying"), RECHECKING: N_("rechecking"), CLOSED: N_("closed"),
                 REOPENED: N_("reopened")}
 CYCLE_DAYS = {"realtime": 1, "daily": 2, "weekly": 8, "monthly": 32, "quarterly": 93, "yearly": 367}
 SAMPLES = 5

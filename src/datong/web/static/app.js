@@ -7,3 +7,33 @@ document.addEventListener("click", (event) => {
   body.insertAdjacentHTML("beforeend", template.innerHTML.replaceAll("__i__", String(body.rows.length)));
   body.rows[body.rows.length - 1].querySelector("input").focus();
 });
+
+// Charts: an element with data-chart ("lines" or "bars"), data-labels (the x axis), data-series
+// ([[name, [values]], …], in the order to show) and data-translations ({name: label}) becomes an ECharts chart of scores.
+function drawCharts(root) {
+  if (!window.echarts) return;
+  root.querySelectorAll("[data-chart]").forEach((element) => {
+    if (element.dataset.drawn) return;
+    element.dataset.drawn = "1";
+    const labels = JSON.parse(element.dataset.labels);
+    const series = JSON.parse(element.dataset.series);
+    const names = JSON.parse(element.dataset.translations || "{}");
+    const kind = element.dataset.chart === "bars" ? "bar" : "line";
+    const chart = echarts.init(element, null, { renderer: "svg" });
+    chart.setOption({
+      animation: false,
+      tooltip: { trigger: "axis", valueFormatter: (v) => (v * 100).toFixed(1) + "%" },
+      legend: { top: 0 },
+      grid: { left: 48, right: 16, top: 40, bottom: 48 },
+      xAxis: { type: "category", data: labels, axisLabel: { interval: 0, rotate: labels.length > 6 ? 30 : 0 } },
+      yAxis: { type: "value", min: 0, max: 1, axisLabel: { formatter: (v) => v * 100 + "%" } },
+      series: series.map(([key, values]) => ({
+        name: names[key] || key, type: kind, data: values, smooth: false,
+        lineStyle: key === "overall" ? { width: 3 } : undefined,
+      })),
+    });
+    window.addEventListener("resize", () => chart.resize());
+  });
+}
+document.addEventListener("DOMContentLoaded", () => drawCharts(document));
+document.addEventListener("htmx:afterSettle", (event) => drawCharts(event.target));
