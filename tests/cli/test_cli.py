@@ -83,11 +83,11 @@ def test_codes_credit_code_and_division(settings):
 
 def test_demo_builds_the_province_idempotently(settings):
     before = int(run(settings, "audit", "verify").output.split()[1]) + 1  # the verify is audited too
-    first = run(settings, "demo", "--no-serve")
+    first = run(settings, "demo", "--no-serve", "--people", "0")
     assert first.exit_code == 0, first.output
     assert "8 departments, 26 accounts, 8 API clients created" in first.output
     assert "Datong@2026" in first.output
-    second = run(settings, "demo", "--no-serve")
+    second = run(settings, "demo", "--no-serve", "--people", "0")
     assert "0 departments, 0 accounts, 0 API clients created" in second.output
     # the second run still prints every login and every client's secret
     assert second.output.count("client ") == 8 and "gat_admin" in second.output
@@ -104,7 +104,7 @@ def test_demo_refuses_production(settings):
 
 
 def test_demo_clients_file_is_private(settings):
-    run(settings, "demo", "--no-serve")
+    run(settings, "demo", "--no-serve", "--people", "0")
     path = settings.data_dir / "demo-clients.json"
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert len(json.loads(path.read_text())) == 8
@@ -116,7 +116,7 @@ def test_demo_catalog_covers_the_province(settings, database):
     from datong.catalog import service, sources
     from datong.catalog.models import Resource
 
-    assert run(settings, "demo", "--no-serve").exit_code == 0
+    assert run(settings, "demo", "--no-serve", "--people", "0").exit_code == 0
     with database.unit_of_work() as session:
         resources = list(session.scalars(select(Resource)))
         assert len(resources) == 15 and len({r.provider_id for r in resources}) == 7

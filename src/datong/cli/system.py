@@ -9,6 +9,7 @@ import typer
 from datong.cli.context import Context
 from datong.bootstrap import initialise
 from datong.i18n import N_
+from datong.security.authz import Actor
 
 
 def _init(ctx: Context) -> None:
@@ -51,6 +52,7 @@ def register(app: typer.Typer) -> None:
     def demo(
         ctx: typer.Context,
         serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the console afterwards.")] = True,
+        people: Annotated[int, typer.Option(min=0, help="People to generate and load (0: catalog only).")] = 100_000,
     ) -> None:
         """Build the demo province in the embedded store and serve the console."""
         from datong.demo import DEMO_PASSWORD, build_demo_province
@@ -64,6 +66,15 @@ def register(app: typer.Typer) -> None:
                        d=report.departments_created, u=report.users_created, c=report.clients_created))
         typer.echo(say(N_("Catalog: {r} resources and {s} authoritative-source claims created."),
                        r=report.resources_created, s=report.claims_created))
+        if people:
+            from datong.demo.data import load_demo_data
+
+            data = load_demo_data(context.database, Actor.system("demo"), people=people,
+                                  progress=lambda name, rows: typer.echo(say(N_("Loading {name}: {rows} rows"),
+                                                                            name=name, rows=f"{rows:,}")))
+            for name, counts in data.loads.items():
+                typer.echo(f"  {counts['code']:<12} {name:<12} read {counts['read']:>8,}  rejected "
+                           f"{counts['rejected']:>6,}  inserted {counts['inserted']:>8,}")
         typer.echo(say(N_("Every demo account's password is {password}")
                        , password=DEMO_PASSWORD))
         for username, name, department, roles in report.logins:
