@@ -25,7 +25,7 @@ from datong.ingest.sources import LoadFailed, Source, read_source
 from datong.ingest.stage import known_headers, match_columns, stage
 from datong.ingest.store import Progress, Writer
 from datong.quality import service as quality
-from datong.quality.rules import REJECT, WARN, attach_sources, build_checks, evaluate
+from datong.quality.rules import REJECT, WARN, attach_sources, build_checks, evaluate, precompute
 from datong.security.authz import Actor
 from datong.warehouse import engine as warehouse
 from datong.warehouse.engine import quote_identifier, sql_string
@@ -116,6 +116,7 @@ def _bulk(con, database: Database, plan: Plan, source: Source, mode: str, load_i
     progress("check", 0, 0)
     stage(con, plan.items, mapping, plan.labels)
     attach_sources(con, plan.items, plan.lookups)
+    precompute(con, plan.items, date.today())
     checks = build_checks(plan.items, plan.declared, plan.lookups, date.today())
     evaluate(con, checks)
     progress("diff", 0, 0)

@@ -35,7 +35,10 @@ class Writer:
         self.mark = "?" if self.dialect.paramstyle == "qmark" else "%s"
         self.postgres = self.dialect.name == "postgresql"
         now = utcnow()
-        self.now = UTCDateTime().bind_processor(self.dialect)(now) if not self.postgres else now
+        if self.postgres:
+            self.now, self.now_text = now, now.isoformat()  # COPY reads timestamptz from text
+        else:  # the text SQLAlchemy's SQLite DateTime stores, so the ORM reads these rows back
+            self.now = self.now_text = UTCDateTime().impl.dialect_impl(self.dialect).bind_processor(self.dialect)(now)
         self.resource_id, self.load_id = resource_id, load_id
         self.progress = progress or (lambda phase, done, total: None)
         self.quote = self.dialect.identifier_preparer.quote
@@ -74,14 +77,15 @@ class Writer:
             done += len(rows)
             self.progress("write", done, total)
         columns = ("resource_id", "key", "payload", "row_hash", "version", "load_id", "created_at", "updated_at")
-        for rows in _batches(con, "SELECT __key, payload, __hash, __version FROM changes WHERE change = 'I'"):
-            self._copy("records", columns,
-                       [(rid, k, p, h, v, self.load_id, self.now, self.now) for k, p, h, v in rows])
+        # The tuples come out of DuckDB whole: no Python work per row but the driver's.
+        con.execute("CREATE OR REPLACE TEMP TABLE write_now AS SELECT CAST(? AS VARCHAR) AS ts", [self.now_text])
+        for rows in _batches(con, f"SELECT {int(rid)}, __key, payload, __hash, __version, {int(self.load_id)}, ts, ts "
+                                  "FROM changes, write_now WHERE change = 'I'"):
+            self._copy("records", columns, rows)
             done += len(rows)
             self.progress("write", done, total)
-        for rows in _batches(con, "SELECT kind, value, __key, item FROM new_keys"):
-            self._copy("record_keys", ("kind", "value", "resource_id", "record_key", "item"),
-                       [(kind, value, rid, key, item) for kind, value, key, item in rows])
+        for rows in _batches(con, f"SELECT kind, value, {int(rid)}, __key, item FROM new_keys"):
+            self._copy("record_keys", ("kind", "value", "resource_id", "record_key", "item"), rows)
 
     def problems(self, con: duckdb.DuckDBPyConnection, sql: str) -> None:
         columns = ("load_id", "row", "column", "value", "rule", "kind", "reason", "detail", "severity")

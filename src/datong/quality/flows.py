@@ -11,7 +11,7 @@ from datong.ingest.plan import plan_for
 from datong.ingest.stage import Mapping, stage
 from datong.quality import service
 from datong.quality.models import QualityScore
-from datong.quality.rules import attach_sources, build_checks, evaluate
+from datong.quality.rules import attach_sources, build_checks, evaluate, precompute
 from datong.security.audit import append_event
 from datong.security.authz import Actor, Target
 from datong.warehouse import engine as warehouse
@@ -41,6 +41,7 @@ def run_quality(database: Database, actor: Actor, *, resource_code: str) -> Qual
         _raw_from_snapshot(con, plan)
         stage(con, plan.items, Mapping({c.index: c.name for c in plan.items}, None), plan.labels)
         attach_sources(con, plan.items, plan.lookups)
+        precompute(con, plan.items, date.today())
         checks = build_checks(plan.items, plan.declared, plan.lookups, date.today())
         evaluate(con, checks)
         with database.unit_of_work() as session:

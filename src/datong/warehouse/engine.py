@@ -19,6 +19,7 @@ from datong.codes.vectorised import install_macros, quote_identifier
 # Full-width ASCII (U+FF01–U+FF5E) and the ideographic space, as keyed in by Chinese input methods.
 FULL_WIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
 HALF_WIDTH = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
+FULL_WIDTH_CLASS = f"[{chr(0xFF01)}-{chr(0xFF5E)}{chr(0x3000)}]"
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y.%m.%d", "%Y-%m-%d %H:%M:%S")
 
 
@@ -32,8 +33,11 @@ def _standardise_macros() -> str:
                         for i, w in enumerate(id_number.WEIGHTS))
     parsed = ", ".join(f"try_strptime(v, {sql_string(f)})" for f in DATE_FORMATS)
     return f"""
-    CREATE OR REPLACE TEMP MACRO datong_clean(v) AS
-        NULLIF(trim(translate(v, {sql_string(FULL_WIDTH)}, {sql_string(HALF_WIDTH)})), '');
+    -- translate() with a long map costs ~4 µs a value; most values have no full-width character.
+    CREATE OR REPLACE TEMP MACRO datong_clean(v) AS NULLIF(trim(CASE
+        WHEN regexp_matches(v, {sql_string(FULL_WIDTH_CLASS)})
+            THEN translate(v, {sql_string(FULL_WIDTH)}, {sql_string(HALF_WIDTH)})
+        ELSE v END), '');
     CREATE OR REPLACE TEMP MACRO datong_id_first17(v) AS substr(v, 1, 6) || '19' || substr(v, 7, 9);
     CREATE OR REPLACE TEMP MACRO datong_id_check(f) AS
         substr({sql_string(id_number.CHECK_CHARACTERS)}, (({digits}) % 11) + 1, 1);
