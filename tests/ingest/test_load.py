@@ -192,11 +192,18 @@ def test_unknown_columns_are_named_and_a_saved_mapping_fixes_them(database, oper
         load(database, operator, population, path)
     message = failed.value.localised("zh-CN")
     assert "XM、备注" in message and "姓名" in message  # unknown, and the item that has no column
+    from datong.ingest.service import set_column_mapping
+
     with database.unit_of_work() as session:
-        resource = session.scalar(select(Resource).where(Resource.code == population))
-        resource.column_mapping = {"XM": "姓名"}
+        set_column_mapping(session, operator, resource_code=population, mapping={"XM": "姓名"})
+        assert session.scalar(select(Resource.column_mapping).where(Resource.code == population)) == {"XM": "姓名"}
     write_csv(path, header[:5], population_rows(3))
     assert load(database, operator, population, path).inserted == 3
+
+
+def test_tab_separated_files(database, operator, population, tmp_path):
+    path = write_csv(tmp_path / "p.tsv", POPULATION_HEADER, population_rows(4), delimiter="\t")
+    assert load(database, operator, population, path).inserted == 4
 
 
 def test_only_the_provider_and_the_bureau_load(database, population, tmp_path, world):

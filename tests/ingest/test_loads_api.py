@@ -108,3 +108,19 @@ def test_a_load_killed_half_way_leaves_the_store_as_it_was(settings, database, p
     with database.unit_of_work() as session:
         statuses = [load.status for load in session.scalars(select(Load).order_by(Load.id))]
     assert statuses == ["committed", "failed", "committed"]
+
+
+def test_a_column_mapping_is_saved_over_the_api_and_the_cli(client, population, login, settings):
+    from tests.cli.test_cli import run
+
+    headers = login("dadmin")
+    response = client.put(f"/api/v1/resources/{population}/column-mapping", headers=headers,
+                          json={"mapping": {"SFZH": "公民身份号码", "XM": "姓名"}})
+    assert response.status_code == 200 and response.json()["mapping"]["XM"] == "姓名"
+    wrong = client.put(f"/api/v1/resources/{population}/column-mapping", headers=headers,
+                       json={"mapping": {"YS": "颜色"}})
+    assert wrong.status_code == 422 and "颜色" in wrong.json()["detail"]
+    assert client.put(f"/api/v1/resources/{population}/column-mapping", headers=login("clerk1"),
+                      json={"mapping": {}}).status_code == 403
+    result = run(settings, "catalog", "map", population, "XB=性别代码")
+    assert result.exit_code == 0 and "XB → 性别代码" in result.output

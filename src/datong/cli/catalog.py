@@ -69,3 +69,20 @@ def template(ctx: typer.Context,
     """Write the empty Excel template departments fill in."""
     output.write_bytes(transfer.template_workbook())
     typer.echo(str(output))
+
+
+@app.command("map")
+def map_columns(
+    ctx: typer.Context,
+    resource: Annotated[str, typer.Argument(help="The resource code.")],
+    pairs: Annotated[list[str], typer.Argument(help="HEADER=数据项 pairs; none clears the mapping.")] = None,
+) -> None:
+    """Save which file column feeds which data item, for files whose headers differ."""
+    from datong.ingest.service import set_column_mapping
+
+    context: Context = ctx.obj
+    mapping = dict(pair.split("=", 1) for pair in (pairs or []) if "=" in pair)
+    with context.unit_of_work() as session:
+        saved = set_column_mapping(session, context.actor, resource_code=resource, mapping=mapping)
+    for header, item in saved.items():
+        typer.echo(f"{header} → {item}")

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict
 
 from datong.api.deps import ActorDep, SessionDep, request_locale
 from datong.errors import DatongError
@@ -108,3 +109,14 @@ def rejections(session: SessionDep, actor: ActorDep, request: Request, load_id: 
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(service.report(rows, format, locale), media_type=media, headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''load-{load_id}-rejections.{format}"})
+
+
+class MappingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mapping: dict[str, str]
+
+
+@router.put("/resources/{code:path}/column-mapping", response_model=MappingIn)
+def set_mapping(session: SessionDep, actor: ActorDep, code: str, body: MappingIn):
+    """Save the resource's column mapping (source header → data item name); ``{}`` clears it."""
+    return MappingIn(mapping=service.set_column_mapping(session, actor, resource_code=code, mapping=body.mapping))

@@ -17,7 +17,7 @@ from datong.codes.credit_code import validate_credit_code
 from datong.codes.id_number import validate_id_number
 from datong.db.base import utcnow
 from datong.errors import Conflict, NotFound
-from datong.i18n import N_, Term, translate
+from datong.i18n import N_, Message, Term, translate
 from datong.ingest.models import COMMITTED, FAILED, RUNNING, Load, LoadProblem
 from datong.ingest.sources import Source
 from datong.quality.rules import KIND_LABELS, REASONS
@@ -170,3 +170,22 @@ def report(rows: list[LoadProblem], fmt: str, locale: str) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+@service(mutates=True)
+def set_column_mapping(session: Session, actor: Actor, *, resource_code: str, mapping: dict[str, str]) -> dict:
+    """Save which source column feeds which data item, for files whose headers differ."""
+    from datong.errors import InvalidInput
+
+    resource = get_resource(session, resource_code)
+    authorize(actor, "resource.edit", Target("resource", resource.code, resource.provider_id))
+    items = {i.name for i in resource.items}
+    unknown = sorted(target for target in mapping.values() if target not in items)
+    if unknown:
+        raise InvalidInput(field="mapping", reason=Message(N_("these are not data items of the resource: {names}"),
+                                                           names="、".join(unknown)))
+    cleaned = {header.strip(): target for header, target in mapping.items() if header.strip()}
+    resource.column_mapping = cleaned
+    append_event(session, actor=actor, action="resource.mapping", target=Target("resource", resource.code),
+                 detail={"mapping": cleaned})
+    return cleaned
