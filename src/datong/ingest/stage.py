@@ -119,6 +119,7 @@ def stage(con: duckdb.DuckDBPyConnection, items: list[ItemColumn], mapping: Mapp
     else:
         selects.append("'U' AS __op")
     con.execute(f"CREATE TABLE standard AS SELECT {', '.join(selects)} FROM raw")
+    con.execute("DROP TABLE raw")
     keys = [c for c in items if c.key_kind]
     if len(keys) == 1:
         key = keys[0].ref

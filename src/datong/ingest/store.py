@@ -42,6 +42,8 @@ class Writer:
         self.resource_id, self.load_id = resource_id, load_id
         self.progress = progress or (lambda phase, done, total: None)
         self.quote = self.dialect.identifier_preparer.quote
+        if not self.postgres:  # a bigger page cache for this connection while it writes a load
+            self.cursor.execute("PRAGMA cache_size = -262144")
 
     def _sql(self, text: str) -> str:
         return text.replace("?", self.mark)
@@ -79,12 +81,14 @@ class Writer:
         columns = ("resource_id", "key", "payload", "row_hash", "version", "load_id", "created_at", "updated_at")
         # The tuples come out of DuckDB whole: no Python work per row but the driver's.
         con.execute("CREATE OR REPLACE TEMP TABLE write_now AS SELECT CAST(? AS VARCHAR) AS ts", [self.now_text])
+        # In index order: B-tree inserts then touch neighbouring pages, which stay in the cache.
         for rows in _batches(con, f"SELECT {int(rid)}, __key, payload, __hash, __version, {int(self.load_id)}, ts, ts "
-                                  "FROM changes, write_now WHERE change = 'I'"):
+                                  "FROM changes, write_now WHERE change = 'I' ORDER BY __key"):
             self._copy("records", columns, rows)
             done += len(rows)
             self.progress("write", done, total)
-        for rows in _batches(con, f"SELECT kind, value, {int(rid)}, __key, item FROM new_keys"):
+        for rows in _batches(con, f"SELECT kind, value, {int(rid)}, __key, item FROM new_keys "
+                                  "ORDER BY kind, value, __key, item"):
             self._copy("record_keys", ("kind", "value", "resource_id", "record_key", "item"), rows)
 
     def problems(self, con: duckdb.DuckDBPyConnection, sql: str) -> None:

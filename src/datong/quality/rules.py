@@ -23,6 +23,7 @@ from datetime import date
 import duckdb
 
 from datong.i18n import N_
+from datong.codes.vectorised import DIVISIONS_TABLE
 from datong.warehouse.engine import quote_identifier, sql_string
 
 REJECT, WARN = "reject", "warn"
@@ -241,17 +242,20 @@ def attach_sources(con: duckdb.DuckDBPyConnection, columns: list[ItemColumn], lo
 
 def precompute(con: duckdb.DuckDBPyConnection, columns: list[ItemColumn], today: date) -> None:
     """Work out each ID number's and credit code's reason once (the ID check and the cross-field
-    checks all need it) as columns ``__r_<item column>`` of ``staged``."""
-    extra = []
+    checks all need it) as columns ``__r_<item column>`` of ``staged``. Division codes are found
+    with one hash join per ID column (values are already standardised: trimmed, upper case)."""
+    extra, joins = [], []
     for col in columns:
+        name = quote_identifier("__r_" + col.column)
         if col.rule == "id_number":
-            extra.append(f"CASE WHEN {col.ref} IS NOT NULL THEN datong_id_reason({col.ref}, DATE '{today.isoformat()}') "
-                         f"END AS {quote_identifier('__r_' + col.column)}")
+            alias = quote_identifier("d_" + col.column)
+            joins.append(f"LEFT JOIN {DIVISIONS_TABLE} {alias} ON {alias}.code = substr(s.{col.ref}, 1, 6)")
+            extra.append(f"CASE WHEN s.{col.ref} IS NOT NULL THEN datong_id_reason_k(s.{col.ref}, {alias}.code IS NOT NULL, "
+                         f"datong_id_birth(s.{col.ref}), DATE '{today.isoformat()}') END AS {name}")
         elif col.rule == "credit_code":
-            extra.append(f"CASE WHEN {col.ref} IS NOT NULL THEN datong_credit_reason({col.ref}) END "
-                         f"AS {quote_identifier('__r_' + col.column)}")
+            extra.append(f"CASE WHEN s.{col.ref} IS NOT NULL THEN datong_credit_reason(s.{col.ref}) END AS {name}")
     if extra:
-        con.execute(f"CREATE OR REPLACE TABLE staged AS SELECT *, {', '.join(extra)} FROM staged")
+        con.execute(f"CREATE OR REPLACE TABLE staged AS SELECT s.*, {', '.join(extra)} FROM staged s {' '.join(joins)}")
 
 
 def evaluate(con: duckdb.DuckDBPyConnection, checks: list[Check]) -> None:

@@ -7,6 +7,7 @@ touches the relational store.
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -51,8 +52,13 @@ def _standardise_macros() -> str:
     """
 
 
+#: DuckDB's working memory per connection; beyond it, it spills to the temp folder.
+MEMORY_LIMIT = os.environ.get("DATONG_WAREHOUSE_MEMORY", "2GB")
+
+
 def connect(temp_dir: Path | None = None, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
+    con.execute(f"SET memory_limit = {sql_string(MEMORY_LIMIT)}")
     if temp_dir is not None:
         temp_dir.mkdir(parents=True, exist_ok=True)
         con.execute(f"SET temp_directory = {sql_string(str(temp_dir))}")
