@@ -93,7 +93,7 @@ def diff(con: duckdb.DuckDBPyConnection, plan: Plan, checks, mode: str, snapshot
         SELECT __key, __hash, __version, payload FROM changes
         UNION ALL
         SELECT __key, __hash, __version, payload FROM old ANTI JOIN changes USING (__key) ANTI JOIN deletes USING (__key)
-        ORDER BY __key) TO {sql_string(str(snapshot))} (FORMAT parquet)""")
+        ) TO {sql_string(str(snapshot))} (FORMAT parquet)""")
     read = _count(con, "SELECT count(*) FROM staged")
     rejected = _count(con, "SELECT count(*) FROM rejected")
     return Outcome(
@@ -112,6 +112,9 @@ def _bulk(con, database: Database, plan: Plan, source: Source, mode: str, load_i
     headers = known_headers(plan.items, plan.saved_mapping, plan.element_names)
     progress("read", 0, 0)
     encoding = read_source(con, source, work, headers)
+    # Row numbers come from the order rows were read in; from here on order is carried in __row,
+    # and DuckDB may use less memory by not keeping insertion order.
+    con.execute("SET preserve_insertion_order = false")
     mapping = match_columns(con, source, plan.items, plan.saved_mapping, plan.element_names, mode)
     progress("check", 0, 0)
     stage(con, plan.items, mapping, plan.labels)

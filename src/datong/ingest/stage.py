@@ -132,8 +132,7 @@ def stage(con: duckdb.DuckDBPyConnection, items: list[ItemColumn], mapping: Mapp
         SELECT *, CASE WHEN __key IS NULL OR __seen = 1 THEN NULL ELSE first_row END AS __first FROM (
             SELECT *, row_number() OVER w AS __seen, first_value(__row) OVER w AS first_row FROM (
                 SELECT *, {key} AS __key FROM standard)
-            WINDOW w AS (PARTITION BY __key ORDER BY __row))
-        ORDER BY __row""")
+            WINDOW w AS (PARTITION BY __key ORDER BY __row))""")
     con.execute("ALTER TABLE staged DROP COLUMN __seen")
     con.execute("ALTER TABLE staged DROP COLUMN first_row")
     con.execute("DROP TABLE standard")

@@ -53,7 +53,7 @@ def _standardise_macros() -> str:
 
 
 #: DuckDB's working memory per connection; beyond it, it spills to the temp folder.
-MEMORY_LIMIT = os.environ.get("DATONG_WAREHOUSE_MEMORY", "2GB")
+MEMORY_LIMIT = os.environ.get("DATONG_WAREHOUSE_MEMORY", "3GB")
 
 
 def connect(temp_dir: Path | None = None, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
