@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
     session_ttl_seconds: int = Field(default=8 * 3600, ge=300)
     upload_limit_mb: int = Field(default=512, ge=1)
+    warehouse_memory: str = Field(default="3GB", pattern=r"^\d+(\.\d+)?\s*(MB|GB|MiB|GiB)$")
     issue_deadline_days: int = Field(default=15, ge=1, le=365)
     host: str = "127.0.0.1"
     port: int = 8000

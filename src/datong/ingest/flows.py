@@ -148,7 +148,7 @@ def run_load(database: Database, actor: Actor, *, resource_code: str, source: So
     work = database.data_dir / "work" / f"load-{load_id}"
     snapshot = database.data_dir / "snapshots" / f"resource-{plan.resource_id}" / f"load-{load_id}.parquet"
     try:
-        with warehouse.session(work / "tmp") as con:
+        with warehouse.session(work / "tmp", memory=database.warehouse_memory) as con:
             outcome, checks, encoding = _bulk(con, database, plan, source, mode, load_id, snapshot, work, progress)
             total = outcome.inserted + outcome.updated + outcome.deleted
             with database.unit_of_work() as session:

@@ -37,7 +37,7 @@ def run_quality(database: Database, actor: Actor, *, resource_code: str) -> Qual
         plan = plan_for(session, resource)
         last = session.scalar(select(Load.finished_at).where(Load.resource_id == resource.id,
                                                              Load.status == COMMITTED).order_by(Load.id.desc()).limit(1))
-    with warehouse.session(database.data_dir / "work" / "quality") as con:
+    with warehouse.session(database.data_dir / "work" / "quality", memory=database.warehouse_memory) as con:
         _raw_from_snapshot(con, plan)
         stage(con, plan.items, Mapping({c.index: c.name for c in plan.items}, None), plan.labels)
         attach_sources(con, plan.items, plan.lookups)

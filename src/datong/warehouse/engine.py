@@ -7,7 +7,6 @@ touches the relational store.
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -52,13 +51,14 @@ def _standardise_macros() -> str:
     """
 
 
-#: DuckDB's working memory per connection; beyond it, it spills to the temp folder.
-MEMORY_LIMIT = os.environ.get("DATONG_WAREHOUSE_MEMORY", "3GB")
+#: DuckDB's working memory per connection unless told otherwise; beyond it, it spills to disk.
+MEMORY_LIMIT = "3GB"
 
 
-def connect(temp_dir: Path | None = None, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+def connect(temp_dir: Path | None = None, *, threads: int | None = None,
+            memory: str | None = None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
-    con.execute(f"SET memory_limit = {sql_string(MEMORY_LIMIT)}")
+    con.execute(f"SET memory_limit = {sql_string(memory or MEMORY_LIMIT)}")
     if temp_dir is not None:
         temp_dir.mkdir(parents=True, exist_ok=True)
         con.execute(f"SET temp_directory = {sql_string(str(temp_dir))}")
@@ -71,8 +71,8 @@ def connect(temp_dir: Path | None = None, *, threads: int | None = None) -> duck
 
 
 @contextmanager
-def session(temp_dir: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = connect(temp_dir)
+def session(temp_dir: Path | None = None, *, memory: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(temp_dir, memory=memory)
     try:
         yield con
     finally:
