@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     upload_limit_mb: int = Field(default=512, ge=1)
     warehouse_memory: str = Field(default="3GB", pattern=r"^\d+(\.\d+)?\s*(MB|GB|MiB|GiB)$")
     issue_deadline_days: int = Field(default=15, ge=1, le=365)
+    share_rate_per_minute: int = Field(default=600, ge=1)
+    share_batch_limit: int = Field(default=1000, ge=1, le=100_000)
     host: str = "127.0.0.1"
     port: int = 8000
     secure_cookies: bool = False

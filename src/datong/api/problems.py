@@ -17,7 +17,7 @@ PROBLEM = "application/problem+json"
 _TITLES = {
     400: N_("Bad request"), 401: N_("Not signed in"), 403: N_("Forbidden"), 404: N_("Not found"),
     405: N_("Method not allowed"), 409: N_("Conflict"), 413: N_("Too large"),
-    422: N_("Invalid input"), 500: N_("Server error"), 503: N_("Unavailable"),
+    422: N_("Invalid input"), 429: N_("Too many requests"), 500: N_("Server error"), 503: N_("Unavailable"),
 }
 
 
@@ -52,7 +52,9 @@ def problem(request: Request, status: int, code: str, detail: Callable[[str], st
 
 
 async def datong_error(request: Request, exc: DatongError) -> JSONResponse:
-    return problem(request, exc.status, exc.code, exc.localised)
+    response = problem(request, exc.status, exc.code, exc.localised)
+    response.headers.update(getattr(exc, "headers", None) or {})  # e.g. Retry-After on 429
+    return response
 
 
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

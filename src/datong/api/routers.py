@@ -5,7 +5,8 @@ from datong.ingest.api import router as ingest_router
 from datong.quality.api import router as quality_router
 from datong.catalog.ckan import router as ckan_router
 from datong.security.api import router as security_router
+from datong.sharing.api import router as sharing_router
 
 # Ingest and quality first: their /resources/{code}/… routes must win over the catalog's
 # /resources/{code} (resource codes contain a slash).
-ROUTERS = [security_router, ingest_router, quality_router, catalog_router, ckan_router]
+ROUTERS = [security_router, ingest_router, quality_router, sharing_router, catalog_router, ckan_router]

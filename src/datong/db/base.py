@@ -47,3 +47,4 @@ def import_all_models() -> None:
     import datong.ingest.models  # noqa: F401
     import datong.quality.models  # noqa: F401
     import datong.security.models  # noqa: F401
+    import datong.sharing.models  # noqa: F401

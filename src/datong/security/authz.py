@@ -114,6 +114,10 @@ POLICY: dict[str, Rule] = {
     "quality.run": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD)),
     "issue.rectify": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD)),
     "issue.review": _roles(Role.BUREAU_ADMIN),
+    "share.request": _either(_own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD, Role.CLERK), _own_system),
+    "share.decide": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD)),
+    "share.oversee": _roles(Role.BUREAU_ADMIN, Role.AUDITOR),
+    "share.read": _authenticated,
     "audit.read": _roles(Role.AUDITOR),
     "audit.verify": _roles(Role.AUDITOR),
 }
@@ -139,6 +143,10 @@ ACTION_LABELS = {
     "quality.run": N_("run the quality rules on this department's resources"),
     "issue.rectify": N_("work on this department's quality issues"),
     "issue.review": N_("reopen or close quality issues for the bureau"),
+    "share.request": N_("request data for this department"),
+    "share.decide": N_("decide requests for this department's data"),
+    "share.oversee": N_("see every department's requests and grants"),
+    "share.read": N_("read shared data"),
     "audit.read": N_("read the audit log"),
     "audit.verify": N_("verify the audit chain"),
 }

@@ -1,0 +1,1 @@
+"""Sharing (共享): requests, grants, queries by key with masking and purpose, all audited."""

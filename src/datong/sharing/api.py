@@ -1,0 +1,230 @@
+"""The sharing API: requests and grants for people, and the query API department systems call."""
+
+from __future__ import annotations
+
+import math
+from urllib.parse import unquote
+import threading
+import time
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Header, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from datong.api.deps import ActorDep, SessionDep
+from datong.errors import DatongError
+from datong.i18n import N_
+from datong.security.authz import Actor
+from datong.sharing import service
+
+router = APIRouter(prefix="/api/v1/share", tags=["sharing"])
+
+
+class PurposeRequired(DatongError):
+    status = 400
+    code = "purpose_required"
+    message = N_("Say why you read this data: send the X-Purpose header (and X-Case-No with the application or "
+                 "case number behind it).")
+
+
+class TooMany(DatongError):
+    status = 429
+    code = "rate_limited"
+    message = N_("Too many requests from {who}: at most {limit} a minute. Try again in {seconds} s.")
+
+
+class TooManyKeys(DatongError):
+    status = 422
+    code = "too_many_keys"
+    message = N_("At most {limit} keys in one query; split the batch.")
+
+
+class RateLimiter:
+    """A token bucket per caller, in this process (one bucket refilled at ``per_minute``/60 a second)."""
+
+    def __init__(self) -> None:
+        self.buckets: dict[str, tuple[float, float]] = {}
+        self.lock = threading.Lock()
+
+    def take(self, who: str, per_minute: int) -> float:
+        """0 when allowed; else the seconds until a request would be."""
+        now, rate = time.monotonic(), per_minute / 60
+        with self.lock:
+            tokens, last = self.buckets.get(who, (float(per_minute), now))
+            tokens = min(float(per_minute), tokens + (now - last) * rate)
+            if tokens >= 1:
+                self.buckets[who] = (tokens - 1, now)
+                return 0.0
+            self.buckets[who] = (tokens, now)
+            return (1 - tokens) / rate
+
+
+def _limit(request: Request, actor: Actor) -> None:
+    if not hasattr(request.app.state, "share_limiter"):
+        request.app.state.share_limiter = RateLimiter()
+    per_minute = request.app.state.settings.share_rate_per_minute
+    wait = request.app.state.share_limiter.take(actor.name, per_minute)
+    if wait:
+        error = TooMany(who=actor.name, limit=per_minute, seconds=math.ceil(wait))
+        error.headers = {"Retry-After": str(math.ceil(wait))}
+        raise error
+
+
+def _purpose(x_purpose: str | None) -> str:
+    """HTTP headers are ASCII: Chinese text comes percent-encoded as UTF-8 (``quote("资格核查")``)."""
+    text = unquote(x_purpose or "").strip()
+    if not text:
+        raise PurposeRequired()
+    return text[:500]
+
+
+def _case(x_case_no: str | None) -> str | None:
+    return unquote(x_case_no).strip()[:100] if x_case_no else None
+
+
+class RequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    resource: str
+    items: list[str] = Field(min_length=1)
+    purpose: str = Field(min_length=1, max_length=500)
+    legal_basis: str = Field(min_length=1, max_length=500)
+    days: int = Field(default=365, ge=1, le=1095)
+    client_id: str | None = None
+
+
+class RequestOut(BaseModel):
+    id: int
+    resource: str
+    consumer: str
+    client_id: str | None
+    items: list[str]
+    purpose: str
+    legal_basis: str
+    days: int
+    status: str
+    requested_by: str
+    requested_at: datetime
+    decide_by: date | None
+    decided_by: str | None
+    reason: str
+
+    @classmethod
+    def of(cls, r) -> RequestOut:
+        return cls(id=r.id, resource=r.resource.code, consumer=r.consumer.code,
+                   client_id=r.client.client_id if r.client else None, items=r.items, purpose=r.purpose,
+                   legal_basis=r.legal_basis, days=r.days, status=r.status, requested_by=r.requested_by,
+                   requested_at=r.requested_at, decide_by=r.decide_by, decided_by=r.decided_by, reason=r.reason)
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    approve: bool
+    items: list[str] | None = None
+    days: int | None = Field(default=None, ge=1)
+    plain_items: list[str] | None = None
+    reason: str = ""
+
+
+class GrantOut(BaseModel):
+    id: int
+    request: int
+    resource: str
+    consumer: str
+    client_id: str | None
+    items: list[str]
+    plain_items: list[str]
+    purpose: str
+    valid_from: datetime
+    valid_until: datetime
+    approved_by: str
+    state: str
+
+    @classmethod
+    def of(cls, g) -> GrantOut:
+        return cls(id=g.id, request=g.request_id, resource=g.resource.code, consumer=g.consumer.code,
+                   client_id=g.client.client_id if g.client else None, items=g.items, plain_items=g.plain_items,
+                   purpose=g.purpose, valid_from=g.valid_from, valid_until=g.valid_until, approved_by=g.approved_by,
+                   state=service.grant_state(g))
+
+
+class RevokeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1)
+
+
+class QueryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    keys: list[str] = Field(min_length=1)
+    items: list[str] | None = None
+
+
+@router.post("/requests", response_model=RequestOut, status_code=201)
+def create_request(session: SessionDep, actor: ActorDep, body: RequestIn):
+    """Ask for items of a resource: granted at once (无条件共享), waiting for the provider (有条件共享),
+    or refused with the reason (不予共享, 403)."""
+    return RequestOut.of(service.request_access(session, actor, resource_code=body.resource, items=body.items,
+                                                purpose=body.purpose, legal_basis=body.legal_basis, days=body.days,
+                                                client_id=body.client_id))
+
+
+@router.get("/requests", response_model=list[RequestOut])
+def list_requests(session: SessionDep, actor: ActorDep):
+    return [RequestOut.of(r) for r in service.list_requests(session, actor)]
+
+
+@router.post("/requests/{request_id}/decision", response_model=RequestOut)
+def decide(session: SessionDep, actor: ActorDep, request_id: int, body: DecisionIn):
+    return RequestOut.of(service.decide_request(session, actor, request_id=request_id, approve=body.approve,
+                                                items=body.items, days=body.days, plain_items=body.plain_items,
+                                                reason=body.reason))
+
+
+@router.get("/grants", response_model=list[GrantOut])
+def list_grants(session: SessionDep, actor: ActorDep):
+    return [GrantOut.of(g) for g in service.list_grants(session, actor)]
+
+
+@router.post("/grants/{grant_id}/revoke", response_model=GrantOut)
+def revoke(session: SessionDep, actor: ActorDep, grant_id: int, body: RevokeIn):
+    return GrantOut.of(service.revoke_grant(session, actor, grant_id=grant_id, reason=body.reason))
+
+
+@router.get("/subjects/{number}")
+def subject(request: Request, session: SessionDep, actor: ActorDep, number: str,
+            x_purpose: Annotated[str | None, Header()] = None, x_case_no: Annotated[str | None, Header()] = None):
+    """一号: every record that mentions this citizen ID or credit code, in the resources you hold grants for."""
+    purpose = _purpose(x_purpose)
+    _limit(request, actor)
+    return {"subject": number, "resources": service.subject_view(session, actor, number=number, purpose=purpose,
+                                                                 case_number=_case(x_case_no))}
+
+
+@router.post("/{code:path}/query")
+def query(request: Request, session: SessionDep, actor: ActorDep, code: str, body: Annotated[QueryIn, Body()],
+          x_purpose: Annotated[str | None, Header()] = None, x_case_no: Annotated[str | None, Header()] = None):
+    """The records with these keys (up to the batch limit): granted items only, masked by sensitivity."""
+    purpose = _purpose(x_purpose)
+    limit = request.app.state.settings.share_batch_limit
+    if len(body.keys) > limit:
+        raise TooManyKeys(limit=limit)
+    _limit(request, actor)
+    return service.read_records(session, actor, resource_code=code, keys=body.keys, purpose=purpose,
+                                case_number=_case(x_case_no), items=body.items)
+
+
+@router.get("/{code:path}/records/{key}")
+def record(request: Request, session: SessionDep, actor: ActorDep, code: str, key: str,
+           x_purpose: Annotated[str | None, Header()] = None, x_case_no: Annotated[str | None, Header()] = None):
+    purpose = _purpose(x_purpose)
+    _limit(request, actor)
+    result = service.read_records(session, actor, resource_code=code, keys=[key], purpose=purpose,
+                                  case_number=_case(x_case_no))
+    if not result["records"]:
+        from datong.errors import NotFound
+        from datong.i18n import Term
+
+        raise NotFound(what=Term(N_("Record")), key=key)
+    result["record"] = result.pop("records")[0]
+    result.pop("missing")
+    return result

@@ -1,0 +1,277 @@
+"""Requests, decisions, grants, and reading shared records under a grant.
+
+The sharing type of the resource decides a request: 无条件共享 is granted at once, 有条件共享
+waits for the provider's decision (approve, possibly fewer items or a shorter time, or reject
+with a reason), 不予共享 is refused with the reason the catalog gives. Every read of shared data
+names its purpose, returns only granted items, masked by sensitivity unless the grant allows plain
+text, and is audited with the subjects it returned; a read without a grant is refused and audited.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from datong.catalog.models import Resource
+from datong.catalog.service import get_resource
+from datong.db.base import utcnow
+from datong.errors import DatongError, InvalidInput, NotFound
+from datong.i18n import N_, Message, Term
+from datong.ingest.models import COMMITTED, Load, Record, RecordKey
+from datong.security.audit import append_event
+from datong.security.authz import Actor, Target, authorize, is_allowed, service
+from datong.security.models import ApiClient
+from datong.sharing import masking
+from datong.sharing.models import APPROVED, PENDING, REFUSED, REJECTED, Grant, ShareRequest
+
+REQUEST = Term(N_("Sharing request"))
+GRANT = Term(N_("Grant"))
+DECISION_DAYS = 5  # the provider's deadline for a conditional request
+
+
+class NotShared(DatongError):
+    status = 403
+    code = "not_shared"
+    message = N_("{resource} is not shared (不予共享): {reason}")
+
+
+class NoGrant(DatongError):
+    status = 403
+    code = "no_grant"
+    message = N_("Your department holds no valid grant for {what} of {resource}; request it first, or ask the "
+                 "provider why it was revoked or has expired.")
+
+
+def _refused(error: DatongError, actor: Actor, action: str, target: str, detail: dict) -> DatongError:
+    """A refusal rolls the transaction back and is then recorded on its own in the audit chain."""
+    error.audit = {"actor": actor, "action": action, "target": target, "outcome": "denied", "detail": detail}
+    return error
+
+
+def _items_of(resource: Resource, names: list[str]) -> list[str]:
+    known = [i.name for i in resource.items]
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise InvalidInput(field="items", reason=Message(N_("not data items of the resource: {names}"),
+                                                         names="、".join(unknown) or "—"))
+    return [n for n in known if n in names]  # catalog order, no repeats
+
+
+def default_plain(resource: Resource, items: list[str]) -> list[str]:
+    """Items below 'highly sensitive' may be returned in plain text unless the provider says otherwise."""
+    return [i.name for i in resource.items if i.name in items and i.sensitivity != "highly_sensitive"]
+
+
+def _client_for(session: Session, actor: Actor, client_id: str | None) -> ApiClient | None:
+    if actor.kind == "client":
+        return session.get(ApiClient, actor.id)
+    if client_id is None:
+        return None
+    client = session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
+    if client is None or client.department_id != actor.department_id:
+        raise InvalidInput(field="client_id", reason=Term(N_("not a system of your department")))
+    return client
+
+
+def _grant(session: Session, request: ShareRequest, items: list[str], days: int, plain: list[str],
+           approved_by: str) -> Grant:
+    now = utcnow()
+    grant = Grant(request_id=request.id, resource_id=request.resource_id, consumer_id=request.consumer_id,
+                  client_id=request.client_id, items=items, plain_items=plain, purpose=request.purpose,
+                  legal_basis=request.legal_basis, valid_from=now, valid_until=now + timedelta(days=days),
+                  approved_by=approved_by)
+    session.add(grant)
+    session.flush()
+    return grant
+
+
+@service(mutates=True)
+def request_access(session: Session, actor: Actor, *, resource_code: str, items: list[str], purpose: str,
+                   legal_basis: str, days: int, client_id: str | None = None) -> ShareRequest:
+    resource = get_resource(session, resource_code)
+    authorize(actor, "share.request", Target("department", str(actor.department_id), actor.department_id))
+    if not purpose.strip() or not legal_basis.strip():
+        raise InvalidInput(field="purpose", reason=Term(N_("give the purpose and the legal basis")))
+    if not 1 <= days <= 1095:
+        raise InvalidInput(field="days", reason=Term(N_("between 1 day and 3 years")))
+    chosen = _items_of(resource, items)
+    if resource.sharing_type == "none":
+        raise _refused(NotShared(resource=resource.name, reason=resource.sharing_condition or "—"), actor,
+                       "share.request", f"resource:{resource.code}", {"items": chosen, "purpose": purpose})
+    client = _client_for(session, actor, client_id)
+    request = ShareRequest(resource=resource, consumer_id=actor.department_id, client_id=client.id if client else None,
+                           items=chosen, purpose=purpose.strip(), legal_basis=legal_basis.strip(), days=days,
+                           status=PENDING, requested_by=actor.name,
+                           decide_by=date.today() + timedelta(days=DECISION_DAYS))
+    session.add(request)
+    session.flush()
+    if resource.sharing_type == "unconditional":
+        request.status, request.decided_by, request.decided_at = APPROVED, "system:unconditional", utcnow()
+        _grant(session, request, chosen, days, default_plain(resource, chosen), "system:unconditional")
+    append_event(session, actor=actor, action="share.request", target=Target("resource", resource.code),
+                 purpose=purpose.strip(), detail={"request": request.id, "items": chosen, "status": request.status})
+    return request
+
+
+@service(mutates=True)
+def decide_request(session: Session, actor: Actor, *, request_id: int, approve: bool, items: list[str] | None = None,
+                   days: int | None = None, plain_items: list[str] | None = None, reason: str = "") -> ShareRequest:
+    request = session.get(ShareRequest, request_id)
+    if request is None:
+        raise NotFound(what=REQUEST, key=str(request_id))
+    authorize(actor, "share.decide", Target("request", str(request_id), request.resource.provider_id))
+    if request.status != PENDING:
+        raise InvalidInput(field="status", reason=Term(N_("the request has already been decided")))
+    request.decided_by, request.decided_at, request.reason = actor.name, utcnow(), reason.strip()
+    if not approve:
+        if not reason.strip():
+            raise InvalidInput(field="reason", reason=Term(N_("say why the request is rejected")))
+        request.status = REJECTED
+    else:
+        granted = _items_of(request.resource, items) if items else list(request.items)
+        if not set(granted) <= set(request.items):
+            raise InvalidInput(field="items", reason=Term(N_("only requested items can be granted")))
+        period = days or request.days
+        if period > request.days:
+            raise InvalidInput(field="days", reason=Term(N_("no longer than requested")))
+        plain = default_plain(request.resource, granted) if plain_items is None else _items_of(request.resource,
+                                                                                              plain_items)
+        request.status = APPROVED
+        _grant(session, request, granted, period, [p for p in plain if p in granted], actor.name)
+    append_event(session, actor=actor, action="share.decide", target=Target("request", str(request.id)),
+                 detail={"status": request.status, "reason": request.reason})
+    return request
+
+
+@service(mutates=True)
+def revoke_grant(session: Session, actor: Actor, *, grant_id: int, reason: str) -> Grant:
+    grant = session.get(Grant, grant_id)
+    if grant is None:
+        raise NotFound(what=GRANT, key=str(grant_id))
+    authorize(actor, "share.decide", Target("grant", str(grant_id), grant.resource.provider_id))
+    if not reason.strip():
+        raise InvalidInput(field="reason", reason=Term(N_("say why the grant is revoked")))
+    grant.revoked_at, grant.revoked_by = utcnow(), actor.name
+    append_event(session, actor=actor, action="share.revoke", target=Target("grant", str(grant.id)),
+                 detail={"reason": reason.strip(), "consumer": grant.consumer.code})
+    return grant
+
+
+def list_requests(session: Session, actor: Actor) -> list[ShareRequest]:
+    """The bureau sees every request; a department its own, as consumer and as provider."""
+    stmt = select(ShareRequest).order_by(ShareRequest.id.desc())
+    if not is_allowed(actor, "share.oversee", Target("requests")):
+        stmt = stmt.join(Resource, Resource.id == ShareRequest.resource_id).where(
+            or_(ShareRequest.consumer_id == actor.department_id, Resource.provider_id == actor.department_id))
+    return list(session.scalars(stmt))
+
+
+def list_grants(session: Session, actor: Actor) -> list[Grant]:
+    stmt = select(Grant).order_by(Grant.id.desc())
+    if not is_allowed(actor, "share.oversee", Target("grants")):
+        stmt = stmt.join(Resource, Resource.id == Grant.resource_id).where(
+            or_(Grant.consumer_id == actor.department_id, Resource.provider_id == actor.department_id))
+    return list(session.scalars(stmt))
+
+
+def grant_state(grant: Grant, now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    if grant.revoked_at is not None:
+        return "revoked"
+    return "expired" if grant.valid_until <= now else "active"
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _active_grant(session: Session, actor: Actor, resource: Resource) -> Grant | None:
+    now = utcnow()
+    stmt = select(Grant).where(Grant.resource_id == resource.id, Grant.consumer_id == actor.department_id,
+                               Grant.revoked_at.is_(None), Grant.valid_from <= now, Grant.valid_until > now)
+    if actor.kind == "client":
+        stmt = stmt.where(or_(Grant.client_id.is_(None), Grant.client_id == actor.id))
+    else:
+        stmt = stmt.where(Grant.client_id.is_(None))
+    return session.scalars(stmt.order_by(Grant.id.desc())).first()
+
+
+def _last_updated(session: Session, resource_id: int) -> str | None:
+    finished = session.scalar(select(Load.finished_at).where(Load.resource_id == resource_id,
+                                                             Load.status == COMMITTED).order_by(Load.id.desc()).limit(1))
+    return finished.isoformat(timespec="seconds") if finished else None
+
+
+def _shape(resource: Resource, grant: Grant, payload: dict, items: list[str]) -> dict:
+    shown = {}
+    for item in resource.items:
+        if item.name in items:
+            function = None if item.name in grant.plain_items else masking.policy_for(
+                item.element.identifier if item.element else None, item.sensitivity)
+            shown[item.name] = masking.mask(payload.get(item.name), function)
+    return shown
+
+
+@service(mutates=False, personal=True)
+def read_records(session: Session, actor: Actor, *, resource_code: str, keys: list[str], purpose: str,
+                 case_number: str | None = None, items: list[str] | None = None) -> dict:
+    resource = get_resource(session, resource_code)
+    authorize(actor, "share.read", Target("resource", resource.code, resource.provider_id))
+    grant = _active_grant(session, actor, resource)
+    wanted = _items_of(resource, items) if items else None
+    target = f"resource:{resource.code}"
+    if grant is None:
+        raise _refused(NoGrant(what=Term(N_("any data item")), resource=resource.name), actor, "share.read",
+                       target, {"keys": len(keys)})
+    outside = [i for i in (wanted or []) if i not in grant.items]
+    if outside:
+        raise _refused(NoGrant(what="、".join(outside), resource=resource.name), actor, "share.read", target,
+                       {"grant": grant.id, "items": outside})
+    shown_items = wanted or list(grant.items)
+    normalised = list(dict.fromkeys(k.strip().upper() for k in keys if k.strip()))
+    rows = session.execute(select(Record.key, Record.payload).where(Record.resource_id == resource.id,
+                                                                    Record.key.in_(normalised))).all()
+    found = {key: json.loads(payload) for key, payload in rows}
+    subjects = set()
+    if found:
+        subjects = set(session.scalars(select(RecordKey.value).where(RecordKey.resource_id == resource.id,
+                                                                     RecordKey.record_key.in_(list(found)))))
+    append_event(session, actor=actor, action="share.read", target=target, subjects=subjects, purpose=purpose,
+                 case_number=case_number, detail={"grant": grant.id, "items": shown_items, "returned": len(found),
+                                                  "client": actor.name if actor.kind == "client" else None})
+    return {
+        "resource": resource.code, "source": resource.provider.name, "last_updated": _last_updated(session, resource.id),
+        "grant": grant.id, "records": [{"key": k, **_shape(resource, grant, found[k], shown_items)}
+                                       for k in normalised if k in found],
+        "missing": [k for k in normalised if k not in found],
+    }
+
+
+@service(mutates=False, personal=True)
+def subject_view(session: Session, actor: Actor, *, number: str, purpose: str,
+                 case_number: str | None = None) -> list[dict]:
+    """一号: every record about this citizen ID (or credit code) in the resources the caller may read."""
+    authorize(actor, "share.read", Target("subject", None, None))
+    value = number.strip().upper()
+    hits = session.execute(select(RecordKey.resource_id, RecordKey.record_key).where(RecordKey.value == value)).all()
+    by_resource: dict[int, list[str]] = {}
+    for resource_id, record_key in hits:
+        by_resource.setdefault(resource_id, []).append(record_key)
+    groups, grants = [], []
+    for resource_id, record_keys in by_resource.items():
+        resource = session.get(Resource, resource_id)
+        grant = _active_grant(session, actor, resource)
+        if grant is None:
+            continue
+        rows = session.execute(select(Record.key, Record.payload).where(Record.resource_id == resource_id,
+                                                                        Record.key.in_(record_keys))).all()
+        grants.append(grant.id)
+        groups.append({"resource": resource.code, "name": resource.name, "source": resource.provider.name,
+                       "last_updated": _last_updated(session, resource_id),
+                       "records": [{"key": k, **_shape(resource, grant, json.loads(p), grant.items)} for k, p in rows]})
+    append_event(session, actor=actor, action="share.subject", target="subject", subjects=[value] if groups else [],
+                 purpose=purpose, case_number=case_number,
+                 detail={"grants": grants, "resources": [g["resource"] for g in groups]})
+    return groups
