@@ -28,7 +28,8 @@ def shared(database, operator, world, tmp_path, client):
         code = catalog.create_resource(session, operator, data=ResourceIn.model_validate(
             resource_body(DEPT_CODE, name="常住人口信息", items=ITEMS))).code
         open_code = catalog.create_resource(session, operator, data=ResourceIn.model_validate(
-            resource_body(DEPT_CODE, name="人口统计", items=ITEMS, sharing_type="unconditional"))).code
+            resource_body(DEPT_CODE, name="人口统计", items=ITEMS, sharing_type="unconditional",
+                          sharing_methods=["api", "subscription"]))).code
         closed = catalog.create_resource(session, operator, data=ResourceIn.model_validate(
             resource_body(DEPT_CODE, name="在逃人员信息", items=ITEMS, sharing_type="none",
                           sharing_condition="涉及国家安全，依法不予共享"))).code

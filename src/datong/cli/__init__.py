@@ -23,7 +23,7 @@ def root(
 
 
 def _register() -> None:
-    from datong.cli import audit, catalog, codes, identity, ingest, system
+    from datong.cli import audit, catalog, codes, identity, ingest, system, worker
 
     system.register(app)
     app.add_typer(identity.dept, name="dept")
@@ -31,6 +31,7 @@ def _register() -> None:
     app.add_typer(identity.client, name="client")
     app.add_typer(catalog.app, name="catalog")
     app.command("ingest")(ingest.ingest)
+    app.command("worker")(worker.worker)
     app.add_typer(ingest.quality_app, name="quality")
     app.add_typer(audit.app, name="audit")
     app.add_typer(codes.app, name="codes")

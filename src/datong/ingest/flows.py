@@ -27,6 +27,7 @@ from datong.ingest.store import Progress, Writer
 from datong.quality import service as quality
 from datong.quality.rules import REJECT, WARN, attach_sources, build_checks, evaluate, precompute
 from datong.security.authz import Actor
+from datong.sharing import subscriptions
 from datong.warehouse import engine as warehouse
 from datong.warehouse.engine import quote_identifier, sql_string
 
@@ -154,6 +155,7 @@ def run_load(database: Database, actor: Actor, *, resource_code: str, source: So
             with database.unit_of_work() as session:
                 writer = Writer(session, plan.resource_id, load_id, progress)
                 writer.apply(con, total)
+                subscriptions.enqueue(session, con, plan.resource_id, load_id)  # the outbox, same transaction
                 quality.record_load(session, con, writer, plan, checks, load_id)
                 load = service.finish_load(session, actor, load_id=load_id, outcome=vars(outcome),
                                            encoding=encoding, snapshot=str(snapshot))

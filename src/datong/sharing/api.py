@@ -16,7 +16,7 @@ from datong.api.deps import ActorDep, SessionDep
 from datong.errors import DatongError
 from datong.i18n import N_
 from datong.security.authz import Actor
-from datong.sharing import service
+from datong.sharing import service, subscriptions
 
 router = APIRouter(prefix="/api/v1/share", tags=["sharing"])
 
@@ -188,6 +188,53 @@ def list_grants(session: SessionDep, actor: ActorDep):
 @router.post("/grants/{grant_id}/revoke", response_model=GrantOut)
 def revoke(session: SessionDep, actor: ActorDep, grant_id: int, body: RevokeIn):
     return GrantOut.of(service.revoke_grant(session, actor, grant_id=grant_id, reason=body.reason))
+
+
+class SubscriptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    grant_id: int
+    callback_url: str = Field(max_length=500)
+    keys: list[str] | None = Field(default=None, max_length=100_000)
+    events: list[str] | None = None
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    subscription: int
+    event: str
+    record_key: str
+    attempts: int
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    dead: bool
+    last_error: str | None
+
+
+@router.post("/subscriptions", status_code=201)
+def subscribe(session: SessionDep, actor: ActorDep, body: SubscriptionIn):
+    """Subscribe to changes under a grant. The answer carries ``secret`` once: deliveries are signed
+    with it (``X-Datong-Signature: sha256=<HMAC-SHA256 of the body>``)."""
+    subscription, secret = subscriptions.subscribe(session, actor, grant_id=body.grant_id,
+                                                   callback_url=body.callback_url, keys=body.keys, events=body.events)
+    return {"id": subscription.id, "grant_id": subscription.grant_id, "callback_url": subscription.callback_url,
+            "events": subscription.events, "keys": len(subscription.keys or []), "secret": secret}
+
+
+@router.get("/deliveries", response_model=list[DeliveryOut])
+def deliveries(session: SessionDep, actor: ActorDep, dead: bool | None = None):
+    """The outbox as the consumer sees it; ``dead=true`` lists the dead letters."""
+    return [DeliveryOut(id=d.id, subscription=d.subscription_id, event=d.event, record_key=d.record_key,
+                        attempts=d.attempts, next_attempt_at=d.next_attempt_at, delivered_at=d.delivered_at,
+                        dead=d.dead, last_error=d.last_error)
+            for d in subscriptions.list_deliveries(session, actor, dead=dead)]
+
+
+@router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryOut)
+def retry(session: SessionDep, actor: ActorDep, delivery_id: int):
+    d = subscriptions.retry(session, actor, delivery_id=delivery_id)
+    return DeliveryOut(id=d.id, subscription=d.subscription_id, event=d.event, record_key=d.record_key,
+                       attempts=d.attempts, next_attempt_at=d.next_attempt_at, delivered_at=d.delivered_at,
+                       dead=d.dead, last_error=d.last_error)
 
 
 @router.get("/subjects/{number}")

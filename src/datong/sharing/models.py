@@ -63,3 +63,46 @@ class Grant(Base):
     resource: Mapped[Resource] = relationship(lazy="joined")
     consumer: Mapped[Department] = relationship(lazy="joined")
     client: Mapped[ApiClient | None] = relationship(lazy="joined")
+
+
+class Subscription(Base):
+    """订阅: a consumer's callback for changes of a resource it holds a grant for."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id", ondelete="CASCADE"), index=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"), index=True)
+    consumer_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    callback_url: Mapped[str] = mapped_column(String(500))
+    # The HMAC key both sides hold: kept as given, since signing needs it (shown to the consumer once).
+    secret: Mapped[str] = mapped_column(String(100))
+    keys: Mapped[list | None] = mapped_column(JSON)  # only changes mentioning these IDs; None: all
+    events: Mapped[list] = mapped_column(JSON)  # inserted, updated, deleted
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    grant: Mapped[Grant] = relationship(lazy="joined")
+
+
+class Delivery(Base):
+    """One change waiting for, or given to, one subscriber (the outbox): at least once, in order of id."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True)
+    load_id: Mapped[int | None] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(16))
+    record_key: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)  # the JSON sent, masked per the grant
+    subjects: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dead: Mapped[bool] = mapped_column(default=False, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    subscription: Mapped[Subscription] = relationship(lazy="joined")

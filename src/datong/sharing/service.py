@@ -204,6 +204,11 @@ def _last_updated(session: Session, resource_id: int) -> str | None:
     return finished.isoformat(timespec="seconds") if finished else None
 
 
+def shape_payload(grant: Grant, payload: dict) -> dict:
+    """A record as this grant may see it: granted items only, masked unless allowed in plain text."""
+    return _shape(grant.resource, grant, payload, grant.items)
+
+
 def _shape(resource: Resource, grant: Grant, payload: dict, items: list[str]) -> dict:
     shown = {}
     for item in resource.items:

@@ -72,9 +72,65 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_grants_request_id'), ['request_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_grants_resource_id'), ['resource_id'], unique=False)
 
+    op.create_table('subscriptions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('grant_id', sa.Integer(), nullable=False),
+    sa.Column('resource_id', sa.Integer(), nullable=False),
+    sa.Column('consumer_id', sa.Integer(), nullable=False),
+    sa.Column('callback_url', sa.String(length=500), nullable=False),
+    sa.Column('secret', sa.String(length=100), nullable=False),
+    sa.Column('keys', sa.JSON(), nullable=True),
+    sa.Column('events', sa.JSON(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_by', sa.String(length=200), nullable=False),
+    sa.Column('created_at', datong.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['consumer_id'], ['departments.id'], name=op.f('fk_subscriptions_consumer_id_departments')),
+    sa.ForeignKeyConstraint(['grant_id'], ['grants.id'], name=op.f('fk_subscriptions_grant_id_grants'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['resource_id'], ['resources.id'], name=op.f('fk_subscriptions_resource_id_resources'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_subscriptions'))
+    )
+    with op.batch_alter_table('subscriptions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_subscriptions_consumer_id'), ['consumer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_subscriptions_grant_id'), ['grant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_subscriptions_resource_id'), ['resource_id'], unique=False)
+
+    op.create_table('deliveries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('subscription_id', sa.Integer(), nullable=False),
+    sa.Column('load_id', sa.Integer(), nullable=True),
+    sa.Column('event', sa.String(length=16), nullable=False),
+    sa.Column('record_key', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('subjects', sa.JSON(), nullable=False),
+    sa.Column('created_at', datong.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', datong.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', datong.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('dead', sa.Boolean(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['subscription_id'], ['subscriptions.id'], name=op.f('fk_deliveries_subscription_id_subscriptions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deliveries'))
+    )
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_deliveries_dead'), ['dead'], unique=False)
+        batch_op.create_index(batch_op.f('ix_deliveries_next_attempt_at'), ['next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_deliveries_subscription_id'), ['subscription_id'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_deliveries_subscription_id'))
+        batch_op.drop_index(batch_op.f('ix_deliveries_next_attempt_at'))
+        batch_op.drop_index(batch_op.f('ix_deliveries_dead'))
+
+    op.drop_table('deliveries')
+    with op.batch_alter_table('subscriptions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_subscriptions_resource_id'))
+        batch_op.drop_index(batch_op.f('ix_subscriptions_grant_id'))
+        batch_op.drop_index(batch_op.f('ix_subscriptions_consumer_id'))
+
+    op.drop_table('subscriptions')
     with op.batch_alter_table('grants', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_grants_resource_id'))
         batch_op.drop_index(batch_op.f('ix_grants_request_id'))

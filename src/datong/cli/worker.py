@@ -1,0 +1,29 @@
+"""datong worker: deliver subscriptions' changes."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+
+from datong.cli.context import Context
+from datong.i18n import N_
+from datong.sharing.subscriptions import MAX_ATTEMPTS, deliver_due
+
+
+def worker(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="Deliver what is due, then exit.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between rounds.")] = 2.0,
+    max_attempts: Annotated[int, typer.Option(help="Attempts before a delivery becomes a dead letter.")] = MAX_ATTEMPTS,
+) -> None:
+    """Deliver subscription changes to the subscribers' callbacks (signed, retried with backoff)."""
+    context: Context = ctx.obj
+    while True:
+        counts = deliver_due(context.database, max_attempts=max_attempts)
+        if once or any(counts.values()):
+            typer.echo(context.say(N_("delivered {delivered}, failed {failed}, dead letters {dead}"), **counts))
+        if once:
+            return
+        time.sleep(interval)

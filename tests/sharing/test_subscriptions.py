@@ -1,0 +1,125 @@
+"""Subscriptions: changes reach a receiver that fails and recovers, signed, at least once."""
+
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlalchemy import select, update
+
+from datong.db.base import utcnow
+from datong.ingest.flows import run_load
+from datong.ingest.sources import Source
+from datong.sharing.models import Delivery
+from datong.sharing.subscriptions import deliver_due
+from tests.ingest.conftest import write_csv
+from tests.sharing.test_sharing import HEADER, ask, shared  # noqa: F401
+
+
+class Receiver:
+    """An HTTP receiver on loopback that answers 503 while ``failing`` is set."""
+
+    def __init__(self):
+        self.received, self.failing = [], 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if outer.failing:
+                    outer.failing -= 1
+                    self.send_response(503)
+                    self.end_headers()
+                    return
+                outer.received.append((dict(self.headers), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.server.shutdown()
+
+
+def due_now(database):
+    with database.unit_of_work() as session:
+        session.execute(update(Delivery).values(next_attempt_at=utcnow()))
+
+
+def test_changes_are_delivered_signed_through_failures(client, database, operator, shared, receiver, tmp_path):
+    ask(client, shared["system"], shared["open"], ["公民身份号码", "姓名", "出生日期"])
+    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()[0]
+    watched = shared["rows"][1][0]
+    answer = client.post("/api/v1/share/subscriptions", headers=shared["system"], json={
+        "grant_id": grant["id"], "callback_url": receiver.url, "keys": [watched]})
+    assert answer.status_code == 201, answer.text
+    secret = answer.json()["secret"]
+
+    rows = [list(r) for r in shared["rows"]]
+    rows[1][1] = "改名"  # the watched person changes; someone else leaves
+    rows[0][1] = "别人改名"
+    del rows[3]
+    run_load(database, operator, resource_code=shared["open"], mode="full",
+             source=Source.from_path(write_csv(tmp_path / "again.csv", HEADER, rows)))
+    with database.unit_of_work() as session:
+        queued = list(session.scalars(select(Delivery)))
+    assert [(d.event, d.record_key) for d in queued] == [("updated", watched)]  # only the watched key
+
+    receiver.failing = 2
+    assert deliver_due(database) == {"delivered": 0, "failed": 1, "dead": 0}
+    assert deliver_due(database) == {"delivered": 0, "failed": 0, "dead": 0}  # backing off
+    due_now(database)
+    deliver_due(database)  # fails again: the receiver is still down
+    due_now(database)
+    assert deliver_due(database)["delivered"] == 1  # recovered; a new worker would do the same
+    headers, body = receiver.received[0]
+    assert headers["X-Datong-Signature"] == "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    assert headers["X-Datong-Delivery"] == f"dtd-{queued[0].id}"
+    message = json.loads(body)
+    assert message["event"] == "updated" and message["record"]["姓名"] == "改名"
+    assert message["record"]["公民身份号码"] != watched  # masked per the grant
+    listed = client.get("/api/v1/share/deliveries", headers=shared["system"]).json()
+    assert listed[0]["attempts"] == 3 and listed[0]["delivered_at"]
+
+
+def test_a_receiver_that_never_answers_fills_the_dead_letters(client, database, operator, shared, receiver,
+                                                             tmp_path):
+    ask(client, shared["system"], shared["open"], ["公民身份号码", "姓名"])
+    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()[0]
+    client.post("/api/v1/share/subscriptions", headers=shared["system"],
+                json={"grant_id": grant["id"], "callback_url": receiver.url, "events": ["deleted"]})
+    run_load(database, operator, resource_code=shared["open"], mode="full",
+             source=Source.from_path(write_csv(tmp_path / "fewer.csv", HEADER, shared["rows"][:4])))
+    receiver.failing = 100
+    for _ in range(3):
+        due_now(database)
+        deliver_due(database, max_attempts=3)
+    dead = client.get("/api/v1/share/deliveries?dead=true", headers=shared["system"]).json()
+    assert len(dead) == 1 and dead[0]["event"] == "deleted" and dead[0]["last_error"] == "HTTP 503"
+    receiver.failing = 0
+    assert client.post(f"/api/v1/share/deliveries/{dead[0]['id']}/retry", headers=shared["system"]).status_code == 200
+    assert deliver_due(database)["delivered"] == 1
+    assert json.loads(receiver.received[0][1])["record"] is None
+
+
+def test_subscribing_needs_an_active_grant_and_a_subscription_method(client, shared, login):
+    ask(client, shared["system"], shared["open"], ["姓名"])
+    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()[0]
+    bad = client.post("/api/v1/share/subscriptions", headers=shared["system"],
+                      json={"grant_id": grant["id"], "callback_url": "ftp://x"})
+    assert bad.status_code == 422
+    client.post(f"/api/v1/share/grants/{grant['id']}/revoke", headers=login("dadmin"), json={"reason": "结束"})
+    revoked = client.post("/api/v1/share/subscriptions", headers=shared["system"],
+                          json={"grant_id": grant["id"], "callback_url": "http://127.0.0.1:9/x"})
+    assert revoked.status_code == 422
