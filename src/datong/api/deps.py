@@ -17,8 +17,13 @@ from datong.security.tokens import read_token
 LOCALE_COOKIE = "datong_locale"
 
 
+#: Routes whose reads end in a write to the audit chain: their transaction takes the write lock first.
+GOVERNED_READS = ("/api/v1/share/",)
+
+
 def unit_of_work(request: Request) -> Iterator[Session]:
-    with request.app.state.database.unit_of_work() as session:
+    immediate = request.url.path.startswith(GOVERNED_READS)
+    with request.app.state.database.unit_of_work(immediate=immediate) as session:
         yield session
 
 

@@ -31,7 +31,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _sqlite_begin(connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A transaction that reads and then writes (a governed read appends its audit event) must
+    # hold the write lock from the start on SQLite: upgrading a WAL read snapshot after another
+    # writer committed fails at once with "database is locked" instead of waiting.
+    immediate = connection.get_execution_options().get("datong_immediate")
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -73,9 +77,12 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[Session]:
-        """One transaction: commit when the block ends normally, roll back otherwise."""
+    def unit_of_work(self, *, immediate: bool = False) -> Iterator[Session]:
+        """One transaction: commit when the block ends normally, roll back otherwise.
+        ``immediate``: take SQLite's write lock at the start (for reads that then write)."""
         session = self.sessions()
+        if immediate and self.dialect == "sqlite":
+            session.connection(execution_options={"datong_immediate": True})
         try:
             yield session
             session.commit()
