@@ -50,6 +50,7 @@ def navigation(actor: Actor) -> list[tuple[str, str]]:
     items = [("/", N_("Home"), None), ("/departments", N_("Departments"), ("department.list", "departments")),
              ("/catalog", N_("Catalog"), ("department.list", "departments")),
              ("/quality", N_("Data quality"), ("quality.read", "scores")),
+             ("/share", N_("Data sharing"), ("share.read", "share")),
              ("/users", N_("Users"), ("user.list", "users")), ("/clients", N_("API clients"), ("client.list", "clients")),
              ("/audit", N_("Audit log"), ("audit.read", "audit_events"))]
     return [(href, label) for href, label, rule in items
