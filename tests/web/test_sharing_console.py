@@ -54,3 +54,23 @@ def test_a_refused_request_says_why(page, live_server, shared, database, operato
     page.fill("input[name=legal_basis]", "无")
     page.click("form.card button[type=submit]")
     expect(page.get_by_test_id("error")).to_contain_text("涉及国家安全")
+
+
+def test_an_auditor_answers_who_looked_at_my_data(page, live_server, shared, client):
+    from urllib.parse import quote
+
+    from tests.sharing.test_sharing import ask
+
+    ask(client, shared["system"], shared["open"], ["姓名"])
+    person = shared["rows"][2][0]
+    client.get(f"/api/v1/share/{shared['open']}/records/{person}",
+               headers={**shared["system"], "X-Purpose": quote("低保资格核查"), "X-Case-No": "MZ-7"})
+    sign_in(page, live_server, "aud")
+    page.goto(f"{live_server}/audit")
+    page.fill("input[name=subject]", person)
+    page.click("form.filters button")
+    rows = page.get_by_test_id("events").locator("tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("share.read")
+    expect(rows.first).to_contain_text("低保资格核查 (MZ-7)")
+    expect(rows.first).to_contain_text(OTHER_CODE)
