@@ -40,14 +40,24 @@ def test_the_demo_loads_the_catalog_and_rejects_the_defects(settings, database):
     assert result.exit_code == 0, result.output
     with database.unit_of_work() as session:
         loads = {load.resource.name: load for load in session.scalars(select(Load))}
-        assert len(loads) == 15 and all(load.status == "committed" for load in loads.values())
+        assert len(loads) == 15 and all(load.status == "committed" for load in loads.values())  # by resource
         population = loads["户籍人口基本信息"]
         assert (population.read, population.rejected) == (2000 + 4, 8 + 6 + 4)  # rates of 2,000 rows
         assert loads["社会保险参保信息"].encoding == "gb18030" and loads["出生医学证明信息"].source_kind == "xlsx"
         assert session.scalar(select(func.count()).select_from(RecordKey)) > 2000
         rules = {i.rule for i in session.scalars(select(QualityIssue))}
         assert {"公民身份号码:id_number", "unique_key", "timeliness", "姓名:cross_source"} <= rules
+    from datong.sharing.models import Delivery, Grant, ShareRequest
+    from datong.sharing.service import grant_state
+
+    with database.unit_of_work() as session:
+        statuses = sorted(r.status for r in session.scalars(select(ShareRequest)))
+        assert statuses == ["approved", "approved", "approved", "approved", "pending", "rejected"]
+        states = sorted(grant_state(g) for g in session.scalars(select(Grant)))
+        assert states == ["active", "active", "active", "expired"]
+        deliveries = list(session.scalars(select(Delivery)))
+        assert len(deliveries) == 3 and {d.event for d in deliveries} == {"inserted"}
     again = run(settings, "demo", "--no-serve", "--people", "2000")
     with database.unit_of_work() as session:
-        assert session.scalar(select(func.count()).select_from(Load)) == 15  # idempotent
+        assert session.scalar(select(func.count()).select_from(Load)) == 16  # idempotent (15 + the new deaths)
     assert again.exit_code == 0

@@ -23,13 +23,18 @@ def _init(ctx: Context) -> None:
         typer.echo(ctx.say(N_("{n} standard data elements and code lists added."), n=done.dictionary_added))
 
 
-def _serve(ctx: Context, host: str | None, port: int | None) -> None:
+def _serve(ctx: Context, host: str | None, port: int | None, *, demo: bool = False) -> None:
     import uvicorn
 
     from datong.app import create_app
 
     settings = ctx.settings
     app = create_app(settings, ctx.database)
+    if demo:  # HR's receiver and a delivery worker, so that subscriptions can be seen working
+        from datong.demo.sharing import install_receiver, start_worker
+
+        install_receiver(app, ctx.database.data_dir)
+        start_worker(ctx.database)
     uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
 
 
@@ -75,6 +80,15 @@ def register(app: typer.Typer) -> None:
             for name, counts in data.loads.items():
                 typer.echo(f"  {counts['code']:<12} {name:<12} read {counts['read']:>8,}  rejected "
                            f"{counts['rejected']:>6,}  inserted {counts['inserted']:>8,}")
+            from datong.demo.sharing import build_demo_sharing
+
+            settings = context.settings
+            shared = build_demo_sharing(context.database,
+                                        callback_url=f"http://{settings.host}:{settings.port}/demo/receiver")
+            if shared.requests:
+                typer.echo(say(N_("Sharing: {n} requests (granted, approved, pending, rejected, expired); HR "
+                                  "subscribed to deaths, {d} new deaths waiting for delivery to /demo/receiver."),
+                               n=shared.requests, d=shared.deaths_loaded))
         typer.echo(say(N_("Every demo account's password is {password}")
                        , password=DEMO_PASSWORD))
         for username, name, department, roles in report.logins:
@@ -84,4 +98,4 @@ def register(app: typer.Typer) -> None:
         settings = context.settings
         if serve_:
             typer.echo(say(N_("Console: {url}"), url=f"http://{settings.host}:{settings.port}/"))
-            _serve(context, None, None)
+            _serve(context, None, None, demo=True)
