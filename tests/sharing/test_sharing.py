@@ -149,3 +149,45 @@ def test_masking_follows_sensitivity():
     assert masking.policy_for("DE0009", "sensitive") == "phone"
     assert masking.policy_for("DE0011", "public") is None and masking.policy_for(None, "internal") is None
     assert masking.mask(None, "name") is None
+
+
+@pytest.mark.parametrize("function, value", [
+    ("id_number", "330106198001010011"), ("id_number", "123"), ("name", "张三丰"), ("name", "欧阳修"), ("name", "李"),
+    ("phone", "13812345678"), ("phone", "138-1234-5678"), ("phone", "123"),
+    ("address", "浙江省杭州市西湖区文三路100号"), ("address", "新疆维吾尔自治区乌鲁木齐市天山区解放南路1号"),
+    ("address", "北京市海淀区"), ("address", "某某路1号"), ("address", "浙江省桐庐县城南街道"), ("address", "广东省东莞市南城街道"),
+    ("year_only", "1980-01-02"), ("year_only", "x"), ("hash", "abc"), ("redact", "z"),
+])
+def test_the_sql_masking_agrees_with_python(function, value):
+    from datong.warehouse.engine import connect
+
+    con = connect()
+    assert con.execute(f"SELECT {masking.sql_for(function, 'x')} FROM (SELECT ? AS x)", [value]).fetchone()[0] == \
+        masking.FUNCTIONS[function](value)
+
+
+def test_file_export_is_masked_and_audited(client, shared, database):
+    import csv
+    import io
+
+    from datong.catalog.models import Resource
+    from datong.security.models import AuditEvent
+
+    url = f"/api/v1/share/{shared['open']}/export"
+    headers = {**shared["system"], "X-Purpose": "x", "Accept-Language": "zh-CN"}
+    assert client.get(url, headers=headers).status_code == 403  # no grant yet
+    ask(client, shared["system"], shared["open"], ["公民身份号码", "姓名"])
+    not_file = client.get(url, headers=headers)
+    assert not_file.status_code == 403 and "文件" in not_file.json()["detail"]
+    with database.unit_of_work() as session:  # the provider adds file sharing to the resource
+        session.scalar(select(Resource).where(Resource.code == shared["open"])).sharing_methods = ["api", "file"]
+    answer = client.get(url, headers=headers)
+    assert answer.status_code == 200, answer.text
+    rows = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8"))))
+    assert len(rows) == 5 and set(rows[0]) == {"公民身份号码", "姓名"}
+    assert {r["公民身份号码"] for r in rows} == {masking.id_number(r[0]) for r in shared["rows"]}
+    assert {r["姓名"] for r in rows} == {r[1] for r in shared["rows"]}  # sensitive: plain by default
+    with database.unit_of_work() as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "share.export",
+                                                         AuditEvent.outcome == "success")).one()
+        assert event.detail["records"] == 5 and event.purpose == "x"

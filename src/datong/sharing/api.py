@@ -9,7 +9,8 @@ import time
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Request
+from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from datong.api.deps import ActorDep, SessionDep
@@ -245,6 +246,21 @@ def subject(request: Request, session: SessionDep, actor: ActorDep, number: str,
     _limit(request, actor)
     return {"subject": number, "resources": service.subject_view(session, actor, number=number, purpose=purpose,
                                                                  case_number=_case(x_case_no))}
+
+
+@router.get("/{code:path}/export")
+def export(request: Request, session: SessionDep, actor: ActorDep, code: str,
+           format: Annotated[str, Query(pattern="^(csv|parquet)$")] = "csv",
+           x_purpose: Annotated[str | None, Header()] = None, x_case_no: Annotated[str | None, Header()] = None):
+    """The granted items of the whole resource as a file, masked per the grant (file-shared resources)."""
+    purpose = _purpose(x_purpose)
+    _limit(request, actor)
+    content = service.export_records(session, actor, resource_code=code, purpose=purpose, fmt=format,
+                                     case_number=_case(x_case_no),
+                                     work=request.app.state.database.data_dir / "work" / "export")
+    media = "text/csv; charset=utf-8" if format == "csv" else "application/vnd.apache.parquet"
+    return Response(content, media_type=media, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{code.replace('/', '-')}.{format}"})
 
 
 @router.post("/{code:path}/query")

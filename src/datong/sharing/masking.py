@@ -75,3 +75,30 @@ def mask(value: object, function: str | None) -> object:
     if value is None or function is None:
         return value
     return FUNCTIONS[function](str(value))
+
+
+def sql_for(function: str | None, column: str) -> str:
+    """The same masking as a DuckDB expression over ``column`` (already quoted), for exports;
+    a test keeps the two forms in agreement."""
+    v = column
+    if function is None:
+        return v
+    return {
+        "id_number": f"CASE WHEN length({v}) > 10 THEN left({v}, 6) || repeat('*', length({v}) - 10) || right({v}, 4) "
+                     f"ELSE '{REDACTED}' END",
+        "name": f"CASE WHEN left({v}, 2) IN ('欧阳', '司马', '上官', '诸葛', '东方', '皇甫', '尉迟', '公孙', '慕容', '长孙') "
+                f"THEN left({v}, 2) || repeat('*', greatest(length({v}) - 2, 1)) "
+                f"ELSE left({v}, 1) || repeat('*', greatest(length({v}) - 1, 1)) END",
+        "phone": f"CASE WHEN length(regexp_replace({v}, '\\D', '', 'g')) >= 11 THEN "
+                 f"left(regexp_replace({v}, '\\D', '', 'g'), 3) || '****' || right(regexp_replace({v}, '\\D', '', 'g'), 4) "
+                 f"ELSE '{REDACTED}' END",
+        "address": f"CASE WHEN regexp_extract({v}, '^(.*?(?:[县旗]|(?:[^治]|^)区))', 1) <> '' "
+                   f"THEN CASE WHEN regexp_extract({v}, '^(.*?(?:[县旗]|(?:[^治]|^)区))', 1) = {v} THEN '{REDACTED}' "
+                   f"ELSE regexp_extract({v}, '^(.*?(?:[县旗]|(?:[^治]|^)区))', 1) || '{REDACTED}' END "
+                   f"WHEN strpos({v}, '市') > 0 AND strpos(reverse({v}), '市') > 1 "
+                   f"THEN left({v}, length({v}) - strpos(reverse({v}), '市') + 1) || '{REDACTED}' "
+                   f"ELSE '{REDACTED}' END",
+        "year_only": f"CASE WHEN regexp_matches({v}, '^\\d{{4}}') THEN left({v}, 4) ELSE '{REDACTED}' END",
+        "hash": f"'sha256:' || left(sha256({v}), 16)",
+        "redact": f"'{REDACTED}'",
+    }[function]

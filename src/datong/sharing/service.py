@@ -280,3 +280,50 @@ def subject_view(session: Session, actor: Actor, *, number: str, purpose: str,
                  purpose=purpose, case_number=case_number,
                  detail={"grants": grants, "resources": [g["resource"] for g in groups]})
     return groups
+
+
+class NoFileMethod(DatongError):
+    status = 403
+    code = "no_file_method"
+    message = N_("{resource} is not shared as files; query it by key instead.")
+
+
+@service(mutates=False, personal=True)
+def export_records(session: Session, actor: Actor, *, resource_code: str, purpose: str, fmt: str,
+                   case_number: str | None = None, work=None) -> bytes:
+    """The granted items of the whole resource as CSV or Parquet, masked per the grant, from the
+    last load's snapshot in DuckDB; audited with the number of records and the grant."""
+    from datong.ingest.plan import last_snapshot
+    from datong.warehouse import engine as warehouse
+    from datong.warehouse.engine import quote_identifier, sql_string
+
+    resource = get_resource(session, resource_code)
+    authorize(actor, "share.read", Target("resource", resource.code, resource.provider_id))
+    grant = _active_grant(session, actor, resource)
+    if grant is None:
+        raise _refused(NoGrant(what=Term(N_("any data item")), resource=resource.name), actor, "share.export",
+                       f"resource:{resource.code}", {"format": fmt})
+    if "file" not in resource.sharing_methods:
+        raise NoFileMethod(resource=resource.name)
+    snapshot = last_snapshot(session, resource.id)
+    columns = []
+    for item in resource.items:
+        if item.name in grant.items:
+            value = f"json_extract_string(payload, {sql_string(chr(36) + '.' + chr(34) + item.name + chr(34))})"
+            function = None if item.name in grant.plain_items else masking.policy_for(
+                item.element.identifier if item.element else None, item.sensitivity)
+            columns.append(f"{masking.sql_for(function, value)} AS {quote_identifier(item.name)}")
+    with warehouse.session(work) as con:
+        source = f"read_parquet({sql_string(snapshot)})" if snapshot else "(SELECT NULL AS payload LIMIT 0)"
+        con.execute(f"CREATE TABLE export AS SELECT {', '.join(columns)} FROM {source}")
+        count = con.execute("SELECT count(*) FROM export").fetchone()[0]
+        target = (work or session.info["data_dir"]) / f"export-{grant.id}.{fmt}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        options = "(FORMAT parquet)" if fmt == "parquet" else "(HEADER, DELIMITER ',')"
+        con.execute(f"COPY export TO {sql_string(str(target))} {options}")
+    content = target.read_bytes()
+    target.unlink()
+    append_event(session, actor=actor, action="share.export", target=f"resource:{resource.code}", purpose=purpose,
+                 case_number=case_number, detail={"grant": grant.id, "format": fmt, "records": count,
+                                                  "items": list(grant.items)})
+    return content
