@@ -304,7 +304,8 @@ def export_records(session: Session, actor: Actor, *, resource_code: str, purpos
         raise _refused(NoGrant(what=Term(N_("any data item")), resource=resource.name), actor, "share.export",
                        f"resource:{resource.code}", {"format": fmt})
     if "file" not in resource.sharing_methods:
-        raise NoFileMethod(resource=resource.name)
+        raise _refused(NoFileMethod(resource=resource.name), actor, "share.export", f"resource:{resource.code}",
+                       {"grant": grant.id, "format": fmt})
     snapshot = last_snapshot(session, resource.id)
     columns = []
     for item in resource.items:
