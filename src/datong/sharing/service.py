@@ -10,6 +10,7 @@ text, and is audited with the subjects it returned; a read without a grant is re
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import or_, select
@@ -20,7 +21,7 @@ from datong.catalog.service import get_resource
 from datong.db.base import utcnow
 from datong.errors import DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Message, Term
-from datong.ingest.models import COMMITTED, Load, Record, RecordKey
+from datong.ingest.models import Record, RecordKey
 from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize, is_allowed, service
 from datong.security.models import ApiClient
@@ -187,69 +188,123 @@ def grant_state(grant: Grant, now: datetime | None = None) -> str:
 # --- reading -------------------------------------------------------------------------------------
 
 
-def _active_grant(session: Session, actor: Actor, resource: Resource) -> Grant | None:
+@dataclass(frozen=True)
+class ItemView:
+    name: str
+    element: str | None
+    sensitivity: str
+
+
+@dataclass(frozen=True)
+class ResourceView:
+    """What a read needs of a resource, cached per (resource, version): the query path then costs
+    one small query instead of loading the resource with its items and elements."""
+
+    id: int
+    code: str
+    name: str
+    provider_id: int
+    items: tuple[ItemView, ...]
+
+
+@dataclass(frozen=True)
+class GrantView:
+    id: int
+    items: tuple[str, ...]
+    plain_items: frozenset[str]
+
+
+_VIEWS: dict[tuple[int, int], ResourceView] = {}
+
+
+def _view(session: Session, code: str) -> tuple[ResourceView, str, str | None]:
+    """The resource's cached view, its provider's name and when its data was last loaded."""
+    from datong.security.models import Department
+
+    row = session.execute(select(Resource.id, Resource.version, Department.name, Resource.attached_at)
+                          .join(Department, Department.id == Resource.provider_id)
+                          .where(Resource.code == code.strip())).one_or_none()
+    if row is None:
+        get_resource(session, code)  # raises NotFound, worded as everywhere else
+    view = _VIEWS.get((row.id, row.version))
+    if view is None:
+        resource = get_resource(session, code)
+        view = ResourceView(resource.id, resource.code, resource.name, resource.provider_id, tuple(
+            ItemView(i.name, i.element.identifier if i.element else None, i.sensitivity) for i in resource.items))
+        if len(_VIEWS) > 10_000:
+            _VIEWS.clear()
+        _VIEWS[(row.id, row.version)] = view
+    return view, row.name, row.attached_at.isoformat(timespec="seconds") if row.attached_at else None
+
+
+def _active_grant(session: Session, actor: Actor, resource_id: int) -> GrantView | None:
     now = utcnow()
-    stmt = select(Grant).where(Grant.resource_id == resource.id, Grant.consumer_id == actor.department_id,
-                               Grant.revoked_at.is_(None), Grant.valid_from <= now, Grant.valid_until > now)
+    stmt = select(Grant.id, Grant.items, Grant.plain_items).where(
+        Grant.resource_id == resource_id, Grant.consumer_id == actor.department_id, Grant.revoked_at.is_(None),
+        Grant.valid_from <= now, Grant.valid_until > now)
     if actor.kind == "client":
         stmt = stmt.where(or_(Grant.client_id.is_(None), Grant.client_id == actor.id))
     else:
         stmt = stmt.where(Grant.client_id.is_(None))
-    return session.scalars(stmt.order_by(Grant.id.desc())).first()
-
-
-def _last_updated(session: Session, resource_id: int) -> str | None:
-    finished = session.scalar(select(Load.finished_at).where(Load.resource_id == resource_id,
-                                                             Load.status == COMMITTED).order_by(Load.id.desc()).limit(1))
-    return finished.isoformat(timespec="seconds") if finished else None
+    row = session.execute(stmt.order_by(Grant.id.desc()).limit(1)).first()
+    return GrantView(row.id, tuple(row.items), frozenset(row.plain_items)) if row else None
 
 
 def shape_payload(grant: Grant, payload: dict) -> dict:
     """A record as this grant may see it: granted items only, masked unless allowed in plain text."""
-    return _shape(grant.resource, grant, payload, grant.items)
+    items = tuple(ItemView(i.name, i.element.identifier if i.element else None, i.sensitivity)
+                  for i in grant.resource.items)
+    return _shape(items, GrantView(grant.id, tuple(grant.items), frozenset(grant.plain_items)), payload, grant.items)
 
 
-def _shape(resource: Resource, grant: Grant, payload: dict, items: list[str]) -> dict:
+def _shape(items: tuple[ItemView, ...], grant: GrantView, payload: dict, wanted) -> dict:
     shown = {}
-    for item in resource.items:
-        if item.name in items:
-            function = None if item.name in grant.plain_items else masking.policy_for(
-                item.element.identifier if item.element else None, item.sensitivity)
+    for item in items:
+        if item.name in wanted:
+            function = None if item.name in grant.plain_items else masking.policy_for(item.element, item.sensitivity)
             shown[item.name] = masking.mask(payload.get(item.name), function)
     return shown
+
+
+def _items_in(view: ResourceView, names: list[str]) -> list[str]:
+    known = [i.name for i in view.items]
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise InvalidInput(field="items", reason=Message(N_("not data items of the resource: {names}"),
+                                                         names="、".join(unknown) or "—"))
+    return [n for n in known if n in names]
 
 
 @service(mutates=False, personal=True)
 def read_records(session: Session, actor: Actor, *, resource_code: str, keys: list[str], purpose: str,
                  case_number: str | None = None, items: list[str] | None = None) -> dict:
-    resource = get_resource(session, resource_code)
-    authorize(actor, "share.read", Target("resource", resource.code, resource.provider_id))
-    grant = _active_grant(session, actor, resource)
-    wanted = _items_of(resource, items) if items else None
-    target = f"resource:{resource.code}"
+    view, provider, last_updated = _view(session, resource_code)
+    authorize(actor, "share.read", Target("resource", view.code, view.provider_id))
+    grant = _active_grant(session, actor, view.id)
+    wanted = _items_in(view, items) if items else None
+    target = f"resource:{view.code}"
     if grant is None:
-        raise _refused(NoGrant(what=Term(N_("any data item")), resource=resource.name), actor, "share.read",
+        raise _refused(NoGrant(what=Term(N_("any data item")), resource=view.name), actor, "share.read",
                        target, {"keys": len(keys)})
     outside = [i for i in (wanted or []) if i not in grant.items]
     if outside:
-        raise _refused(NoGrant(what="、".join(outside), resource=resource.name), actor, "share.read", target,
+        raise _refused(NoGrant(what="、".join(outside), resource=view.name), actor, "share.read", target,
                        {"grant": grant.id, "items": outside})
     shown_items = wanted or list(grant.items)
     normalised = list(dict.fromkeys(k.strip().upper() for k in keys if k.strip()))
-    rows = session.execute(select(Record.key, Record.payload).where(Record.resource_id == resource.id,
+    rows = session.execute(select(Record.key, Record.payload).where(Record.resource_id == view.id,
                                                                     Record.key.in_(normalised))).all()
     found = {key: json.loads(payload) for key, payload in rows}
     subjects = set()
     if found:
-        subjects = set(session.scalars(select(RecordKey.value).where(RecordKey.resource_id == resource.id,
+        subjects = set(session.scalars(select(RecordKey.value).where(RecordKey.resource_id == view.id,
                                                                      RecordKey.record_key.in_(list(found)))))
     append_event(session, actor=actor, action="share.read", target=target, subjects=subjects, purpose=purpose,
                  case_number=case_number, detail={"grant": grant.id, "items": shown_items, "returned": len(found),
                                                   "client": actor.name if actor.kind == "client" else None})
     return {
-        "resource": resource.code, "source": resource.provider.name, "last_updated": _last_updated(session, resource.id),
-        "grant": grant.id, "records": [{"key": k, **_shape(resource, grant, found[k], shown_items)}
-                                       for k in normalised if k in found],
+        "resource": view.code, "source": provider, "last_updated": last_updated, "grant": grant.id,
+        "records": [{"key": k, **_shape(view.items, grant, found[k], shown_items)} for k in normalised if k in found],
         "missing": [k for k in normalised if k not in found],
     }
 
@@ -266,16 +321,16 @@ def subject_view(session: Session, actor: Actor, *, number: str, purpose: str,
         by_resource.setdefault(resource_id, []).append(record_key)
     groups, grants = [], []
     for resource_id, record_keys in by_resource.items():
-        resource = session.get(Resource, resource_id)
-        grant = _active_grant(session, actor, resource)
+        grant = _active_grant(session, actor, resource_id)
         if grant is None:
             continue
+        view, provider, last_updated = _view(session, session.get(Resource, resource_id).code)
         rows = session.execute(select(Record.key, Record.payload).where(Record.resource_id == resource_id,
                                                                         Record.key.in_(record_keys))).all()
         grants.append(grant.id)
-        groups.append({"resource": resource.code, "name": resource.name, "source": resource.provider.name,
-                       "last_updated": _last_updated(session, resource_id),
-                       "records": [{"key": k, **_shape(resource, grant, json.loads(p), grant.items)} for k, p in rows]})
+        groups.append({"resource": view.code, "name": view.name, "source": provider, "last_updated": last_updated,
+                       "records": [{"key": k, **_shape(view.items, grant, json.loads(p), grant.items)}
+                                   for k, p in rows]})
     append_event(session, actor=actor, action="share.subject", target="subject", subjects=[value] if groups else [],
                  purpose=purpose, case_number=case_number,
                  detail={"grants": grants, "resources": [g["resource"] for g in groups]})
@@ -299,7 +354,7 @@ def export_records(session: Session, actor: Actor, *, resource_code: str, purpos
 
     resource = get_resource(session, resource_code)
     authorize(actor, "share.read", Target("resource", resource.code, resource.provider_id))
-    grant = _active_grant(session, actor, resource)
+    grant = _active_grant(session, actor, resource.id)
     if grant is None:
         raise _refused(NoGrant(what=Term(N_("any data item")), resource=resource.name), actor, "share.export",
                        f"resource:{resource.code}", {"format": fmt})
