@@ -49,9 +49,20 @@ class Settings(BaseSettings):
     issue_deadline_days: int = Field(default=15, ge=1, le=365)
     share_rate_per_minute: int = Field(default=600, ge=1)
     share_batch_limit: int = Field(default=1000, ge=1, le=100_000)
+    # Data element identifier or sensitivity level → masking function or "plain", e.g.
+    # DATONG_MASKING='{"DE0009": "redact", "sensitive": "plain"}'.
+    masking: dict[str, str] = Field(default_factory=dict)
     host: str = "127.0.0.1"
     port: int = 8000
     secure_cookies: bool = False
+
+    @model_validator(mode="after")
+    def _masking_names(self) -> Settings:
+        known = {"id_number", "name", "phone", "address", "year_only", "hash", "redact", "plain"}
+        unknown = sorted(set(self.masking.values()) - known)
+        if unknown:
+            raise ValueError(f"DATONG_MASKING: unknown masking {', '.join(unknown)}; use one of {', '.join(sorted(known))}")
+        return self
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:

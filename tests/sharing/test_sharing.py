@@ -191,3 +191,24 @@ def test_file_export_is_masked_and_audited(client, shared, database):
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "share.export",
                                                          AuditEvent.outcome == "success")).one()
         assert event.detail["records"] == 5 and event.purpose == "x"
+
+
+def test_masking_is_configurable_per_element_and_level(client, shared, database, operator):
+    from datong.security.models import ApiClient
+    from datong.security.service import actor_for_client
+    from datong.settings import Settings
+    from datong.sharing import service
+
+    assert masking.policy_for("DE0009", "sensitive", {"DE0009": "redact"}) == "redact"
+    assert masking.policy_for("DE0001", "highly_sensitive", {"highly_sensitive": "hash"}) == "hash"
+    assert masking.policy_for("DE0001", "highly_sensitive", {"highly_sensitive": "hash", "DE0001": "plain"}) is None
+    with pytest.raises(ValueError):
+        Settings(masking={"DE0001": "scramble"})
+    ask(client, shared["system"], shared["open"], ["公民身份号码", "姓名"])
+    with database.unit_of_work() as session:
+        session.info["masking"] = {"DE0002": "name", "highly_sensitive": "hash"}
+        actor = actor_for_client(session.scalar(select(ApiClient).where(ApiClient.client_id == shared["client_id"])))
+        found = service.read_records(session, actor, resource_code=shared["open"], keys=[shared["rows"][0][0]],
+                                     purpose="测试")["records"][0]
+    assert found["公民身份号码"] == masking.hashed(shared["rows"][0][0])
+    assert found["姓名"] == shared["rows"][0][1]  # granted in plain text: the grant decides

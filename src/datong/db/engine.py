@@ -57,20 +57,22 @@ class Database:
     """The relational store of one running hub."""
 
     def __init__(self, engine: Engine, *, audit_hash: str = "sm3", resource_code_format: str = "national",
-                 data_dir: Path | None = None, issue_deadline_days: int = 15, warehouse_memory: str = "3GB") -> None:
+                 data_dir: Path | None = None, issue_deadline_days: int = 15, warehouse_memory: str = "3GB",
+                 masking: dict[str, str] | None = None) -> None:
         self.engine = engine
         self.data_dir = Path(data_dir) if data_dir is not None else Path("./var")
         self.warehouse_memory = warehouse_memory
         # Deployment choices that services read from their session (they never see Settings).
         info = {"audit_hash": audit_hash, "resource_code_format": resource_code_format,
-                "data_dir": self.data_dir, "issue_deadline_days": issue_deadline_days}
+                "data_dir": self.data_dir, "issue_deadline_days": issue_deadline_days, "masking": masking or {}}
         self.sessions: Callable[[], Session] = sessionmaker(engine, expire_on_commit=False, info=info)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
         return cls(make_engine(settings.database_url), audit_hash=settings.audit_hash.value,
                    resource_code_format=settings.resource_code_format, data_dir=settings.data_dir,
-                   issue_deadline_days=settings.issue_deadline_days, warehouse_memory=settings.warehouse_memory)
+                   issue_deadline_days=settings.issue_deadline_days, warehouse_memory=settings.warehouse_memory,
+                   masking=settings.masking)
 
     @property
     def dialect(self) -> str:

@@ -64,8 +64,14 @@ BY_ELEMENT = {"DE0001": "id_number", "DE0002": "name", "DE0009": "phone", "DE000
 MASKED_LEVELS = ("sensitive", "highly_sensitive")
 
 
-def policy_for(element: str | None, sensitivity: str) -> str | None:
-    """The function that masks an item, or None when it is returned as it is."""
+def policy_for(element: str | None, sensitivity: str, overrides: dict[str, str] | None = None) -> str | None:
+    """The function that masks an item, or None when it is returned as it is. ``overrides``
+    (``DATONG_MASKING``) maps a data element identifier or a sensitivity level to a function name
+    or ``plain``; an element's entry wins over its level's."""
+    overrides = overrides or {}
+    chosen = overrides.get(element or "") or overrides.get(sensitivity)
+    if chosen is not None:
+        return None if chosen == "plain" else chosen
     if sensitivity not in MASKED_LEVELS:
         return None
     return BY_ELEMENT.get(element or "", "redact")

@@ -250,18 +250,25 @@ def _active_grant(session: Session, actor: Actor, resource_id: int) -> GrantView
     return GrantView(row.id, tuple(row.items), frozenset(row.plain_items)) if row else None
 
 
-def shape_payload(grant: Grant, payload: dict) -> dict:
+def shape_payload(session: Session, grant: Grant, payload: dict) -> dict:
     """A record as this grant may see it: granted items only, masked unless allowed in plain text."""
     items = tuple(ItemView(i.name, i.element.identifier if i.element else None, i.sensitivity)
                   for i in grant.resource.items)
-    return _shape(items, GrantView(grant.id, tuple(grant.items), frozenset(grant.plain_items)), payload, grant.items)
+    return _shape(items, GrantView(grant.id, tuple(grant.items), frozenset(grant.plain_items)), payload, grant.items,
+                  masking_of(session))
 
 
-def _shape(items: tuple[ItemView, ...], grant: GrantView, payload: dict, wanted) -> dict:
+def masking_of(session: Session) -> dict[str, str]:
+    """The deployment's masking choices (DATONG_MASKING), carried on the session like other settings."""
+    return session.info.get("masking") or {}
+
+
+def _shape(items: tuple[ItemView, ...], grant: GrantView, payload: dict, wanted, overrides: dict) -> dict:
     shown = {}
     for item in items:
         if item.name in wanted:
-            function = None if item.name in grant.plain_items else masking.policy_for(item.element, item.sensitivity)
+            function = None if item.name in grant.plain_items else masking.policy_for(item.element, item.sensitivity,
+                                                                                      overrides)
             shown[item.name] = masking.mask(payload.get(item.name), function)
     return shown
 
@@ -304,7 +311,8 @@ def read_records(session: Session, actor: Actor, *, resource_code: str, keys: li
                                                   "client": actor.name if actor.kind == "client" else None})
     return {
         "resource": view.code, "source": provider, "last_updated": last_updated, "grant": grant.id,
-        "records": [{"key": k, **_shape(view.items, grant, found[k], shown_items)} for k in normalised if k in found],
+        "records": [{"key": k, **_shape(view.items, grant, found[k], shown_items, masking_of(session))}
+                    for k in normalised if k in found],
         "missing": [k for k in normalised if k not in found],
     }
 
@@ -329,8 +337,8 @@ def subject_view(session: Session, actor: Actor, *, number: str, purpose: str,
                                                                         Record.key.in_(record_keys))).all()
         grants.append(grant.id)
         groups.append({"resource": view.code, "name": view.name, "source": provider, "last_updated": last_updated,
-                       "records": [{"key": k, **_shape(view.items, grant, json.loads(p), grant.items)}
-                                   for k, p in rows]})
+                       "records": [{"key": k, **_shape(view.items, grant, json.loads(p), grant.items,
+                                                       masking_of(session))} for k, p in rows]})
     append_event(session, actor=actor, action="share.subject", target="subject", subjects=[value] if groups else [],
                  purpose=purpose, case_number=case_number,
                  detail={"grants": grants, "resources": [g["resource"] for g in groups]})
@@ -367,7 +375,7 @@ def export_records(session: Session, actor: Actor, *, resource_code: str, purpos
         if item.name in grant.items:
             value = f"json_extract_string(payload, {sql_string(chr(36) + '.' + chr(34) + item.name + chr(34))})"
             function = None if item.name in grant.plain_items else masking.policy_for(
-                item.element.identifier if item.element else None, item.sensitivity)
+                item.element.identifier if item.element else None, item.sensitivity, masking_of(session))
             columns.append(f"{masking.sql_for(function, value)} AS {quote_identifier(item.name)}")
     with warehouse.session(work) as con:
         source = f"read_parquet({sql_string(snapshot)})" if snapshot else "(SELECT NULL AS payload LIMIT 0)"

@@ -91,7 +91,7 @@ def enqueue(session: Session, con: duckdb.DuckDBPyConnection, resource_id: int, 
         for change, key, payload in rows:
             if change not in wanted:
                 continue
-            record = sharing.shape_payload(sub.grant, json.loads(payload)) if payload else None
+            record = sharing.shape_payload(session, sub.grant, json.loads(payload)) if payload else None
             body = {"subscription": sub.id, "event": EVENTS[change], "resource": sub.grant.resource.code,
                     "key": key, "record": record, "load": load_id, "occurred_at": now.isoformat(timespec="seconds")}
             session.add(Delivery(subscription_id=sub.id, load_id=load_id, event=EVENTS[change], record_key=key,
