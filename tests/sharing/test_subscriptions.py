@@ -123,3 +123,18 @@ def test_subscribing_needs_an_active_grant_and_a_subscription_method(client, sha
     revoked = client.post("/api/v1/share/subscriptions", headers=shared["system"],
                           json={"grant_id": grant["id"], "callback_url": "http://127.0.0.1:9/x"})
     assert revoked.status_code == 422
+
+
+def test_datong_worker_delivers_from_the_command_line(client, database, operator, shared, receiver, tmp_path,
+                                                     settings):
+    from tests.cli.test_cli import run
+
+    ask(client, shared["system"], shared["open"], ["姓名"])
+    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()[0]
+    client.post("/api/v1/share/subscriptions", headers=shared["system"],
+                json={"grant_id": grant["id"], "callback_url": receiver.url})
+    run_load(database, operator, resource_code=shared["open"], mode="full",
+             source=Source.from_path(write_csv(tmp_path / "less.csv", HEADER, shared["rows"][:3])))
+    result = run(settings, "worker", "--once")
+    assert result.exit_code == 0 and "delivered 2, failed 0, dead letters 0" in result.output
+    assert sorted(json.loads(body)["event"] for _, body in receiver.received) == ["deleted", "deleted"]
