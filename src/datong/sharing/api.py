@@ -211,6 +211,12 @@ class DeliveryOut(BaseModel):
     last_error: str | None
 
 
+def delivery_out(d) -> DeliveryOut:
+    return DeliveryOut(id=d.id, subscription=d.subscription_id, event=d.event, record_key=d.record_key,
+                       attempts=d.attempts, next_attempt_at=d.next_attempt_at, delivered_at=d.delivered_at,
+                       dead=d.dead, last_error=d.last_error)
+
+
 @router.post("/subscriptions", status_code=201)
 def subscribe(session: SessionDep, actor: ActorDep, body: SubscriptionIn):
     """Subscribe to changes under a grant. The answer carries ``secret`` once: deliveries are signed
@@ -224,18 +230,12 @@ def subscribe(session: SessionDep, actor: ActorDep, body: SubscriptionIn):
 @router.get("/deliveries", response_model=list[DeliveryOut])
 def deliveries(session: SessionDep, actor: ActorDep, dead: bool | None = None):
     """The outbox as the consumer sees it; ``dead=true`` lists the dead letters."""
-    return [DeliveryOut(id=d.id, subscription=d.subscription_id, event=d.event, record_key=d.record_key,
-                        attempts=d.attempts, next_attempt_at=d.next_attempt_at, delivered_at=d.delivered_at,
-                        dead=d.dead, last_error=d.last_error)
-            for d in subscriptions.list_deliveries(session, actor, dead=dead)]
+    return [delivery_out(d) for d in subscriptions.list_deliveries(session, actor, dead=dead)]
 
 
 @router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryOut)
 def retry(session: SessionDep, actor: ActorDep, delivery_id: int):
-    d = subscriptions.retry(session, actor, delivery_id=delivery_id)
-    return DeliveryOut(id=d.id, subscription=d.subscription_id, event=d.event, record_key=d.record_key,
-                       attempts=d.attempts, next_attempt_at=d.next_attempt_at, delivered_at=d.delivered_at,
-                       dead=d.dead, last_error=d.last_error)
+    return delivery_out(subscriptions.retry(session, actor, delivery_id=delivery_id))
 
 
 @router.get("/subjects/{number}")

@@ -52,7 +52,8 @@ def _refused(error: DatongError, actor: Actor, action: str, target: str, detail:
     return error
 
 
-def _items_of(resource: Resource, names: list[str]) -> list[str]:
+def _items_of(resource: Resource | ResourceView, names: list[str]) -> list[str]:
+    """The named items in catalog order, or InvalidInput naming those the resource does not have."""
     known = [i.name for i in resource.items]
     unknown = [n for n in names if n not in known]
     if unknown or not names:
@@ -273,22 +274,13 @@ def _shape(items: tuple[ItemView, ...], grant: GrantView, payload: dict, wanted,
     return shown
 
 
-def _items_in(view: ResourceView, names: list[str]) -> list[str]:
-    known = [i.name for i in view.items]
-    unknown = [n for n in names if n not in known]
-    if unknown or not names:
-        raise InvalidInput(field="items", reason=Message(N_("not data items of the resource: {names}"),
-                                                         names="、".join(unknown) or "—"))
-    return [n for n in known if n in names]
-
-
 @service(mutates=False, personal=True)
 def read_records(session: Session, actor: Actor, *, resource_code: str, keys: list[str], purpose: str,
                  case_number: str | None = None, items: list[str] | None = None) -> dict:
     view, provider, last_updated = _view(session, resource_code)
     authorize(actor, "share.read", Target("resource", view.code, view.provider_id))
     grant = _active_grant(session, actor, view.id)
-    wanted = _items_in(view, items) if items else None
+    wanted = _items_of(view, items) if items else None
     target = f"resource:{view.code}"
     if grant is None:
         raise _refused(NoGrant(what=Term(N_("any data item")), resource=view.name), actor, "share.read",
