@@ -162,8 +162,10 @@ def revoke_grant(session: Session, actor: Actor, *, grant_id: int, reason: str) 
     return grant
 
 
+@service(mutates=False)
 def list_requests(session: Session, actor: Actor) -> list[ShareRequest]:
     """The bureau sees every request; a department its own, as consumer and as provider."""
+    authorize(actor, "share.read", Target("requests", None, actor.department_id))
     stmt = select(ShareRequest).order_by(ShareRequest.id.desc())
     if not is_allowed(actor, "share.oversee", Target("requests")):
         stmt = stmt.join(Resource, Resource.id == ShareRequest.resource_id).where(
@@ -171,7 +173,10 @@ def list_requests(session: Session, actor: Actor) -> list[ShareRequest]:
     return list(session.scalars(stmt))
 
 
+@service(mutates=False)
 def list_grants(session: Session, actor: Actor) -> list[Grant]:
+    """The bureau and auditors see every grant; a department its own, as consumer and as provider."""
+    authorize(actor, "share.read", Target("grants", None, actor.department_id))
     stmt = select(Grant).order_by(Grant.id.desc())
     if not is_allowed(actor, "share.oversee", Target("grants")):
         stmt = stmt.join(Resource, Resource.id == Grant.resource_id).where(

@@ -153,8 +153,10 @@ def deliver_due(database: Database, *, limit: int = 100, max_attempts: int = MAX
     return counts
 
 
+@service(mutates=False)
 def list_deliveries(session: Session, actor: Actor, *, dead: bool | None = None) -> list[Delivery]:
     """A consumer sees its own subscriptions' deliveries; the bureau sees all."""
+    authorize(actor, "share.read", Target("deliveries", None, actor.department_id))
     stmt = select(Delivery).join(Subscription).order_by(Delivery.id.desc()).limit(500)
     if not sharing.is_allowed(actor, "share.oversee", Target("deliveries")):
         stmt = stmt.where(Subscription.consumer_id == actor.department_id)
