@@ -90,6 +90,8 @@ class Writer:
         for rows in _batches(con, f"SELECT kind, value, {int(rid)}, __key, item FROM new_keys "
                                   "ORDER BY kind, value, __key, item"):
             self._copy("record_keys", ("kind", "value", "resource_id", "record_key", "item"), rows)
+        if not self.postgres:  # the pooled connection goes back with SQLite's default cache
+            self.cursor.execute("PRAGMA cache_size = -2000")
 
     def problems(self, con: duckdb.DuckDBPyConnection, sql: str) -> None:
         columns = ("load_id", "row", "column", "value", "rule", "kind", "reason", "detail", "severity")
