@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from datong.ingest.models import Load, Record
 from datong.security import service as identity
-from tests.helpers import DEPT_CODE, OTHER_CODE, POPULATION_HEADER, cli_env, population_rows
+from tests.helpers import DEPT_CODE, POPULATION_HEADER, cli_env, population_rows
 from tests.ingest.conftest import write_csv
 
 

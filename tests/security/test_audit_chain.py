@@ -31,7 +31,7 @@ def _append(database, n, **extra):
     with database.unit_of_work() as session:
         for i in range(n):
             append_event(session, actor=ALICE, action="record.read", target=f"resource:R{i}",
-                         subjects=[f"11010519491231002X"], purpose="社保资格认定", case_number=f"CASE-{i}",
+                         subjects=["11010519491231002X"], purpose="社保资格认定", case_number=f"CASE-{i}",
                          **extra)
 
 

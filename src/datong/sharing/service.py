@@ -26,7 +26,7 @@ from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize, is_allowed, service
 from datong.security.models import ApiClient
 from datong.sharing import masking
-from datong.sharing.models import APPROVED, PENDING, REFUSED, REJECTED, Grant, ShareRequest
+from datong.sharing.models import APPROVED, PENDING, REJECTED, Grant, ShareRequest
 
 REQUEST = Term(N_("Sharing request"))
 GRANT = Term(N_("Grant"))
