@@ -13,11 +13,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from datong.cli.context import Context
 from datong.errors import DatongError
-from datong.i18n import N_, translate
+from datong.i18n import N_
 from datong.ingest import service as loads
 from datong.ingest.flows import run_load
 from datong.ingest.models import COUNTS
-from datong.ingest.sources import LoadFailed, Source
+from datong.ingest.sources import Source
 from datong.quality import flows as quality_flows
 from datong.quality import service as quality
 
@@ -137,5 +137,3 @@ def issues(
     if not rows:
         typer.echo(context.say(N_("No quality issues.")))
 
-
-__all__ = ["ingest", "quality_app", "LoadFailed", "translate"]

@@ -29,7 +29,7 @@ from datong.quality.rules import REJECT, WARN, attach_sources, build_checks, eva
 from datong.security.authz import Actor
 from datong.sharing import subscriptions
 from datong.warehouse import engine as warehouse
-from datong.warehouse.engine import quote_identifier, sql_string
+from datong.warehouse.engine import sql_string
 
 MODES = ("full", "incremental")
 
@@ -108,8 +108,8 @@ def diff(con: duckdb.DuckDBPyConnection, plan: Plan, checks, mode: str, snapshot
     )
 
 
-def _bulk(con, database: Database, plan: Plan, source: Source, mode: str, load_id: int, snapshot: Path,
-          work: Path, progress: Progress) -> tuple[Outcome, list, str | None]:
+def _bulk(con, database: Database, plan: Plan, source: Source, mode: str, snapshot: Path, work: Path,
+          progress: Progress) -> tuple[Outcome, list, str | None]:
     headers = known_headers(plan.items, plan.saved_mapping, plan.element_names)
     progress("read", 0, 0)
     encoding = read_source(con, source, work, headers)
@@ -150,7 +150,7 @@ def run_load(database: Database, actor: Actor, *, resource_code: str, source: So
     snapshot = database.data_dir / "snapshots" / f"resource-{plan.resource_id}" / f"load-{load_id}.parquet"
     try:
         with warehouse.session(work / "tmp", memory=database.warehouse_memory) as con:
-            outcome, checks, encoding = _bulk(con, database, plan, source, mode, load_id, snapshot, work, progress)
+            outcome, checks, encoding = _bulk(con, database, plan, source, mode, snapshot, work, progress)
             total = outcome.inserted + outcome.updated + outcome.deleted
             with database.unit_of_work() as session:
                 writer = Writer(session, plan.resource_id, load_id, progress)
@@ -180,5 +180,3 @@ def _failed(database: Database, actor: Actor, load_id: int, error: BaseException
     with database.unit_of_work() as session:
         service.fail_load(session, actor, load_id=load_id, texts=texts)
 
-
-__all__ = ["run_load", "MODES", "Source", "LoadFailed", "quote_identifier"]

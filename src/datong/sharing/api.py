@@ -14,8 +14,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from datong.api.deps import ActorDep, SessionDep
-from datong.errors import DatongError
-from datong.i18n import N_
+from datong.errors import DatongError, NotFound
+from datong.i18n import N_, Term
 from datong.security.authz import Actor
 from datong.sharing import service, subscriptions
 
@@ -284,9 +284,6 @@ def record(request: Request, session: SessionDep, actor: ActorDep, code: str, ke
     result = service.read_records(session, actor, resource_code=code, keys=[key], purpose=purpose,
                                   case_number=_case(x_case_no))
     if not result["records"]:
-        from datong.errors import NotFound
-        from datong.i18n import Term
-
         raise NotFound(what=Term(N_("Record")), key=key)
     result["record"] = result.pop("records")[0]
     result.pop("missing")

@@ -162,26 +162,24 @@ def revoke_grant(session: Session, actor: Actor, *, grant_id: int, reason: str) 
     return grant
 
 
+def _visible(session: Session, actor: Actor, model, kind: str) -> list:
+    """The bureau and auditors see every row; a department the ones it is consumer or provider of."""
+    authorize(actor, "share.read", Target(kind, None, actor.department_id))
+    stmt = select(model).order_by(model.id.desc())
+    if not is_allowed(actor, "share.oversee", Target(kind)):
+        stmt = stmt.join(Resource, Resource.id == model.resource_id).where(
+            or_(model.consumer_id == actor.department_id, Resource.provider_id == actor.department_id))
+    return list(session.scalars(stmt))
+
+
 @service(mutates=False)
 def list_requests(session: Session, actor: Actor) -> list[ShareRequest]:
-    """The bureau sees every request; a department its own, as consumer and as provider."""
-    authorize(actor, "share.read", Target("requests", None, actor.department_id))
-    stmt = select(ShareRequest).order_by(ShareRequest.id.desc())
-    if not is_allowed(actor, "share.oversee", Target("requests")):
-        stmt = stmt.join(Resource, Resource.id == ShareRequest.resource_id).where(
-            or_(ShareRequest.consumer_id == actor.department_id, Resource.provider_id == actor.department_id))
-    return list(session.scalars(stmt))
+    return _visible(session, actor, ShareRequest, "requests")
 
 
 @service(mutates=False)
 def list_grants(session: Session, actor: Actor) -> list[Grant]:
-    """The bureau and auditors see every grant; a department its own, as consumer and as provider."""
-    authorize(actor, "share.read", Target("grants", None, actor.department_id))
-    stmt = select(Grant).order_by(Grant.id.desc())
-    if not is_allowed(actor, "share.oversee", Target("grants")):
-        stmt = stmt.join(Resource, Resource.id == Grant.resource_id).where(
-            or_(Grant.consumer_id == actor.department_id, Resource.provider_id == actor.department_id))
-    return list(session.scalars(stmt))
+    return _visible(session, actor, Grant, "grants")
 
 
 def grant_state(grant: Grant, now: datetime | None = None) -> str:
