@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from datong.app import create_app
 from datong.db import Database
-from datong.db.engine import make_engine
+from datong.db.engine import audit_path, make_engine
 from datong.bootstrap import initialise
 from datong.catalog.service import install_standard_dictionary
 from datong.quality.service import install_standard_rules
@@ -91,8 +91,9 @@ def _reset_postgres(database: Database) -> None:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path) -> str:
     if request.param == "sqlite":
-        path = tmp_path / "datong.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        path, template = tmp_path / "datong.db", request.getfixturevalue("sqlite_template")
+        shutil.copyfile(template, path)
+        shutil.copyfile(audit_path(str(template)), audit_path(str(path)))  # the chain's own file
         return f"sqlite:///{path}"
     url = request.getfixturevalue("postgres_url")
     database = Database(make_engine(url))

@@ -3,39 +3,73 @@
 from __future__ import annotations
 
 import time
+from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+import anyio.to_thread
+
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import text
 
 from datong import __version__
 from datong.api import problems
+from datong.api.deps import ActorCache
 from datong.api.routers import ROUTERS
 from datong.db import Database
 from datong.settings import Settings, load_settings
 
 
+class Metrics:
+    """Request counts and latency per route template, as pure ASGI middleware (Starlette's
+    BaseHTTPMiddleware runs each request through an extra task and memory stream)."""
+
+    def __init__(self, app, registry: CollectorRegistry) -> None:
+        self.app = app
+        self.requests = Counter("datong_http_requests", "HTTP requests", ["method", "route", "status"],
+                                registry=registry)
+        self.latency = Histogram("datong_http_request_seconds", "HTTP request duration", ["method", "route"],
+                                 registry=registry)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), [500]
+
+        async def sending(message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            template = getattr(scope.get("route"), "path", "unmatched")
+            self.requests.labels(scope["method"], template, str(status[0])).inc()
+            self.latency.labels(scope["method"], template).observe(time.perf_counter() - started)
+
+
 def _install_metrics(app: FastAPI) -> None:
     registry = CollectorRegistry()
-    requests = Counter("datong_http_requests", "HTTP requests", ["method", "route", "status"], registry=registry)
-    latency = Histogram("datong_http_request_seconds", "HTTP request duration", ["method", "route"],
-                        registry=registry)
     app.state.metrics = registry
-
-    @app.middleware("http")
-    async def measure(request: Request, call_next):
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")
-        requests.labels(request.method, template, str(response.status_code)).inc()
-        latency.labels(request.method, template).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(Metrics, registry=registry)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _lifespan(settings: Settings, database: Database):
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        # Request handlers run in this many threads, and the pool has as many connections (plus a
+        # spare ten), so a request holding a connection always finds a thread to finish on.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
+        yield
+        database.audit.close()
+
+    return lifespan
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -47,10 +81,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         description="Government data sharing and exchange hub (政务数据共享交换平台).",
         openapi_url="/openapi.json",
         docs_url="/docs",
+        lifespan=_lifespan(settings, database),
     )
     app.state.settings = settings
     app.state.database = database
     app.state.secret = settings.resolved_secret()
+    app.state.actor_cache = ActorCache()
     problems.install(app)
     _install_metrics(app)
     for router in ROUTERS:

@@ -79,3 +79,36 @@ class PermissionDenied(DatongError):
 
 class UncheckedService(RuntimeError):
     """A service changed state or read personal data without calling authorize() (a bug)."""
+
+
+class DatabaseBusy(DatongError):
+    status = 503
+    code = "database_busy"
+    message = N_("The database is busy with other work (a large load, or many writers). Nothing was changed; "
+                 "try again in a few seconds.")
+    headers = {"Retry-After": "5"}
+
+
+class DatabaseUnavailable(DatongError):
+    status = 503
+    code = "database_unavailable"
+    message = N_("The database cannot be reached. Nothing was changed; try again later, or ask the operator "
+                 "to check the database server.")
+    headers = {"Retry-After": "30"}
+
+
+_BUSY = ("database is locked", "database table is locked", "lock timeout", "could not obtain lock",
+         "queuepool limit", "deadlock detected")
+
+
+def database_error(exc: BaseException) -> DatongError | None:
+    """The person-facing error for a database failure (busy: wait and retry; down), or None if the
+    exception is not a database failure."""
+    from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
+
+    if isinstance(exc, PoolTimeout):
+        return DatabaseBusy()
+    if isinstance(exc, OperationalError):
+        text = str(exc).lower()
+        return DatabaseBusy() if any(marker in text for marker in _BUSY) else DatabaseUnavailable()
+    return None

@@ -52,6 +52,17 @@ class Settings(BaseSettings):
     # Data element identifier or sensitivity level → masking function or "plain", e.g.
     # DATONG_MASKING='{"DE0009": "redact", "sensitive": "plain"}'.
     masking: dict[str, str] = Field(default_factory=dict)
+    # Concurrency: see docs/adr/0007-concurrency.md. The thread limit of the request handlers is set
+    # from db_pool_size, so that a request holding a connection always finds a thread.
+    db_pool_size: int = Field(default=40, ge=2, le=1000)
+    busy_timeout_seconds: float = Field(default=10.0, ge=0.1, le=300)
+    audit_batch_size: int = Field(default=512, ge=1, le=100_000)
+    audit_flush_ms: float = Field(default=1.0, ge=0, le=1000)
+    audit_wait_seconds: float = Field(default=15.0, ge=0.5, le=300)
+    # limits storage URI: "memory://" (one process) or e.g. "redis://127.0.0.1:6379" (shared).
+    rate_limit_storage: str = "memory://"
+    snapshot_keep: int = Field(default=3, ge=1, le=1000)
+    load_lease_seconds: int = Field(default=60, ge=5, le=3600)
     host: str = "127.0.0.1"
     port: int = 8000
     secure_cookies: bool = False

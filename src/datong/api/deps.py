@@ -1,7 +1,13 @@
-"""Dependencies shared by every router: the unit of work, the caller, the language."""
+"""Dependencies shared by every router: the unit of work, the caller, the language.
+
+A request holds a database connection within one thread hop: the caller is resolved from a cache
+of verified tokens (or a short read of its own), so the handler is the first to take a connection
+from the pool, and the unit of work is closed by FastAPI without waiting for a free thread.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -15,15 +21,23 @@ from datong.security.service import actor_from_claims
 from datong.security.tokens import read_token
 
 LOCALE_COOKIE = "datong_locale"
-
-
-#: Routes whose reads end in a write to the audit chain: their transaction takes the write lock first.
+#: Reads that arrive as POST (a batch of keys in a body): they open a read transaction too.
 GOVERNED_READS = ("/api/v1/share/",)
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+#: How long a resolved caller is reused before its account is looked up again (a disabled account
+#: stops working within this time). A token enters the cache only once verified, and its expiry is
+#: checked on every use.
+ACTOR_CACHE_SECONDS = 30.0
+
+
+def is_read(request: Request) -> bool:
+    path = request.url.path
+    return request.method in READ_METHODS or (path.startswith(GOVERNED_READS) and path.endswith("/query"))
 
 
 def unit_of_work(request: Request) -> Iterator[Session]:
-    immediate = request.url.path.startswith(GOVERNED_READS)
-    with request.app.state.database.unit_of_work(immediate=immediate) as session:
+    database = request.app.state.database
+    with (database.reading() if is_read(request) else database.unit_of_work()) as session:
         yield session
 
 
@@ -33,17 +47,46 @@ def request_locale(request: Request) -> str:
     return chosen or negotiate(request.headers.get("accept-language"), settings.default_locale)
 
 
-def bearer_actor(request: Request, session: Annotated[Session, Depends(unit_of_work)]) -> Actor:
+class ActorCache:
+    """Verified bearer tokens → the actor they name, for a short while (per process)."""
+
+    def __init__(self, seconds: float = ACTOR_CACHE_SECONDS, size: int = 50_000) -> None:
+        self.seconds, self.size = seconds, size
+        self.entries: dict[str, tuple[Actor, float, float]] = {}
+
+    def get(self, token: str) -> Actor | None:
+        entry = self.entries.get(token)
+        if entry is None:
+            return None
+        actor, until, expires = entry
+        if time.monotonic() >= until or time.time() >= expires:
+            self.entries.pop(token, None)
+            return None
+        return actor
+
+    def put(self, token: str, actor: Actor, expires: float) -> None:
+        if len(self.entries) >= self.size:
+            self.entries.clear()
+        self.entries[token] = (actor, time.monotonic() + self.seconds, expires)
+
+
+def bearer_actor(request: Request) -> Actor:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise NotAuthenticated()
-    claims = read_token(secret=request.app.state.secret, token=token.strip())
-    actor = actor_from_claims(session, claims)
+    cache: ActorCache = request.app.state.actor_cache
+    actor = cache.get(token)
     if actor is None:
-        raise NotAuthenticated()
+        claims = read_token(secret=request.app.state.secret, token=token)
+        with request.app.state.database.reading() as session:
+            actor = actor_from_claims(session, claims)
+        if actor is None:
+            raise NotAuthenticated()
+        cache.put(token, actor, float(claims["exp"]))
     request.state.actor = actor
     return actor
 
 
-SessionDep = Annotated[Session, Depends(unit_of_work)]
+SessionDep = Annotated[Session, Depends(unit_of_work, scope="function")]
 ActorDep = Annotated[Actor, Depends(bearer_actor)]

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from datong.api.deps import request_locale
-from datong.errors import DatongError
+from datong.errors import DatongError, database_error
 from datong.i18n import N_, translate
 
 PROBLEM = "application/problem+json"
@@ -78,7 +78,19 @@ async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
     return problem(request, exc.status_code, f"http_{exc.status_code}", detail)
 
 
+async def database_failure(request: Request, exc: Exception) -> Response:
+    """A busy or unreachable database is 503 with Retry-After, never 500."""
+    error = database_error(exc)
+    if error is None:
+        raise exc
+    return await datong_error(request, error)
+
+
 def install(app: FastAPI) -> None:
+    from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
+
     app.add_exception_handler(DatongError, datong_error)
+    app.add_exception_handler(OperationalError, database_failure)
+    app.add_exception_handler(PoolTimeout, database_failure)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)

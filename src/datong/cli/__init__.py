@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from datong.cli.context import Context, fail
-from datong.errors import DatongError
+from datong.errors import DatongError, database_error
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False,
                   help="Datong (数通): government data sharing and exchange hub.")
@@ -44,6 +44,12 @@ def main() -> None:
     try:
         app()
     except DatongError as error:
+        fail(error)
+        sys.exit(2)
+    except Exception as exc:  # a busy or unreachable database is a sentence and exit 2, not a traceback
+        error = database_error(exc)
+        if error is None:
+            raise
         fail(error)
         sys.exit(2)
 

@@ -14,7 +14,7 @@ app = typer.Typer(no_args_is_help=True, help="The audit chain.")
 def verify(ctx: typer.Context) -> None:
     """Check every link of the audit chain; exit 1 naming the first broken event."""
     context: Context = ctx.obj
-    with context.unit_of_work() as session:
+    with context.reading() as session:
         report = verify_audit_chain(session, context.actor)
     typer.echo(report.describe(), err=not report.intact)
     raise typer.Exit(0 if report.intact else 1)

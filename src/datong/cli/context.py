@@ -52,6 +52,16 @@ class Context:
             typer.echo(error.localised(self.locale), err=True)
             raise typer.Exit(2) from error
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """One read-only transaction (it never waits for a writer); errors as in unit_of_work."""
+        try:
+            with self.database.reading() as session:
+                yield session
+        except DatongError as error:
+            typer.echo(error.localised(self.locale), err=True)
+            raise typer.Exit(2) from error
+
     def say(self, message: str, **params: object) -> str:
         return translate(self.locale, message, **params)
 

@@ -23,12 +23,16 @@ def _init(ctx: Context) -> None:
         typer.echo(ctx.say(N_("{n} standard data elements and code lists added."), n=done.dictionary_added))
 
 
-def _serve(ctx: Context, host: str | None, port: int | None, *, demo: bool = False) -> None:
+def _serve(ctx: Context, host: str | None, port: int | None, *, demo: bool = False, workers: int = 1) -> None:
     import uvicorn
 
     from datong.app import create_app
 
     settings = ctx.settings
+    if workers > 1:  # each process builds its own app, database pool and audit writer from DATONG_*
+        uvicorn.run("datong.app:create_app", factory=True, workers=workers, host=host or settings.host,
+                    port=port or settings.port, log_level="info")
+        return
     app = create_app(settings, ctx.database)
     if demo:  # HR's receiver and a delivery worker, so that subscriptions can be seen working
         from datong.demo.sharing import install_receiver, start_worker
@@ -49,9 +53,10 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         host: Annotated[str | None, typer.Option(help="Address to listen on (DATONG_HOST).")] = None,
         port: Annotated[int | None, typer.Option(help="Port (DATONG_PORT).")] = None,
+        workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes sharing the port.")] = 1,
     ) -> None:
-        """Serve the console and the API."""
-        _serve(ctx.obj, host, port)
+        """Serve the console and the API (in several processes with --workers)."""
+        _serve(ctx.obj, host, port, workers=workers)
 
     @app.command()
     def demo(

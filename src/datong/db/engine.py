@@ -1,11 +1,23 @@
 """Engine and unit of work.
 
 A request, a CLI command or a flow step opens one unit of work and commits once; services
-receive the session and never commit.
+receive the session and never commit. Two kinds exist (docs/adr/0007-concurrency.md):
+
+- ``unit_of_work()`` writes. On SQLite it takes the write lock at BEGIN (``BEGIN IMMEDIATE``), so
+  that it waits for another writer (up to the busy timeout) instead of failing when it upgrades a
+  read snapshot; on PostgreSQL it is an ordinary transaction.
+- ``reading()`` only reads: a WAL snapshot on SQLite, a READ ONLY transaction on PostgreSQL. It
+  never takes or waits for the write lock. Reads of personal data record their audit event
+  through the audit writer (:mod:`datong.security.chain`), which group-commits it to the chain.
+
+On SQLite the audit chain lives in a file of its own beside the main one, attached to every
+connection as the schema ``audit``, so that a long load holding the main file's write lock never
+stalls the audited reads.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,93 +28,152 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from datong.settings import Settings
 
+log = logging.getLogger(__name__)
+AUDIT_SCHEMA = "audit"
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    # Let SQLAlchemy, not the sqlite3 module, begin transactions: the module's own handling turns
-    # the first SAVEPOINT into the outer transaction, so releasing it would commit (SQLAlchemy's
-    # documented recipe for SAVEPOINT on SQLite).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+
+def audit_path(database: str) -> Path:
+    """Where the audit chain of a SQLite hub lives: ``datong.db`` → ``datong-audit.db``."""
+    path = Path(database)
+    return path.with_name(f"{path.stem}-audit{path.suffix or '.db'}")
+
+
+def _sqlite_connect(audit_file: str, busy_ms: int):
+    def connect(dbapi_connection, _record) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, begin transactions: the module's own handling
+        # turns the first SAVEPOINT into the outer transaction (SQLAlchemy's documented recipe).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("ATTACH DATABASE ? AS audit", (audit_file,))
+        cursor.execute("PRAGMA audit.journal_mode=WAL")
+        cursor.execute("PRAGMA audit.synchronous=NORMAL")
+        cursor.close()
+
+    return connect
 
 
 def _sqlite_begin(connection) -> None:
-    # A transaction that reads and then writes (a governed read appends its audit event) must
-    # hold the write lock from the start on SQLite: upgrading a WAL read snapshot after another
-    # writer committed fails at once with "database is locked" instead of waiting.
-    immediate = connection.get_execution_options().get("datong_immediate")
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    if connection.get_execution_options().get("datong_begin") != "WRITE":
+        connection.exec_driver_sql("BEGIN")
+        return
+    # A writer takes the main file's write lock first, waiting for it (busy timeout) instead of
+    # failing later when a read snapshot cannot be upgraded. Not BEGIN IMMEDIATE: that would lock
+    # every attached file, the audit chain's too, and stall audited reads behind a long load.
+    # An UPDATE that matches nothing still takes the lock; alembic_version exists in every
+    # migrated database.
+    connection.exec_driver_sql("BEGIN")
+    connection.exec_driver_sql("UPDATE main.alembic_version SET version_num = version_num WHERE 0")
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, *, pool_size: int | None = None, busy_timeout: float = 10.0, **kwargs) -> Engine:
     parsed = make_url(url)
+    if pool_size is not None:  # a spare ten for the audit writer, loads and the worker
+        kwargs.setdefault("pool_size", pool_size)
+        kwargs.setdefault("max_overflow", 10)
+        kwargs.setdefault("pool_timeout", busy_timeout)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if not parsed.database or parsed.database == ":memory:":
+            raise ValueError("Datong needs a SQLite file, not an in-memory database")
+        main = Path(parsed.database)
+        main.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_connect(str(audit_path(str(main))), int(busy_timeout * 1000)))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         # psycopg 3 is the driver we install; plain postgresql:// URLs mean it too.
         parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "postgresql":
+        # A lock wait is bounded like SQLite's busy timeout: the caller then gets 503, not a hang.
+        options = parsed.query.get("options", "")
+        timeout = f"-c lock_timeout={int(busy_timeout * 1000)}"
+        parsed = parsed.update_query_dict({"options": f"{options} {timeout}".strip()})
     return create_engine(parsed, pool_pre_ping=True, **kwargs)
 
 
 class Database:
-    """The relational store of one running hub."""
+    """The relational store of one running hub, and its audit writer."""
 
     def __init__(self, engine: Engine, *, audit_hash: str = "sm3", resource_code_format: str = "national",
                  data_dir: Path | None = None, issue_deadline_days: int = 15, warehouse_memory: str = "3GB",
-                 masking: dict[str, str] | None = None) -> None:
+                 masking: dict[str, str] | None = None, audit_batch_size: int = 512, audit_flush_ms: float = 1.0,
+                 audit_wait_seconds: float = 15.0, snapshot_keep: int = 3, load_lease_seconds: int = 60) -> None:
+        from datong.security.chain import AuditWriter  # the audit chain lives in security/
+
         self.engine = engine
         self.data_dir = Path(data_dir) if data_dir is not None else Path("./var")
         self.warehouse_memory = warehouse_memory
+        self.snapshot_keep = snapshot_keep
+        self.load_lease_seconds = load_lease_seconds
+        self.audit = AuditWriter(engine, algorithm=audit_hash, batch_size=audit_batch_size,
+                                 flush_ms=audit_flush_ms, wait_seconds=audit_wait_seconds)
         # Deployment choices that services read from their session (they never see Settings).
         info = {"audit_hash": audit_hash, "resource_code_format": resource_code_format,
-                "data_dir": self.data_dir, "issue_deadline_days": issue_deadline_days, "masking": masking or {}}
+                "data_dir": self.data_dir, "issue_deadline_days": issue_deadline_days, "masking": masking or {},
+                "audit_writer": self.audit, "views": {}}
         self.sessions: Callable[[], Session] = sessionmaker(engine, expire_on_commit=False, info=info)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
-        return cls(make_engine(settings.database_url), audit_hash=settings.audit_hash.value,
-                   resource_code_format=settings.resource_code_format, data_dir=settings.data_dir,
-                   issue_deadline_days=settings.issue_deadline_days, warehouse_memory=settings.warehouse_memory,
-                   masking=settings.masking)
+        engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
+                             busy_timeout=settings.busy_timeout_seconds)
+        return cls(engine, audit_hash=settings.audit_hash.value, resource_code_format=settings.resource_code_format,
+                   data_dir=settings.data_dir, issue_deadline_days=settings.issue_deadline_days,
+                   warehouse_memory=settings.warehouse_memory, masking=settings.masking,
+                   audit_batch_size=settings.audit_batch_size, audit_flush_ms=settings.audit_flush_ms,
+                   audit_wait_seconds=settings.audit_wait_seconds, snapshot_keep=settings.snapshot_keep,
+                   load_lease_seconds=settings.load_lease_seconds)
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @contextmanager
-    def unit_of_work(self, *, immediate: bool = False) -> Iterator[Session]:
-        """One transaction: commit when the block ends normally, roll back otherwise.
-        ``immediate``: take SQLite's write lock at the start (for reads that then write)."""
+    def unit_of_work(self) -> Iterator[Session]:
+        """One writing transaction: commit when the block ends normally, roll back otherwise.
+        Audit events it appended sit in the outbox, committed with it, and reach the chain next."""
         session = self.sessions()
-        if immediate and self.dialect == "sqlite":
-            session.connection(execution_options={"datong_immediate": True})
+        if self.dialect == "sqlite":
+            session.connection(execution_options={"datong_begin": "WRITE"})
         try:
             yield session
             session.commit()
         except BaseException as exc:
             session.rollback()
-            if getattr(exc, "audit", None):
-                self._record_refusal(exc.audit)
+            self._record_refusal(exc)
+            raise
+        finally:
+            session.close()
+        if session.info.get("audit_outbox"):
+            self.audit.drain_soon(wait=True)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """One read-only transaction that never waits for a writer."""
+        session = self.sessions()
+        if self.dialect == "postgresql":
+            session.connection().exec_driver_sql("SET TRANSACTION READ ONLY")
+        try:
+            yield session
+            session.commit()
+        except BaseException as exc:
+            session.rollback()
+            self._record_refusal(exc)
             raise
         finally:
             session.close()
 
-    def _record_refusal(self, event: dict) -> None:
+    def _record_refusal(self, exc: BaseException) -> None:
         """A refused action (denied permission, failed sign-in) is rolled back with everything
         else, then recorded on its own so that the audit chain still shows the attempt."""
-        from datong.security.audit import append_event  # the audit chain lives in security/
-
-        with self.sessions() as session, session.begin():
-            append_event(session, **event)
+        event = getattr(exc, "audit", None)
+        if event:
+            self.audit.record(**event)
 
     def dispose(self) -> None:
+        self.audit.close()
         self.engine.dispose()

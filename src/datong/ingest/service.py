@@ -21,7 +21,7 @@ from datong.i18n import N_, Message, Term, translate
 from datong.ingest.models import COMMITTED, FAILED, RUNNING, Load, LoadProblem
 from datong.ingest.sources import Source
 from datong.quality.rules import KIND_LABELS, REASONS
-from datong.security.audit import append_event
+from datong.security.audit import append_event, record_read
 from datong.security.authz import Actor, Target, authorize, service
 
 LOAD = Term(N_("Load"))
@@ -134,7 +134,7 @@ def problems(session: Session, actor: Actor, load_id: int, *, severity: str | No
         stmt = stmt.where(LoadProblem.severity == severity)
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = list(session.scalars(stmt.order_by(LoadProblem.row, LoadProblem.id).offset(offset).limit(limit)))
-    append_event(session, actor=actor, action="load.problems.read", target=Target("load", str(load.id)),
+    record_read(session, actor=actor, action="load.problems.read", target=Target("load", str(load.id)),
                  purpose="data quality rectification", detail={"rows": len(rows), "severity": severity})
     return rows, total
 

@@ -2,62 +2,31 @@
 
 Each event carries the hash of the one before it, over a canonical JSON form of its own content.
 SM3 (GB/T 32905) is the default hash, SHA-256 selectable; each event records which it used.
-Appends take the row lock of ``audit_head`` so that concurrent transactions cannot fork the chain.
+
+Services record events in one of two ways (the writer is :mod:`datong.security.chain`):
+
+- :func:`append_event` for a change: the event is written to the outbox in the change's own
+  transaction and reaches the chain once that commits;
+- :func:`record_read` for a read of personal data: the event is group-committed to the chain
+  before the function returns, so no answer leaves unaudited.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cryptography.hazmat.primitives import hashes
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from datong.db.base import utcnow
 from datong.security.authz import Actor, Target, authorize, service
-from datong.security.models import AuditEvent, AuditHead, AuditSubject
+from datong.security.chain import GENESIS, canonical, digest, make_event
+from datong.security.models import AuditEvent, AuditHead, AuditOutbox, AuditSubject
 
-GENESIS = "0" * 64
-_ALGORITHMS = {"sm3": hashes.SM3, "sha256": hashes.SHA256}
+__all__ = ["GENESIS", "append_event", "canonical", "digest", "record_read", "verify_chain"]
 HASH_SETTING = "audit_hash"
-
-
-def digest(algorithm: str, payload: bytes) -> str:
-    h = hashes.Hash(_ALGORITHMS[algorithm]())
-    h.update(payload)
-    return h.finalize().hex()
-
-
-_FIELDS = ("seq", "occurred_at", "actor", "actor_department", "action", "target", "subjects", "purpose",
-           "case_number", "outcome", "detail", "algorithm", "prev_hash")
-
-
-def canonical(event: Mapping) -> bytes:
-    """The bytes an event's hash covers: every column except the hash itself."""
-    body = {name: event[name] for name in _FIELDS}
-    body["occurred_at"] = event["occurred_at"].isoformat(timespec="microseconds")
-    body["subjects"] = list(event["subjects"] or [])
-    body["detail"] = event["detail"] or {}
-    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
-
-
-# Core statements, built once: appending is on the path of every audited read, and going
-# through the ORM unit of work cost about 20 times more per event.
-_head, _events, _subjects = AuditHead.__table__, AuditEvent.__table__, AuditSubject.__table__
-_ADVANCE = (
-    update(_head).where(_head.c.id == 1).values(last_seq=_head.c.last_seq + 1)
-    .returning(_head.c.last_seq, _head.c.last_hash)
-)
-_SET_HEAD_HASH = update(_head).where(_head.c.id == 1).values(last_hash=bindparam("new_hash"))
-
-
-@dataclass(frozen=True)
-class Appended:
-    seq: int
-    hash: str
+_events, _outbox = AuditEvent.__table__, AuditOutbox.__table__
 
 
 def append_event(
@@ -71,33 +40,32 @@ def append_event(
     case_number: str | None = None,
     outcome: str = "success",
     detail: dict | None = None,
-) -> Appended:
-    """Append one event in the caller's transaction."""
-    algorithm = session.info.get(HASH_SETTING, "sm3")
-    connection = session.connection()
-    # UPDATE first: it takes the row lock (PostgreSQL) or the write lock (SQLite) before we read.
-    seq, prev_hash = connection.execute(_ADVANCE).one()
-    event = {
-        "seq": seq,
-        "occurred_at": utcnow(),
-        "actor": actor.name,
-        "actor_department": actor.department_code,
-        "action": action,
-        "target": str(target) if target is not None else None,
-        "subjects": sorted(set(subjects)),
-        "purpose": purpose,
-        "case_number": case_number,
-        "outcome": outcome,
-        "detail": detail or {},
-        "algorithm": algorithm,
-        "prev_hash": prev_hash,
-    }
-    event["hash"] = digest(algorithm, canonical(event))
-    connection.execute(insert(_events), event)
-    if event["subjects"]:
-        connection.execute(insert(_subjects), [{"subject": s, "seq": seq} for s in event["subjects"]])
-    connection.execute(_SET_HEAD_HASH, {"new_hash": event["hash"]})
-    return Appended(seq, event["hash"])
+) -> None:
+    """Record a change's event in the caller's transaction (the outbox); it joins the chain
+    when that transaction commits, and not at all if it rolls back."""
+    event = make_event(actor=actor, action=action, target=target, subjects=subjects, purpose=purpose,
+                       case_number=case_number, outcome=outcome, detail=detail)
+    session.connection().execute(insert(_outbox), event)
+    session.info["audit_outbox"] = True
+
+
+def record_read(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    target: Target | str | None = None,
+    subjects: Iterable[str] = (),
+    purpose: str | None = None,
+    case_number: str | None = None,
+    outcome: str = "success",
+    detail: dict | None = None,
+) -> int:
+    """Append a read's event to the chain and wait until it has committed (group commit with
+    other requests); raises AuditUnavailable (503) if it cannot. Returns its sequence number."""
+    return session.info["audit_writer"].record(
+        actor=actor, action=action, target=target, subjects=subjects, purpose=purpose, case_number=case_number,
+        outcome=outcome, detail=detail)
 
 
 @dataclass(frozen=True)
@@ -123,7 +91,10 @@ def _rows(session: Session, batch: int = 10_000) -> Iterator[Mapping]:
 
 def verify_chain(session: Session) -> ChainReport:
     """Walk the chain from the first event and name the first one that was altered, reordered,
-    deleted or inserted."""
+    deleted or inserted. The head is read first: events appended while the walk runs (another
+    process's batch) are checked too, and the head must match the event it names."""
+    head = session.get(AuditHead, 1)
+    last_seq, last_hash = (head.last_seq, head.last_hash) if head else (None, None)
     running, expected, count = GENESIS, 1, 0
     for event in _rows(session):
         if event["seq"] != expected:
@@ -135,20 +106,31 @@ def verify_chain(session: Session) -> ChainReport:
         if digest(event["algorithm"], canonical(event)) != event["hash"]:
             return ChainReport(False, count, expected, "its content was altered")
         running, expected, count = event["hash"], expected + 1, count + 1
-    head = session.get(AuditHead, 1)
-    if head is None or head.last_seq != count or head.last_hash != running:
-        last = head.last_seq if head else "?"
+        if count == last_seq and running != last_hash:
+            return ChainReport(False, count, count, "the chain's head does not match this event (replaced)")
+    if head is None or count < last_seq or (count == 0 and last_hash != GENESIS):
         return ChainReport(
-            False, count, count + 1, f"the chain should have {last} events; those after {count} were deleted"
+            False, count, count + 1, f"the chain should have {last_seq} events; those after {count} were deleted"
         )
     return ChainReport(True, count)
+
+
+def pending_events(session: Session) -> int:
+    """Changes' events committed to the outbox and not yet moved into the chain."""
+    from sqlalchemy import func
+
+    mark = session.scalar(select(AuditHead.outbox_mark).where(AuditHead.id == 1)) or 0
+    stmt = select(func.count()).select_from(_outbox)
+    if session.get_bind().dialect.name == "sqlite":
+        stmt = stmt.where(_outbox.c.id > mark)
+    return session.scalar(stmt) or 0
 
 
 @service(mutates=False, personal=True)
 def verify_audit_chain(session: Session, actor: Actor) -> ChainReport:
     authorize(actor, "audit.verify", Target("audit_chain"))
     report = verify_chain(session)
-    append_event(session, actor=actor, action="audit.verify", target="audit_chain",
+    record_read(session, actor=actor, action="audit.verify", target="audit_chain",
                  outcome="success" if report.intact else "failure", detail={"report": report.describe()})
     return report
 
@@ -184,6 +166,6 @@ def list_audit_events(
         stmt = stmt.where(AuditEvent.seq < before_seq)
     events = list(session.scalars(stmt))
     filters = {k: v for k, v in {"actor": by_actor, "action": action, "subject": subject}.items() if v}
-    append_event(session, actor=actor, action="audit.read", target="audit_events",
+    record_read(session, actor=actor, action="audit.read", target="audit_events",
                  subjects=[subject] if subject else [], detail={"filters": filters, "returned": len(events)})
     return events

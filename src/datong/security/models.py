@@ -109,3 +109,25 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+    # SQLite: the highest audit_outbox id already moved into the chain (ids grow in commit order).
+    outbox_mark: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class AuditOutbox(Base):
+    """Events of changes, written in the change's own transaction and moved into the chain after
+    it commits (by :class:`datong.security.chain.AuditWriter`)."""
+
+    __tablename__ = "audit_outbox"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    actor_department: Mapped[str | None] = mapped_column(String(18))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(255))
+    subjects: Mapped[list[str]] = mapped_column(JSON, default=list)
+    purpose: Mapped[str | None] = mapped_column(Text)
+    case_number: Mapped[str | None] = mapped_column(String(100))
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 from urllib.parse import unquote
-import threading
 import time
 from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import Response
+from limits import RateLimitItemPerMinute, storage, strategies
 from pydantic import BaseModel, ConfigDict, Field
 
 from datong.api.deps import ActorDep, SessionDep
@@ -42,29 +42,27 @@ class TooManyKeys(DatongError):
 
 
 class RateLimiter:
-    """A token bucket per caller, in this process (one bucket refilled at ``per_minute``/60 a second)."""
+    """At most ``per_minute`` reads a minute per caller, counted in shared storage (the ``limits``
+    library: memory for one process, Redis when DATONG_RATE_LIMIT_STORAGE names one, so that
+    several server processes count together)."""
 
-    def __init__(self) -> None:
-        self.buckets: dict[str, tuple[float, float]] = {}
-        self.lock = threading.Lock()
+    def __init__(self, uri: str) -> None:
+        self.limiter = strategies.MovingWindowRateLimiter(storage.storage_from_string(uri))
 
     def take(self, who: str, per_minute: int) -> float:
         """0 when allowed; else the seconds until a request would be."""
-        now, rate = time.monotonic(), per_minute / 60
-        with self.lock:
-            tokens, last = self.buckets.get(who, (float(per_minute), now))
-            tokens = min(float(per_minute), tokens + (now - last) * rate)
-            if tokens >= 1:
-                self.buckets[who] = (tokens - 1, now)
-                return 0.0
-            self.buckets[who] = (tokens, now)
-            return (1 - tokens) / rate
+        item = RateLimitItemPerMinute(per_minute)
+        if self.limiter.hit(item, "share", who):
+            return 0.0
+        reset = self.limiter.get_window_stats(item, "share", who).reset_time
+        return max(reset - time.time(), 0.001)
 
 
 def _limit(request: Request, actor: Actor) -> None:
-    if not hasattr(request.app.state, "share_limiter"):
-        request.app.state.share_limiter = RateLimiter()
-    per_minute = request.app.state.settings.share_rate_per_minute
+    settings = request.app.state.settings
+    if getattr(request.app.state, "share_limiter", None) is None:
+        request.app.state.share_limiter = RateLimiter(settings.rate_limit_storage)
+    per_minute = settings.share_rate_per_minute
     wait = request.app.state.share_limiter.take(actor.name, per_minute)
     if wait:
         error = TooMany(who=actor.name, limit=per_minute, seconds=math.ceil(wait))

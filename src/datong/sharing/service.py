@@ -22,7 +22,7 @@ from datong.db.base import utcnow
 from datong.errors import DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Message, Term
 from datong.ingest.models import Record, RecordKey
-from datong.security.audit import append_event
+from datong.security.audit import append_event, record_read
 from datong.security.authz import Actor, Target, authorize, is_allowed, service
 from datong.security.models import ApiClient
 from datong.sharing import masking
@@ -218,9 +218,6 @@ class GrantView:
     plain_items: frozenset[str]
 
 
-_VIEWS: dict[tuple[int, int], ResourceView] = {}
-
-
 def _view(session: Session, code: str) -> tuple[ResourceView, str, str | None]:
     """The resource's cached view, its provider's name and when its data was last loaded."""
     from datong.security.models import Department
@@ -230,14 +227,15 @@ def _view(session: Session, code: str) -> tuple[ResourceView, str, str | None]:
                           .where(Resource.code == code.strip())).one_or_none()
     if row is None:
         get_resource(session, code)  # raises NotFound, worded as everywhere else
-    view = _VIEWS.get((row.id, row.version))
+    views = session.info.setdefault("views", {})  # one cache per Database; an edit bumps the version
+    view = views.get((row.id, row.version))
     if view is None:
         resource = get_resource(session, code)
         view = ResourceView(resource.id, resource.code, resource.name, resource.provider_id, tuple(
             ItemView(i.name, i.element.identifier if i.element else None, i.sensitivity) for i in resource.items))
-        if len(_VIEWS) > 10_000:
-            _VIEWS.clear()
-        _VIEWS[(row.id, row.version)] = view
+        if len(views) > 10_000:
+            views.clear()
+        views[(row.id, row.version)] = view
     return view, row.name, row.attached_at.isoformat(timespec="seconds") if row.attached_at else None
 
 
@@ -301,7 +299,7 @@ def read_records(session: Session, actor: Actor, *, resource_code: str, keys: li
     if found:
         subjects = set(session.scalars(select(RecordKey.value).where(RecordKey.resource_id == view.id,
                                                                      RecordKey.record_key.in_(list(found)))))
-    append_event(session, actor=actor, action="share.read", target=target, subjects=subjects, purpose=purpose,
+    record_read(session, actor=actor, action="share.read", target=target, subjects=subjects, purpose=purpose,
                  case_number=case_number, detail={"grant": grant.id, "items": shown_items, "returned": len(found),
                                                   "client": actor.name if actor.kind == "client" else None})
     return {
@@ -334,7 +332,7 @@ def subject_view(session: Session, actor: Actor, *, number: str, purpose: str,
         groups.append({"resource": view.code, "name": view.name, "source": provider, "last_updated": last_updated,
                        "records": [{"key": k, **_shape(view.items, grant, json.loads(p), grant.items,
                                                        masking_of(session))} for k, p in rows]})
-    append_event(session, actor=actor, action="share.subject", target="subject", subjects=[value] if groups else [],
+    record_read(session, actor=actor, action="share.subject", target="subject", subjects=[value] if groups else [],
                  purpose=purpose, case_number=case_number,
                  detail={"grants": grants, "resources": [g["resource"] for g in groups]})
     return groups
@@ -382,7 +380,7 @@ def export_records(session: Session, actor: Actor, *, resource_code: str, purpos
         con.execute(f"COPY export TO {sql_string(str(target))} {options}")
     content = target.read_bytes()
     target.unlink()
-    append_event(session, actor=actor, action="share.export", target=f"resource:{resource.code}", purpose=purpose,
+    record_read(session, actor=actor, action="share.export", target=f"resource:{resource.code}", purpose=purpose,
                  case_number=case_number, detail={"grant": grant.id, "format": fmt, "records": count,
                                                   "items": list(grant.items)})
     return content

@@ -1,0 +1,250 @@
+"""The audit chain's writer: one per process, group-committing events from every request.
+
+Two kinds of event reach the chain (docs/adr/0007-concurrency.md):
+
+- A **change** writes its event into ``audit_outbox`` inside its own transaction, so the change and
+  its event commit together or not at all. After the commit the writer moves outbox rows into the
+  chain.
+- A **read** of personal data (and every refusal) changes nothing, so its event goes straight to
+  the writer; the caller waits until the batch holding it has committed, and only then may its
+  answer leave. If the batch cannot commit, the caller gets :class:`AuditUnavailable` (503) and
+  no data.
+
+Each batch is one short transaction: take the chain's lock (an advisory lock on PostgreSQL, so
+that several processes and hosts extend one chain; the audit file's write lock on SQLite), read
+the head, hash the events in order, insert them with executemany, move the head. On SQLite the
+chain is a file of its own (schema ``audit``), so a load holding the main file's write lock does
+not stall it; outbox rows are taken by id above a mark kept in the head (SQLite assigns AUTOINCREMENT
+ids in commit order), and deleted later when the main file is free. On PostgreSQL they are
+deleted in the batch's own transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from cryptography.hazmat.primitives import hashes
+from sqlalchemy import Engine, delete, insert, select, update
+
+from datong.db.base import utcnow
+from datong.errors import DatongError
+from datong.i18n import N_
+from datong.security.models import AuditEvent, AuditHead, AuditOutbox, AuditSubject
+
+log = logging.getLogger(__name__)
+GENESIS = "0" * 64
+_ALGORITHMS = {"sm3": hashes.SM3, "sha256": hashes.SHA256}
+LOCK_KEY = 0x64617475  # "datu": the advisory lock that serialises appends on PostgreSQL
+_FIELDS = ("seq", "occurred_at", "actor", "actor_department", "action", "target", "subjects", "purpose",
+           "case_number", "outcome", "detail", "algorithm", "prev_hash")
+_head, _events, _subjects, _outbox = (AuditHead.__table__, AuditEvent.__table__, AuditSubject.__table__,
+                                      AuditOutbox.__table__)
+_DRAIN, _STOP = "drain", "stop"
+OUTBOX_CLEAN_SECONDS = 2.0
+
+
+class AuditUnavailable(DatongError):
+    status = 503
+    code = "audit_unavailable"
+    message = N_("The audit log cannot record this access right now, so no data was returned. "
+                 "Try again in a few seconds.")
+    headers = {"Retry-After": "2"}
+
+
+def digest(algorithm: str, payload: bytes) -> str:
+    h = hashes.Hash(_ALGORITHMS[algorithm]())
+    h.update(payload)
+    return h.finalize().hex()
+
+
+def canonical(event: Mapping) -> bytes:
+    """The bytes an event's hash covers: every column except the hash itself."""
+    body = {name: event[name] for name in _FIELDS}
+    body["occurred_at"] = event["occurred_at"].isoformat(timespec="microseconds")
+    body["subjects"] = list(event["subjects"] or [])
+    body["detail"] = event["detail"] or {}
+    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def make_event(*, actor, action: str, target=None, subjects: Iterable[str] = (), purpose: str | None = None,
+               case_number: str | None = None, outcome: str = "success", detail: dict | None = None) -> dict:
+    """An event's content before it has a place in the chain."""
+    return {"occurred_at": utcnow(), "actor": actor.name, "actor_department": actor.department_code,
+            "action": action, "target": str(target) if target is not None else None,
+            "subjects": sorted(set(subjects)), "purpose": purpose, "case_number": case_number,
+            "outcome": outcome, "detail": detail or {}}
+
+
+class AuditWriter:
+    """Collects events from every thread of this process and appends them in batches."""
+
+    def __init__(self, engine: Engine, *, algorithm: str = "sm3", batch_size: int = 512, flush_ms: float = 1.0,
+                 wait_seconds: float = 15.0) -> None:
+        self.engine, self.algorithm = engine, algorithm
+        self.batch_size, self.flush, self.wait_seconds = batch_size, flush_ms / 1000, wait_seconds
+        self.postgres = engine.dialect.name == "postgresql"
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+        self._guard = threading.Lock()
+        self._cleaned_at = 0.0
+
+    # --- callers ----------------------------------------------------------------------------
+
+    def submit(self, event: dict) -> Future:
+        future: Future = Future()
+        self._start()
+        self._queue.put(("event", event, future))
+        return future
+
+    def record(self, **event) -> int:
+        """Append one event and wait for its batch to commit; returns its sequence number."""
+        future = self.submit(make_event(**event))
+        try:
+            return future.result(timeout=self.wait_seconds)
+        except FutureTimeout as exc:
+            raise AuditUnavailable() from exc
+        except AuditUnavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure to commit the batch
+            raise AuditUnavailable() from exc
+
+    def drain_soon(self, *, wait: bool = False) -> None:
+        """Move committed outbox rows into the chain; with ``wait``, until that is done (best effort:
+        the rows are safe in the outbox, and the next batch takes them if this one cannot)."""
+        future: Future = Future()
+        self._start()
+        self._queue.put((_DRAIN, None, future))
+        if wait:
+            try:
+                future.result(timeout=self.wait_seconds)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("audit outbox not drained yet: %s", exc)
+
+    def close(self) -> None:
+        thread = self._thread
+        if thread is not None and thread.is_alive() and self._pid == os.getpid():
+            self.drain_soon(wait=True)
+            self._queue.put((_STOP, None, None))
+            thread.join(timeout=self.wait_seconds)
+        self._thread = None
+
+    # --- the writer thread ------------------------------------------------------------------
+
+    def _start(self) -> None:
+        if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
+            return
+        with self._guard:
+            if self._thread is None or not self._thread.is_alive() or self._pid != os.getpid():
+                if self._pid != os.getpid():  # a forked child starts with a queue of its own
+                    self._pid, self._queue = os.getpid(), queue.SimpleQueue()
+                self._thread = threading.Thread(target=self._run, name="datong-audit", daemon=True)
+                self._thread.start()
+
+    def _collect(self) -> list[tuple]:
+        batch = [self._queue.get()]
+        deadline = time.monotonic() + self.flush
+        while len(batch) < self.batch_size:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    batch.append(self._queue.get(timeout=remaining))
+                except queue.Empty:
+                    break
+        return batch
+
+    def _run(self) -> None:
+        while True:
+            batch = self._collect()
+            stop = any(kind == _STOP for kind, _, _ in batch)
+            work = [item for item in batch if item[0] != _STOP]
+            if work:
+                self._commit(work)
+            if stop:
+                return
+
+    def _commit(self, batch: list[tuple]) -> None:
+        events = [event for kind, event, _ in batch if kind == "event"]
+        try:
+            seqs, moved = self.append(events, drain=any(kind == _DRAIN for kind, _, _ in batch))
+        except Exception as exc:  # noqa: BLE001 - every waiting caller learns it failed
+            log.error("audit batch of %d events failed: %s", len(events), exc)
+            for _, _, future in batch:
+                future.set_exception(exc)
+            return
+        numbers = iter(seqs)
+        for kind, _, future in batch:
+            future.set_result(next(numbers) if kind == "event" else None)
+        if moved and not self.postgres:
+            self._clean_outbox()
+
+    # --- one batch --------------------------------------------------------------------------
+
+    def append(self, events: list[dict], *, drain: bool = True) -> tuple[list[int], int]:
+        """Append outbox rows (with ``drain``) and then ``events`` in one transaction; returns the
+        new events' sequence numbers and how many outbox rows were moved."""
+        with self.engine.connect() as connection, connection.begin():
+            if self.postgres:
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+            else:  # a write first, so the audit file's write lock is taken (waiting if need be)
+                connection.execute(update(_head).where(_head.c.id == 1).values(last_seq=_head.c.last_seq))
+            seq, prev, mark = connection.execute(
+                select(_head.c.last_seq, _head.c.last_hash, _head.c.outbox_mark).where(_head.c.id == 1)).one()
+            pending = self._take_outbox(connection, mark) if drain else []
+            rows = [dict(row) for row in pending] + events
+            subjects = []
+            for event in rows:
+                seq += 1
+                event.update(seq=seq, algorithm=self.algorithm, prev_hash=prev)
+                event["hash"] = prev = digest(self.algorithm, canonical(event))
+                subjects.extend({"subject": s, "seq": seq} for s in event["subjects"])
+            if rows:
+                connection.execute(insert(_events), [{k: e[k] for k in (*_FIELDS, "hash")} for e in rows])
+            if subjects:
+                connection.execute(insert(_subjects), subjects)
+            if rows:
+                new_mark = max([mark or 0, *(p["id"] for p in pending)]) if not self.postgres else mark
+                connection.execute(update(_head).where(_head.c.id == 1)
+                                   .values(last_seq=seq, last_hash=prev, outbox_mark=new_mark))
+        return [e["seq"] for e in events], len(pending)
+
+    def _take_outbox(self, connection, mark: int | None) -> list[Mapping]:
+        columns = [c for c in _outbox.c]
+        if self.postgres:
+            chosen = select(_outbox.c.id).order_by(_outbox.c.id).limit(10_000).with_for_update(skip_locked=True)
+            rows = connection.execute(delete(_outbox).where(_outbox.c.id.in_(chosen)).returning(*columns)).all()
+            return sorted((r._mapping for r in rows), key=lambda r: r["id"])
+        rows = connection.execute(select(*columns).where(_outbox.c.id > (mark or 0))
+                                  .order_by(_outbox.c.id).limit(10_000)).all()
+        return [r._mapping for r in rows]
+
+    def _clean_outbox(self) -> None:
+        """Delete moved outbox rows from the main SQLite file, only if it is free right now."""
+        if time.monotonic() - self._cleaned_at < OUTBOX_CLEAN_SECONDS:
+            return
+        self._cleaned_at = time.monotonic()
+        try:
+            with self.engine.connect() as connection:
+                raw = connection.connection.driver_connection  # pragmas outside any transaction
+                busy = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+                raw.execute("PRAGMA busy_timeout=50")
+                try:
+                    with connection.begin():
+                        connection.exec_driver_sql(
+                            "DELETE FROM audit_outbox WHERE id <= (SELECT outbox_mark FROM audit_head WHERE id = 1)")
+                finally:
+                    raw.execute(f"PRAGMA busy_timeout={int(busy)}")
+        except Exception as exc:  # noqa: BLE001 - a busy main file: try again after the next batch
+            log.debug("audit outbox not cleaned: %s", exc)
