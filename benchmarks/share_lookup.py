@@ -84,7 +84,7 @@ def serve(folder: str, port: int) -> None:
 
     from datong.app import create_app
     from datong.catalog.models import Resource
-    from datong.ingest.models import Record
+    from datong.store.models import Record
     from datong.settings import Settings
 
     settings = Settings(data_dir=Path(folder), env="test", secret_key="bench-" + "x" * 40,

@@ -33,7 +33,7 @@ def test_defects_are_injected_at_the_stated_rates():
 def test_the_demo_loads_the_catalog_and_rejects_the_defects(settings, database):
     from sqlalchemy import func, select
 
-    from datong.ingest.models import Load, RecordKey
+    from datong.store.models import Load, RecordKey
     from datong.quality.models import QualityIssue
 
     result = run(settings, "demo", "--no-serve", "--people", "2000")

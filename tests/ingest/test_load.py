@@ -9,7 +9,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from datong.ingest.flows import run_load
-from datong.ingest.models import FAILED, Load, LoadProblem, Record, RecordKey
+from datong.store.models import FAILED, Load, LoadProblem, Record, RecordKey
 from datong.ingest.sources import LoadFailed, Source
 from tests.helpers import POPULATION_HEADER, citizen_id, population_rows
 from tests.ingest.conftest import write_csv

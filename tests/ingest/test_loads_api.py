@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from datong.ingest.models import Load, Record
+from datong.store.models import Load, Record
 from datong.security import service as identity
 from tests.helpers import DEPT_CODE, POPULATION_HEADER, cli_env, population_rows
 from tests.ingest.conftest import write_csv
@@ -108,6 +108,11 @@ def test_a_load_killed_half_way_leaves_the_store_as_it_was(settings, database, p
     with database.unit_of_work() as session:
         statuses = [load.status for load in session.scalars(select(Load).order_by(Load.id))]
     assert statuses == ["committed", "failed", "committed"]
+    # Nothing the killed load left on disk survives the next one: no work folder, no orphan snapshot.
+    from datong.ingest.lease import orphan_files
+
+    left = orphan_files(settings.data_dir)
+    assert all(path.name != "load-2" and path.name != "load-2.parquet" for path in left), left
 
 
 def test_a_column_mapping_is_saved_over_the_api_and_the_cli(client, population, login, settings):

@@ -9,7 +9,7 @@ from datong.catalog import service as catalog
 from datong.catalog import sources
 from datong.catalog.schemas import ResourceIn
 from datong.ingest.flows import run_load
-from datong.ingest.models import Load
+from datong.store.models import Load
 from datong.ingest.sources import Source
 from datong.quality import flows, service
 from datong.quality.models import QualityIssue, QualityScore

@@ -16,7 +16,7 @@ from datong.errors import DatongError
 from datong.i18n import N_
 from datong.ingest import service as loads
 from datong.ingest.flows import run_load
-from datong.ingest.models import COUNTS
+from datong.store.models import COUNTS
 from datong.ingest.sources import Source
 from datong.quality import flows as quality_flows
 from datong.quality import service as quality

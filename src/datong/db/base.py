@@ -44,7 +44,8 @@ class Base(DeclarativeBase):
 def import_all_models() -> None:
     """Import every domain's models so that Base.metadata is complete (for Alembic)."""
     import datong.catalog.models  # noqa: F401
-    import datong.ingest.models  # noqa: F401
+    import datong.events  # noqa: F401
+    import datong.store.models  # noqa: F401
     import datong.quality.models  # noqa: F401
     import datong.security.models  # noqa: F401
     import datong.sharing.models  # noqa: F401

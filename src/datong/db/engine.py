@@ -116,6 +116,9 @@ class Database:
                 "data_dir": self.data_dir, "issue_deadline_days": issue_deadline_days, "masking": masking or {},
                 "audit_writer": self.audit, "views": {}}
         self.sessions: Callable[[], Session] = sessionmaker(engine, expire_on_commit=False, info=info)
+        # Writers begin with the main file's write lock on SQLite, at their first statement.
+        writer = engine.execution_options(datong_begin="WRITE") if engine.dialect.name == "sqlite" else engine
+        self.writing: Callable[[], Session] = sessionmaker(writer, expire_on_commit=False, info=info)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -136,9 +139,7 @@ class Database:
     def unit_of_work(self) -> Iterator[Session]:
         """One writing transaction: commit when the block ends normally, roll back otherwise.
         Audit events it appended sit in the outbox, committed with it, and reach the chain next."""
-        session = self.sessions()
-        if self.dialect == "sqlite":
-            session.connection(execution_options={"datong_begin": "WRITE"})
+        session = self.writing()
         try:
             yield session
             session.commit()
@@ -166,6 +167,28 @@ class Database:
             raise
         finally:
             session.close()
+
+    def try_write(self, statement, params: dict | None = None, *, wait_ms: int = 100) -> bool:
+        """Run one small write if the database is free within ``wait_ms``; False if it is busy.
+        For bookkeeping that may be skipped (a lease renewal, a progress figure), never for data."""
+        try:
+            with self.engine.connect() as connection:
+                if self.dialect == "sqlite":
+                    raw = connection.connection.driver_connection
+                    busy = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+                    raw.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
+                try:
+                    with connection.begin():
+                        if self.dialect == "postgresql":
+                            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(wait_ms)}")
+                        connection.execute(statement, params or {})
+                finally:
+                    if self.dialect == "sqlite":
+                        raw.execute(f"PRAGMA busy_timeout={int(busy)}")
+            return True
+        except Exception as exc:  # noqa: BLE001 - busy: the caller tries again later
+            log.debug("skipped a bookkeeping write: %s", exc)
+            return False
 
     def _record_refusal(self, exc: BaseException) -> None:
         """A refused action (denied permission, failed sign-in) is rolled back with everything

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from datong.catalog.models import Resource
 from datong.db.engine import Database
 from datong.ingest.flows import run_load
-from datong.ingest.models import COMMITTED, Load
+from datong.store.models import COMMITTED, Load
 from datong.ingest.sources import Source
 from datong.quality.flows import run_quality
 from datong.security.authz import Actor

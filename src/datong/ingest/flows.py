@@ -15,19 +15,22 @@ from pathlib import Path
 import duckdb
 from sqlalchemy import select
 
+from datong import events
 from datong.db.engine import Database
 from datong.errors import DatongError
 from datong.i18n import N_, Message
 from datong.ingest import service
-from datong.ingest.models import Record
-from datong.ingest.plan import Plan, plan_for
+from datong.store.models import Record
+from datong.staging.plan import Plan, plan_for
+from datong.ingest.lease import Lease, clean_dead_loads
 from datong.ingest.sources import LoadFailed, Source, read_source
-from datong.ingest.stage import known_headers, match_columns, stage
-from datong.ingest.store import Progress, Writer
+from datong.ingest.columns import known_headers, match_columns
+from datong.staging.stage import stage
+from datong.store.snapshots import prune_snapshots
+from datong.store.writer import Progress, Writer
 from datong.quality import service as quality
 from datong.quality.rules import REJECT, WARN, attach_sources, build_checks, evaluate, precompute
 from datong.security.authz import Actor
-from datong.sharing import subscriptions
 from datong.warehouse import engine as warehouse
 from datong.warehouse.engine import sql_string
 
@@ -57,7 +60,7 @@ def _old(con: duckdb.DuckDBPyConnection, plan: Plan, database: Database) -> None
                     f"FROM read_parquet({sql_string(plan.previous_snapshot)})")
         return
     con.execute("CREATE TABLE old (__key VARCHAR, __hash VARCHAR, __version INTEGER, payload VARCHAR)")
-    with database.unit_of_work() as session:
+    with database.reading() as session:
         rows = session.execute(select(Record.key, Record.row_hash, Record.version, Record.payload)
                                .where(Record.resource_id == plan.resource_id)).yield_per(50_000)
         for chunk in rows.partitions():
@@ -132,15 +135,30 @@ def run_load(database: Database, actor: Actor, *, resource_code: str, source: So
              progress: Progress | None = None, started=None):
     """Load ``source`` into the resource; returns the committed Load, or raises LoadFailed
     after recording why (nothing of the data is kept)."""
-    progress = progress or (lambda phase, done, total: None)
     if mode not in MODES:
         raise LoadFailed(source=source.label, reason=Message(N_("the mode must be full or incremental")))
+    clean_dead_loads(database)
     with database.unit_of_work() as session:
-        load = service.begin_load(session, actor, resource_code=resource_code, source=source, mode=mode)
-        plan = plan_for(session, load.resource)
+        load = service.begin_load(session, actor, resource_code=resource_code, source=source, mode=mode,
+                                  lease_seconds=database.load_lease_seconds)
+        plan = plan_for(session, load.resource, quality.declared_rules(session, load.resource))
         load_id = load.id
     if started is not None:
         started(load_id)
+    with Lease(database, load_id) as lease:
+        def report(phase: str, done: int, total: int) -> None:
+            lease.progress(phase, done, total)
+            if progress is not None:
+                progress(phase, done, total)
+
+        load = _run(database, actor, plan, load_id, source, mode, report)
+    events.dispatch(database)  # subscriptions (and later registries) take the new data now
+    with database.unit_of_work() as session:
+        prune_snapshots(session, plan.resource_id, database.snapshot_keep)
+    return load
+
+
+def _run(database: Database, actor: Actor, plan: Plan, load_id: int, source: Source, mode: str, progress: Progress):
     if not plan.key_items:
         error = LoadFailed(source=source.label, reason=Message(
             N_("the resource has no key data item; mark the items that identify a record as keys in the catalog")))
@@ -152,13 +170,17 @@ def run_load(database: Database, actor: Actor, *, resource_code: str, source: So
         with warehouse.session(work / "tmp", memory=database.warehouse_memory) as con:
             outcome, checks, encoding = _bulk(con, database, plan, source, mode, snapshot, work, progress)
             total = outcome.inserted + outcome.updated + outcome.deleted
+            progress("write", 0, total)
             with database.unit_of_work() as session:
                 writer = Writer(session, plan.resource_id, load_id, progress)
                 writer.apply(con, total)
-                subscriptions.enqueue(session, con, plan.resource_id, load_id)  # the outbox, same transaction
                 quality.record_load(session, con, writer, plan, checks, load_id)
                 load = service.finish_load(session, actor, load_id=load_id, outcome=vars(outcome),
                                            encoding=encoding, snapshot=str(snapshot))
+                if total:  # the outbox: consumers learn of the change exactly when it commits
+                    events.publish(session, events.LOAD_COMMITTED, {
+                        "load": load_id, "resource": plan.resource_id, "snapshot": str(snapshot),
+                        "previous": plan.previous_snapshot})
         progress("done", total, total)
         return load
     except BaseException as error:

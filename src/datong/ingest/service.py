@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import os
+import socket
+from datetime import timedelta
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -18,7 +20,7 @@ from datong.codes.id_number import validate_id_number
 from datong.db.base import utcnow
 from datong.errors import Conflict, NotFound
 from datong.i18n import N_, Message, Term, translate
-from datong.ingest.models import COMMITTED, FAILED, RUNNING, Load, LoadProblem
+from datong.store.models import COMMITTED, FAILED, RUNNING, Load, LoadProblem
 from datong.ingest.sources import Source
 from datong.quality.rules import KIND_LABELS, REASONS
 from datong.security.audit import append_event, record_read
@@ -27,33 +29,49 @@ from datong.security.authz import Actor, Target, authorize, service
 LOAD = Term(N_("Load"))
 
 
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def holder() -> str:
+    """Who runs a load: host and process, for the operator reading the loads table."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @service(mutates=True)
-def begin_load(session: Session, actor: Actor, *, resource_code: str, source: Source, mode: str) -> Load:
+def begin_load(session: Session, actor: Actor, *, resource_code: str, source: Source, mode: str,
+               lease_seconds: int = 60) -> Load:
+    """Record a running load, holding a lease on the resource. A running load whose lease has run
+    out belongs to a process that died: it is marked failed (nothing of it was written)."""
     resource = get_resource(session, resource_code)
     authorize(actor, "data.load", Target("resource", resource.code, resource.provider_id))
+    now = utcnow()
     for running in session.scalars(select(Load).where(Load.resource_id == resource.id, Load.status == RUNNING)):
-        if _alive(running.pid) and running.pid != os.getpid():
+        if running.lease_until is not None and running.lease_until > now and not holder_gone(running.holder):
             raise Conflict(what=LOAD, key=f"#{running.id} ({resource.code})")
-        running.status, running.finished_at = FAILED, utcnow()
-        running.error = json.dumps({"zh-CN": "加载进程已中断，未写入任何数据", "en": "the load process stopped; nothing was written"},
-                                   ensure_ascii=False)
+        mark_dead(running, now)
     load = Load(resource=resource, actor=actor.name, actor_department=actor.department_code, source=source.label,
-                source_kind=source.kind, mode=mode, encoding=source.encoding, status=RUNNING, pid=os.getpid())
+                source_kind=source.kind, mode=mode, encoding=source.encoding, status=RUNNING, pid=os.getpid(),
+                holder=holder(), lease_until=now + timedelta(seconds=lease_seconds), phase="read")
     session.add(load)
     session.flush()
     return load
+
+
+def holder_gone(name: str | None) -> bool:
+    """A holder on this host whose process no longer exists is gone before its lease runs out."""
+    host, _, pid = (name or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def mark_dead(load: Load, now) -> None:
+    load.status, load.finished_at, load.lease_until = FAILED, now, None
+    load.error = json.dumps({"zh-CN": "加载进程已中断，未写入任何数据", "en": "the load process stopped; nothing was written"},
+                            ensure_ascii=False)
 
 
 @service(mutates=True)
@@ -64,6 +82,7 @@ def finish_load(session: Session, actor: Actor, *, load_id: int, outcome: dict, 
     for name, value in outcome.items():
         setattr(load, name, value)
     load.status, load.snapshot, load.finished_at = COMMITTED, snapshot, utcnow()
+    load.lease_until, load.phase = None, "done"
     load.encoding = encoding or load.encoding
     load.duration_ms = int((load.finished_at - load.started_at).total_seconds() * 1000)
     load.resource.attached, load.resource.attached_at = True, load.finished_at
@@ -76,7 +95,7 @@ def finish_load(session: Session, actor: Actor, *, load_id: int, outcome: dict, 
 def fail_load(session: Session, actor: Actor, *, load_id: int, texts: dict[str, str]) -> Load:
     load = session.get(Load, load_id)
     authorize(actor, "data.load", Target("resource", load.resource.code, load.resource.provider_id))
-    load.status, load.finished_at = FAILED, utcnow()
+    load.status, load.finished_at, load.lease_until = FAILED, utcnow(), None
     load.error = json.dumps(texts, ensure_ascii=False)
     load.duration_ms = int((load.finished_at - load.started_at).total_seconds() * 1000)
     append_event(session, actor=actor, action="data.load", target=Target("resource", load.resource.code),

@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from datong.db.engine import Database
-from datong.ingest.models import COMMITTED, Load
-from datong.ingest.plan import plan_for
-from datong.ingest.stage import Mapping, stage
+from datong.store.models import COMMITTED, Load
+from datong.staging.plan import plan_for
+from datong.staging.stage import Mapping, stage
 from datong.quality import service
 from datong.quality.models import QualityScore
 from datong.quality.rules import attach_sources, build_checks, evaluate, precompute
@@ -34,7 +34,7 @@ def run_quality(database: Database, actor: Actor, *, resource_code: str) -> Qual
 
     with database.unit_of_work() as session:
         resource = service.begin_run(session, actor, resource_code=resource_code)
-        plan = plan_for(session, resource)
+        plan = plan_for(session, resource, service.declared_rules(session, resource))
         last = session.scalar(select(Load.finished_at).where(Load.resource_id == resource.id,
                                                              Load.status == COMMITTED).order_by(Load.id.desc()).limit(1))
     with warehouse.session(database.data_dir / "work" / "quality", memory=database.warehouse_memory) as con:

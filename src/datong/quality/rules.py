@@ -24,7 +24,10 @@ import duckdb
 
 from datong.i18n import N_
 from datong.codes.vectorised import DIVISIONS_TABLE
+from datong.staging.columns import Declared, ItemColumn, SourceLookup
 from datong.warehouse.engine import quote_identifier, sql_string
+
+__all__ = ["Declared", "ItemColumn", "SourceLookup"]  # the shapes rules are built from, for callers
 
 REJECT, WARN = "reject", "warn"
 BIRTH_DATE, SEX = "DE0004", "DE0003"  # the standard elements the ID number also encodes
@@ -56,30 +59,6 @@ DIMENSIONS = {"key": "completeness", "not_null": "completeness", "unique_key": "
 
 
 @dataclass(frozen=True)
-class ItemColumn:
-    """A data item as the engine sees it."""
-
-    index: int
-    name: str
-    element: str | None  # element identifier
-    rule: str | None  # the element's own rule
-    pattern: str | None
-    length: int | None
-    data_type: str
-    key_kind: str | None
-    code_list: str | None
-    codes: tuple[str, ...] = ()
-
-    @property
-    def column(self) -> str:
-        return f"i{self.index}"
-
-    @property
-    def ref(self) -> str:
-        return quote_identifier(self.column)
-
-
-@dataclass(frozen=True)
 class Check:
     code: str  # stable name: "<item>:<kind>", or "<kind>" for the whole record
     kind: str
@@ -92,27 +71,6 @@ class Check:
     @property
     def dimension(self) -> str:
         return DIMENSIONS.get(self.kind, "validity")
-
-
-@dataclass(frozen=True)
-class Declared:
-    """A rule from ``quality_rules``, already resolved to the items it applies to."""
-
-    kind: str
-    params: dict
-    severity: str
-
-
-@dataclass(frozen=True)
-class SourceLookup:
-    """An authoritative resource's snapshot to compare one item with (一数一源)."""
-
-    item_index: int
-    key_index: int
-    snapshot: str
-    key_name: str
-    value_name: str
-    department: str
 
 
 def _guarded(op_aware: str) -> str:

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import polars as pl
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from datong.catalog.models import Resource
@@ -22,7 +22,7 @@ from datong.db.base import utcnow
 from datong.errors import InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.quality.models import QualityIssue, QualityRule, QualityScore
-from datong.quality.rules import REJECT, Check
+from datong.quality.rules import REJECT, Check, Declared
 from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize, is_allowed, service
 from datong.security.models import Department
@@ -303,3 +303,17 @@ def install_standard_rules(session: Session, actor: Actor) -> int:
                                     created_by=actor.name))
             added += 1
     return added
+
+
+def declared_rules(session: Session, resource: Resource) -> dict[str, list[Declared]]:
+    element_ids = {i.element_id for i in resource.items if i.element_id}
+    rules = session.scalars(select(QualityRule).where(
+        QualityRule.enabled.is_(True),
+        or_(QualityRule.resource_id == resource.id, QualityRule.element_id.in_(element_ids))))
+    declared: dict[str, list[Declared]] = {}
+    for rule in rules:
+        targets = [i.name for i in resource.items if (rule.resource_id == resource.id and rule.item == i.name)
+                   or (rule.element_id is not None and i.element_id == rule.element_id)]
+        for name in targets:
+            declared.setdefault(name, []).append(Declared(rule.kind, rule.params or {}, rule.severity))
+    return declared

@@ -104,5 +104,8 @@ class Delivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     dead: Mapped[bool] = mapped_column(default=False, index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # A worker claims a delivery before it sends it, so that two workers never send the same one.
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     subscription: Mapped[Subscription] = relationship(lazy="joined")

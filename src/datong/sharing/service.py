@@ -21,7 +21,8 @@ from datong.catalog.service import get_resource
 from datong.db.base import utcnow
 from datong.errors import DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Message, Term
-from datong.ingest.models import Record, RecordKey
+from datong.store.models import Record, RecordKey
+from datong.store.snapshots import last_snapshot
 from datong.security.audit import append_event, record_read
 from datong.security.authz import Actor, Target, authorize, is_allowed, service
 from datong.security.models import ApiClient
@@ -349,7 +350,6 @@ def export_records(session: Session, actor: Actor, *, resource_code: str, purpos
                    case_number: str | None = None, work=None) -> bytes:
     """The granted items of the whole resource as CSV or Parquet, masked per the grant, from the
     last load's snapshot in DuckDB; audited with the number of records and the grant."""
-    from datong.ingest.plan import last_snapshot
     from datong.warehouse import engine as warehouse
     from datong.warehouse.engine import quote_identifier, sql_string
 

@@ -6,6 +6,9 @@ list. Nothing is lost when the worker or the receiver stops: the outbox is in th
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
+import threading
 import hmac
 import json
 import secrets
@@ -14,9 +17,15 @@ import urllib.request
 from datetime import timedelta
 from urllib.parse import urlparse
 
+import shutil
+import uuid
+from pathlib import Path
+
 import duckdb
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
+
+from datong import events
 
 from datong.db.base import utcnow
 from datong.db.engine import Database
@@ -24,7 +33,10 @@ from datong.errors import InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize, service
+from datong.sharing import masking
 from datong.sharing import service as sharing
+from datong.store.writer import Bulk
+from datong.warehouse import engine as warehouse
 from datong.sharing.models import Delivery, Grant, Subscription
 from datong.warehouse.engine import sql_string
 
@@ -67,38 +79,82 @@ def subscribe(session: Session, actor: Actor, *, grant_id: int, callback_url: st
     return subscription, secret
 
 
-def enqueue(session: Session, con: duckdb.DuckDBPyConnection, resource_id: int, load_id: int) -> int:
-    """Put the load's changes for every active subscription of the resource into the outbox
-    (called inside the load's transaction, after ``changes`` and ``deletes`` exist in DuckDB)."""
-    subscriptions = [s for s in session.scalars(select(Subscription).where(Subscription.resource_id == resource_id,
-                                                                           Subscription.active.is_(True)))
-                     if sharing.grant_state(s.grant) == "active"]
-    queued = 0
-    if subscriptions:
-        con.execute("CREATE OR REPLACE TEMP TABLE deleted_keys AS "
-                    "SELECT __key, unnest(string_split(__key, '|')) AS value FROM deletes")
-    for sub in subscriptions:
-        wanted = [code for code, name in EVENTS.items() if name in sub.events]
-        key_filter = ""
-        if sub.keys:
-            listed = ", ".join(sql_string(k) for k in sub.keys)
-            key_filter = f"AND __key IN (SELECT __key FROM new_keys WHERE value IN ({listed}) " \
-                         f"UNION SELECT __key FROM deleted_keys WHERE value IN ({listed}))"
-        rows = con.execute(f"""
-            SELECT change, __key, payload FROM changes WHERE change IN ('I', 'U') {key_filter}
-            UNION ALL SELECT 'D', __key, NULL FROM deletes WHERE true {key_filter}""").fetchall()
-        now = utcnow()
-        for change, key, payload in rows:
-            if change not in wanted:
-                continue
-            record = sharing.shape_payload(session, sub.grant, json.loads(payload)) if payload else None
-            body = {"subscription": sub.id, "event": EVENTS[change], "resource": sub.grant.resource.code,
-                    "key": key, "record": record, "load": load_id, "occurred_at": now.isoformat(timespec="seconds")}
-            session.add(Delivery(subscription_id=sub.id, load_id=load_id, event=EVENTS[change], record_key=key,
-                                 body=json.dumps(body, ensure_ascii=False, sort_keys=True),
-                                 subjects=[k for k in key.split("|") if k], next_attempt_at=now))
-            queued += 1
+_CHANGES = """
+    CREATE TABLE changes AS
+    SELECT n.__key, n.payload, CASE WHEN o.__key IS NULL THEN 'I' ELSE 'U' END AS change
+    FROM new n LEFT JOIN old o USING (__key) WHERE o.__key IS NULL OR o.__hash <> n.__hash
+    UNION ALL SELECT o.__key, NULL, 'D' FROM old o ANTI JOIN new n USING (__key)"""
+
+
+def _snapshot_table(con: duckdb.DuckDBPyConnection, name: str, path: str | None) -> None:
+    if path and Path(path).exists():
+        con.execute(f"CREATE TABLE {name} AS SELECT __key, __hash, payload FROM read_parquet({sql_string(path)})")
+    else:
+        con.execute(f"CREATE TABLE {name} (__key VARCHAR, __hash VARCHAR, payload VARCHAR)")
+
+
+def _record_sql(session: Session, grant: Grant) -> str:
+    """The record as the grant may see it (granted items, masked), as a DuckDB JSON expression:
+    the SQL form of :func:`datong.sharing.service.shape_payload`, which a test keeps equal."""
+    pairs = []
+    for item in grant.resource.items:
+        if item.name in grant.items:
+            value = f"json_extract_string(payload, {sql_string('$.' + json.dumps(item.name, ensure_ascii=False))})"
+            function = None if item.name in grant.plain_items else masking.policy_for(
+                item.element.identifier if item.element else None, item.sensitivity, sharing.masking_of(session))
+            pairs.append(f"{sql_string(item.name)}, {masking.sql_for(function, value)}")
+    return f"CASE WHEN payload IS NULL THEN NULL ELSE json_object({', '.join(pairs)}) END"
+
+
+def _delivery_rows(con, session: Session, sub: Subscription, load_id: int, now_text: str, occurred: str):
+    wanted = ", ".join(sql_string(code) for code, name in EVENTS.items() if name in sub.events)
+    where = f"change IN ({wanted})"
+    if sub.keys:
+        listed = ", ".join(sql_string(k) for k in sub.keys)
+        where += f" AND list_has_any(string_split(__key, '|'), [{listed}])"
+    names = " ".join(f"WHEN {sql_string(code)} THEN {sql_string(name)}" for code, name in EVENTS.items())
+    return con.execute(f"""
+        SELECT {int(sub.id)}, {int(load_id)}, CASE change {names} END AS event, __key,
+               json_object('event', CASE change {names} END, 'key', __key, 'load', {int(load_id)},
+                           'occurred_at', {sql_string(occurred)}, 'record', {_record_sql(session, sub.grant)},
+                           'resource', {sql_string(sub.grant.resource.code)}, 'subscription', {int(sub.id)})::VARCHAR,
+               to_json(list_filter(string_split(__key, '|'), k -> k <> ''))::VARCHAR,
+               {sql_string(now_text)}, 0, {sql_string(now_text)}, false
+        FROM changes WHERE {where} ORDER BY change, __key""")
+
+
+@events.consumer(events.LOAD_COMMITTED, "sharing.subscriptions")
+def fan_out(session: Session, payload: dict, database: Database) -> int:
+    """Put a committed load's changes for every active subscription of its resource into the
+    outbox: the changes are the difference of the load's snapshot and the one before it, computed
+    in DuckDB, masked per grant in SQL, and written through the driver in bulk."""
+    subscriptions = [s for s in session.scalars(select(Subscription).where(
+        Subscription.resource_id == payload["resource"], Subscription.active.is_(True)))
+        if sharing.grant_state(s.grant) == "active"]
+    if not subscriptions:
+        return 0
+    bulk, queued = Bulk(session), 0
+    occurred = utcnow().isoformat(timespec="seconds")
+    work = database.data_dir / "work" / f"fan-out-{uuid.uuid4().hex}"
+    with warehouse.session(work, memory=database.warehouse_memory) as con:
+        _snapshot_table(con, "new", payload["snapshot"])
+        _snapshot_table(con, "old", payload.get("previous"))
+        con.execute(_CHANGES)
+        for sub in subscriptions:
+            cursor = _delivery_rows(con, session, sub, payload["load"], bulk.now_text, occurred)
+            while rows := cursor.fetchmany(10_000):
+                bulk.copy("deliveries", _DELIVERY_COLUMNS, rows if bulk.postgres else [_sqlite(r) for r in rows])
+                queued += len(rows)
+    shutil.rmtree(work, ignore_errors=True)
     return queued
+
+
+_DELIVERY_COLUMNS = ("subscription_id", "load_id", "event", "record_key", "body", "subjects", "created_at",
+                     "attempts", "next_attempt_at", "dead")
+
+
+def _sqlite(row: tuple) -> tuple:
+    return (*row[:-1], 1 if row[-1] else 0)
 
 
 def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[bool, str | None]:
@@ -114,42 +170,78 @@ def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tup
         return False, type(error).__name__ + ": " + str(getattr(error, "reason", error))[:200]
 
 
+CLAIM_SECONDS = 120  # a claim outlives one delivery's timeout many times over
+
+
+def _claim(database: Database, who: str, limit: int) -> list[int]:
+    """Claim what is due for this worker, oldest first: another worker skips claimed deliveries
+    until the claim runs out (a crashed worker's claims return to the queue)."""
+    now = utcnow()
+    with database.unit_of_work() as session:
+        due = (select(Delivery.id).where(Delivery.delivered_at.is_(None), Delivery.dead.is_(False),
+                                         Delivery.next_attempt_at <= now,
+                                         or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now))
+               .order_by(Delivery.id).limit(limit))
+        if database.dialect == "postgresql":  # SQLite: this transaction already holds the write lock
+            due = due.with_for_update(skip_locked=True)
+        ids = list(session.scalars(due))
+        if ids:
+            session.execute(update(Delivery).where(Delivery.id.in_(ids)).values(
+                claimed_by=who, claimed_until=now + timedelta(seconds=CLAIM_SECONDS)))
+    return ids
+
+
+def _attempt(database: Database, delivery_id: int, timeout: float) -> tuple[bool, str | None, str]:
+    """Read what to send in a read transaction, then POST it outside any transaction."""
+    with database.reading() as session:
+        delivery = session.get(Delivery, delivery_id)
+        sub = delivery.subscription
+        if sharing.grant_state(sub.grant) != "active" or not sub.active:
+            return False, "the grant is no longer active", "dead"
+        body = delivery.body.encode("utf-8")
+        url, headers = sub.callback_url, {"X-Datong-Signature": sign(sub.secret, body),
+                                          "X-Datong-Delivery": f"dtd-{delivery.id}", "X-Datong-Event": delivery.event}
+    ok, error = _post(url, body, headers, timeout)
+    return ok, error, "sent"
+
+
+def _settle(database: Database, delivery_id: int, who: str, ok: bool, error: str | None, outcome: str,
+            max_attempts: int) -> str:
+    worker = Actor.system("worker")
+    with database.unit_of_work() as session:
+        delivery = session.get(Delivery, delivery_id)
+        sub = delivery.subscription
+        delivery.claimed_by, delivery.claimed_until = None, None
+        if outcome == "dead":
+            delivery.dead, delivery.last_error = True, error
+            return "dead"
+        delivery.attempts += 1
+        if ok:
+            delivery.delivered_at = utcnow()
+            append_event(session, actor=worker, action="share.deliver", target=Target("subscription", str(sub.id)),
+                         subjects=delivery.subjects, purpose=sub.grant.purpose,
+                         detail={"delivery": delivery.id, "event": delivery.event, "grant": sub.grant_id,
+                                 "worker": who})
+            return "delivered"
+        delivery.last_error = error
+        if delivery.attempts >= max_attempts:
+            delivery.dead = True
+            return "dead"
+        delivery.next_attempt_at = utcnow() + timedelta(seconds=min(2 ** delivery.attempts, 3600))
+        return "failed"
+
+
 def deliver_due(database: Database, *, limit: int = 100, max_attempts: int = MAX_ATTEMPTS,
                 timeout: float = 10.0) -> dict[str, int]:
-    """Deliver what is due, oldest first; one transaction per delivery, so a crash repeats at
-    most the one in flight (receivers deduplicate by ``X-Datong-Delivery``)."""
+    """Deliver what is due, oldest first. Each delivery is claimed first, sent outside any
+    transaction, then settled in a short one; a crash repeats at most the ones in flight
+    (receivers deduplicate by ``X-Datong-Delivery``)."""
+    events.dispatch(database)  # loads whose changes no process has fanned out yet (one crashed)
     counts = {"delivered": 0, "failed": 0, "dead": 0}
-    with database.unit_of_work() as session:
-        due = list(session.scalars(select(Delivery.id).where(Delivery.delivered_at.is_(None), Delivery.dead.is_(False),
-                                                             Delivery.next_attempt_at <= utcnow())
-                                   .order_by(Delivery.id).limit(limit)))
-    worker = Actor.system("worker")
-    for delivery_id in due:
-        with database.unit_of_work() as session:
-            delivery = session.get(Delivery, delivery_id)
-            sub = delivery.subscription
-            if sharing.grant_state(sub.grant) != "active" or not sub.active:
-                delivery.dead, delivery.last_error = True, "the grant is no longer active"
-                counts["dead"] += 1
-                continue
-            body = delivery.body.encode("utf-8")
-            ok, error = _post(sub.callback_url, body, {
-                "X-Datong-Signature": sign(sub.secret, body), "X-Datong-Delivery": f"dtd-{delivery.id}",
-                "X-Datong-Event": delivery.event}, timeout)
-            delivery.attempts += 1
-            if ok:
-                delivery.delivered_at = utcnow()
-                counts["delivered"] += 1
-                append_event(session, actor=worker, action="share.deliver", target=Target("subscription", str(sub.id)),
-                             subjects=delivery.subjects, purpose=sub.grant.purpose,
-                             detail={"delivery": delivery.id, "event": delivery.event, "grant": sub.grant_id})
-            elif delivery.attempts >= max_attempts:
-                delivery.dead, delivery.last_error = True, error
-                counts["dead"] += 1
-            else:
-                delivery.last_error = error
-                delivery.next_attempt_at = utcnow() + timedelta(seconds=min(2 ** delivery.attempts, 3600))
-                counts["failed"] += 1
+    who = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    for delivery_id in _claim(database, who, limit):
+        ok, error, outcome = _attempt(database, delivery_id, timeout)
+        counts[_settle(database, delivery_id, who, ok, error, outcome, max_attempts)] += 1
     return counts
 
 

@@ -34,7 +34,7 @@ def catalog(request: Request, actor: ConsoleActor, q: str = "", provider: str = 
             open_type: str = "", attached: str = "", offset: int = 0):
     filters = {"q": q.strip(), "provider": provider, "sharing_type": sharing_type, "open_type": open_type,
                "attached": attached}
-    with request.app.state.database.unit_of_work() as session:
+    with request.app.state.database.reading() as session:
         resources, total = service.search_resources(
             session, q=filters["q"] or None, provider=provider or None, sharing_type=sharing_type or None,
             open_type=open_type or None, attached={"yes": True, "no": False}.get(attached), limit=50, offset=offset,
@@ -73,7 +73,7 @@ async def import_upload(request: Request, actor: ConsoleActor, file: UploadFile)
 
 @router.get("/catalog/elements")
 def elements(request: Request, actor: ConsoleActor, q: str = ""):
-    with request.app.state.database.unit_of_work() as session:
+    with request.app.state.database.reading() as session:
         found = service.list_elements(session, q=q or None)
         return render(request, "catalog/elements.html", elements=found, q=q)
 
@@ -84,7 +84,7 @@ def source_table(request: Request, actor: ConsoleActor):
 
 
 def _sources_page(request: Request, actor: Actor, status: int = 200, **context) -> Response:
-    with request.app.state.database.unit_of_work() as session:
+    with request.app.state.database.reading() as session:
         claims = sources.list_claims(session)
         by_element: dict[str, list] = {}
         for claim in claims:
@@ -137,7 +137,7 @@ def _form_data(form) -> dict:
 
 def _form_page(request: Request, actor: Actor, *, resource=None, data: dict | None = None, status: int = 200,
                error: str | None = None) -> Response:
-    with request.app.state.database.unit_of_work() as session:
+    with request.app.state.database.reading() as session:
         departments = [d for d in list_departments(session, actor) if _may_edit(actor, d.id)]
         element_list = service.list_elements(session)
         if data is None and resource is not None:
@@ -177,7 +177,7 @@ async def create_resource(request: Request, actor: ConsoleActor):
 
 @router.get("/catalog/r/{code:path}/edit")
 def edit_resource(request: Request, actor: ConsoleActor, code: str):
-    with request.app.state.database.unit_of_work() as session:
+    with request.app.state.database.reading() as session:
         resource = service.get_resource(session, code)
         return _form_page(request, actor, resource=resource)
 
@@ -190,7 +190,7 @@ async def update_resource(request: Request, actor: ConsoleActor, code: str):
         with request.app.state.database.unit_of_work() as session:
             service.update_resource(session, actor, code=code, data=_validated(data))
     except DatongError as error:
-        with request.app.state.database.unit_of_work() as session:
+        with request.app.state.database.reading() as session:
             resource = service.get_resource(session, code)
             return _form_page(request, actor, resource=resource, data=data, status=error.status,
                               error=localised(request, error))
@@ -199,7 +199,7 @@ async def update_resource(request: Request, actor: ConsoleActor, code: str):
 
 @router.get("/catalog/r/{code:path}")
 def resource_page(request: Request, actor: ConsoleActor, code: str):
-    with request.app.state.database.unit_of_work() as session:
+    with request.app.state.database.reading() as session:
         resource = service.get_resource(session, code)
         history = service.resource_history(session, code)
         return render(request, "catalog/resource.html", resource=resource, history=history,

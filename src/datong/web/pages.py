@@ -37,7 +37,7 @@ def console_actor(request: Request) -> Actor:
     username = request.session.get(SESSION_USER)
     if not username:
         raise LoginRequired()
-    with request.app.state.database.unit_of_work() as session:
+    with request.app.state.database.reading() as session:
         user = session.scalar(select(User).where(User.username == username))
         if user is None or not user.is_active:
             request.session.clear()
@@ -120,7 +120,7 @@ def home(request: Request, actor: ConsoleActor):
         "clients": is_allowed(actor, "client.list", Target("clients", department_id=actor.department_id)),
         "audit": is_allowed(actor, "audit.read", Target("audit_events")),
     }
-    with request.app.state.database.unit_of_work() as session:
+    with request.app.state.database.reading() as session:
         department = service.get_department(session, actor.department_code)
     return render(request, "home.html", may=may, department=department)
 
@@ -130,7 +130,7 @@ def home(request: Request, actor: ConsoleActor):
 
 def _departments_page(request: Request, actor: Actor, status: int = 200, **context) -> Response:
     may_create = is_allowed(actor, "department.create", Target("department"))
-    with request.app.state.database.unit_of_work() as session:
+    with request.app.state.database.reading() as session:
         departments = service.list_departments(session, actor)
         return render(request, "departments.html", status=status, departments=departments,
                       may_create=may_create, **context)
@@ -160,7 +160,7 @@ def create_department(request: Request, actor: ConsoleActor, code: Annotated[str
 def _users_page(request: Request, actor: Actor, status: int = 200, **context) -> Response:
     grantable = [r.value for r in Role
                  if is_allowed(actor, "role.grant", Target("role", r.value, actor.department_id))]
-    with request.app.state.database.unit_of_work() as session:
+    with request.app.state.database.reading() as session:
         users = service.list_users(session, actor)
         departments = service.list_departments(session, actor)
         return render(request, "users.html", status=status, users=users, departments=departments,
@@ -191,7 +191,7 @@ def create_user(request: Request, actor: ConsoleActor, username: Annotated[str, 
 
 
 def _clients_page(request: Request, actor: Actor, status: int = 200, **context) -> Response:
-    with request.app.state.database.unit_of_work() as session:
+    with request.app.state.database.reading() as session:
         clients = service.list_clients(session, actor)
         departments = service.list_departments(session, actor)
         return render(request, "clients.html", status=status, clients=clients, departments=departments,
@@ -224,7 +224,7 @@ def audit_log(request: Request, actor: ConsoleActor, by_actor: str = "", action:
               before_seq: int | None = None):
     filters = {"by_actor": by_actor.strip() or None, "action": action.strip() or None,
                "subject": subject.strip().upper() or None}
-    with request.app.state.database.unit_of_work() as session:
+    with request.app.state.database.reading() as session:
         events = audit.list_audit_events(session, actor, limit=50, before_seq=before_seq, **filters)
         return render(request, "audit.html", events=events, filters=filters,
                       next_before=events[-1].seq if len(events) == 50 else None)
@@ -232,7 +232,7 @@ def audit_log(request: Request, actor: ConsoleActor, by_actor: str = "", action:
 
 @router.post("/audit/verify", dependencies=[Csrf])
 def audit_verify(request: Request, actor: ConsoleActor):
-    with request.app.state.database.unit_of_work() as session:
+    with request.app.state.database.reading() as session:
         report = audit.verify_audit_chain(session, actor)
         events = audit.list_audit_events(session, actor, limit=50)
         return render(request, "audit.html", events=events, filters={}, next_before=None, report=report)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import shutil
 import threading
 import uuid
+from urllib.parse import quote
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, UploadFile
-from fastapi.responses import Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
 
 from datong.catalog.service import get_resource
 from datong.errors import DatongError
@@ -33,41 +35,42 @@ def _dimension_names(request: Request) -> dict[str, str]:
     return {k: translate(locale, v) for k, v in quality.DIMENSION_LABELS.items()}
 
 
-def _jobs(request: Request) -> dict:
-    if not hasattr(request.app.state, "load_jobs"):
-        request.app.state.load_jobs = {}
-    return request.app.state.load_jobs
-
-
 def _start(request: Request, actor: Actor, code: str, path: Path, mode: str, encoding: str | None,
-           sheet: str | None) -> str:
-    """Run the load in a thread of its own; the page polls the job for its progress."""
-    job_id = uuid.uuid4().hex
-    job = {"phase": "read", "done": 0, "total": 0, "load_id": None, "error": None, "finished": False,
-           "actor": actor.name}
-    _jobs(request)[job_id] = job
+           sheet: str | None) -> tuple[int | None, str | None]:
+    """Run the load in a thread of its own and return its id once it is recorded (or the reason it
+    could not start). Its progress is kept in its ``loads`` row, so any server process can show it."""
     database, locale = request.app.state.database, console_locale(request)
+    started, outcome = threading.Event(), {"load_id": None, "error": None}
+
+    def begun(load_id: int) -> None:
+        outcome["load_id"] = load_id
+        started.set()
 
     def work() -> None:
         try:
             source = Source.from_path(path, encoding=encoding, sheet=sheet, label=path.name)
-            run_load(database, actor, resource_code=code, source=source, mode=mode,
-                     progress=lambda phase, done, total: job.update(phase=phase, done=done, total=total),
-                     started=lambda load_id: job.update(load_id=load_id))
+            run_load(database, actor, resource_code=code, source=source, mode=mode, started=begun)
         except DatongError as error:
-            job["error"] = error.localised(locale)
+            outcome["error"] = outcome["error"] or error.localised(locale)
         except Exception as error:  # noqa: BLE001 - shown to the user; the load records it too
-            job["error"] = type(error).__name__
+            outcome["error"] = type(error).__name__
         finally:
-            job["finished"] = True
+            started.set()
             shutil.rmtree(path.parent, ignore_errors=True)
 
-    threading.Thread(target=work, name=f"load-{job_id[:8]}", daemon=True).start()
-    return job_id
+    threading.Thread(target=work, name="console-load", daemon=True).start()
+    started.wait(timeout=60)
+    return outcome["load_id"], None if outcome["load_id"] else (outcome["error"] or "…")
+
+
+def _job(load) -> dict:
+    finished = load.status != "running"
+    return {"phase": load.phase or "read", "done": load.progress_done, "total": load.progress_total,
+            "finished": finished, "error": None}
 
 
 def _load_page(request: Request, actor: Actor, code: str, status: int = 200, **context) -> Response:
-    with request.app.state.database.unit_of_work() as session:
+    with request.app.state.database.reading() as session:
         resource = get_resource(session, code)
         may_read = is_allowed(actor, "load.read", Target("resource", code, resource.provider_id))
         history = loads.list_loads(session, actor, resource_code=code) if may_read else []
@@ -83,7 +86,10 @@ def _load_page(request: Request, actor: Actor, code: str, status: int = 200, **c
 
 
 @router.get("/catalog/r/{code:path}/loads")
-def load_page(request: Request, actor: ConsoleActor, code: str):
+def load_page(request: Request, actor: ConsoleActor, code: str, load: int | None = None):
+    """The load page; ``load`` names a load whose progress it follows (after an upload)."""
+    if load is not None:
+        return job_status(request, actor, load, page_code=code)
     return _load_page(request, actor, code)
 
 
@@ -101,27 +107,34 @@ async def upload(request: Request, actor: ConsoleActor, code: str, file: UploadF
     except TooLarge as error:
         shutil.rmtree(folder, ignore_errors=True)
         return _load_page(request, actor, code, status=413, error=localised(request, error))
-    job_id = _start(request, actor, code, path, mode, encoding or None, sheet or None)
-    return _load_page(request, actor, code, job_id=job_id, job=_jobs(request)[job_id])
+    load_id, error = await run_in_threadpool(_start, request, actor, code, path, mode, encoding or None,
+                                             sheet or None)
+    if load_id is None:
+        return _load_page(request, actor, code, job_id=0, job={"finished": True, "error": error})
+    # Post/Redirect/Get: reloading the page follows the load instead of uploading the file again.
+    return RedirectResponse(f"/catalog/r/{quote(code)}/loads?load={load_id}", status_code=303)
 
 
-@router.get("/jobs/{job_id}")
-def job_status(request: Request, actor: ConsoleActor, job_id: str):
-    job = _jobs(request).get(job_id)
-    if job is None or job["actor"] != actor.name:
-        return Response(status_code=404)
-    load = None
-    if job["finished"] and job["load_id"]:
-        with request.app.state.database.unit_of_work() as session:
-            load = loads.get_load(session, actor, job["load_id"])
-    return render(request, "quality/_job.html", job_id=job_id, job=job, load=load, phases=PHASES)
+@router.get("/loads/{load_id}/progress")
+def job_status(request: Request, actor: ConsoleActor, load_id: int, page_code: str | None = None):
+    """A load's phase and counts from its row; the whole load page when ``page_code`` is given."""
+    locale = console_locale(request)
+    with request.app.state.database.reading() as session:
+        load = loads.get_load(session, actor, load_id)
+        job = _job(load)
+        if load.status == "failed":
+            job["error"] = loads.error_text(load, locale)
+        committed = load if load.status == "committed" else None
+    if page_code is not None:
+        return _load_page(request, actor, page_code, job_id=load_id, job=job, load=committed)
+    return render(request, "quality/_job.html", job_id=load_id, job=job, load=committed, phases=PHASES)
 
 
 @router.get("/loads/{load_id}/rejections.{fmt}")
 def rejections(request: Request, actor: ConsoleActor, load_id: int, fmt: str):
     if fmt not in ("csv", "xlsx"):
         return Response(status_code=404)
-    with request.app.state.database.unit_of_work() as session:
+    with request.app.state.database.reading() as session:
         rows, _ = loads.problems(session, actor, load_id)
         content = loads.report(rows, fmt, console_locale(request))
     media = "text/csv; charset=utf-8" if fmt == "csv" else \
@@ -132,7 +145,7 @@ def rejections(request: Request, actor: ConsoleActor, load_id: int, fmt: str):
 
 @router.get("/quality")
 def dashboard(request: Request, actor: ConsoleActor):
-    with request.app.state.database.unit_of_work() as session:
+    with request.app.state.database.reading() as session:
         departments = quality.department_scores(session, actor)
         chart = {"labels": [d["department"].short_name or d["department"].name for d in departments],
                  "series": [[k, [d[k] for d in departments]] for k in (*quality.DIMENSIONS, "overall")],
@@ -143,7 +156,7 @@ def dashboard(request: Request, actor: ConsoleActor):
 
 def _inbox(request: Request, actor: Actor, status: int = 200, **context) -> Response:
     state = request.query_params.get("state") or None
-    with request.app.state.database.unit_of_work() as session:
+    with request.app.state.database.reading() as session:
         issues = quality.list_issues(session, actor, state=state)
         moves = {i.id: [to for (frm, to), action in quality.TRANSITIONS.items()
                         if frm == i.state and is_allowed(actor, action, Target("issue", str(i.id), i.department_id))]

@@ -27,7 +27,7 @@ def _turnaround(request) -> str:
 
 
 def _requests_page(request: Request, actor: Actor, status: int = 200, **context) -> Response:
-    with request.app.state.database.unit_of_work() as session:
+    with request.app.state.database.reading() as session:
         requests = sharing.list_requests(session, actor)
         may_decide = {r.id: r.status == PENDING and is_allowed(actor, "share.decide", Target(
             "request", str(r.id), r.resource.provider_id)) for r in requests}
@@ -45,7 +45,7 @@ def requests_page(request: Request, actor: ConsoleActor):
 
 @router.get("/share/new")
 def new_request(request: Request, actor: ConsoleActor, resource: str):
-    with request.app.state.database.unit_of_work() as session:
+    with request.app.state.database.reading() as session:
         chosen = get_resource(session, resource)
         return render(request, "sharing/new.html", resource=chosen)
 
@@ -62,7 +62,7 @@ async def create_request(request: Request, actor: ConsoleActor):
                                              days=int(form.get("days") or 365))
             created_id, created_status = created.id, created.status
     except DatongError as error:
-        with request.app.state.database.unit_of_work() as session:
+        with request.app.state.database.reading() as session:
             return render(request, "sharing/new.html", status=error.status, resource=get_resource(session, code),
                           error=localised(request, error))
     return _requests_page(request, actor, created=created_id, created_status=created_status)
@@ -80,7 +80,7 @@ def decide(request: Request, actor: ConsoleActor, request_id: int, decision: Ann
 
 
 def _grants_page(request: Request, actor: Actor, status: int = 200, **context) -> Response:
-    with request.app.state.database.unit_of_work() as session:
+    with request.app.state.database.reading() as session:
         grants = sharing.list_grants(session, actor)
         may_revoke = {g.id: sharing.grant_state(g) == "active" and is_allowed(actor, "share.decide", Target(
             "grant", str(g.id), g.resource.provider_id)) for g in grants}
@@ -105,7 +105,7 @@ def revoke(request: Request, actor: ConsoleActor, grant_id: int, reason: Annotat
 
 @router.get("/share/deliveries")
 def deliveries(request: Request, actor: ConsoleActor, dead: bool = False):
-    with request.app.state.database.unit_of_work() as session:
+    with request.app.state.database.reading() as session:
         found = subscriptions.list_deliveries(session, actor, dead=True if dead else None)
         return render(request, "sharing/deliveries.html", deliveries=found, dead=dead)
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datong.catalog import sources
 from datong.catalog.models import DataItem, Resource
-from datong.ingest.models import COMMITTED, Load
-from datong.quality.models import QualityRule
-from datong.quality.rules import Declared, ItemColumn, SourceLookup
+from datong.staging.columns import Declared, ItemColumn, SourceLookup
+from datong.store.snapshots import last_snapshot
 from datong.security.models import Department
 
 
@@ -48,26 +46,6 @@ def _column(index: int, item: DataItem) -> ItemColumn:
     )
 
 
-def last_snapshot(session: Session, resource_id: int) -> str | None:
-    path = session.scalar(select(Load.snapshot).where(Load.resource_id == resource_id, Load.status == COMMITTED)
-                          .order_by(Load.id.desc()).limit(1))
-    return path if path and Path(path).exists() else None
-
-
-def _declared(session: Session, resource: Resource) -> dict[str, list[Declared]]:
-    element_ids = {i.element_id for i in resource.items if i.element_id}
-    rules = session.scalars(select(QualityRule).where(
-        QualityRule.enabled.is_(True),
-        or_(QualityRule.resource_id == resource.id, QualityRule.element_id.in_(element_ids))))
-    declared: dict[str, list[Declared]] = {}
-    for rule in rules:
-        targets = [i.name for i in resource.items if (rule.resource_id == resource.id and rule.item == i.name)
-                   or (rule.element_id is not None and i.element_id == rule.element_id)]
-        for name in targets:
-            declared.setdefault(name, []).append(Declared(rule.kind, rule.params or {}, rule.severity))
-    return declared
-
-
 def _lookups(session: Session, resource: Resource, items: list[ItemColumn]) -> list[SourceLookup]:
     """For each item whose element has another department as its authoritative source, that
     department's resource holding the element under the same kind of key, if it has been loaded."""
@@ -92,7 +70,8 @@ def _lookups(session: Session, resource: Resource, items: list[ItemColumn]) -> l
     return lookups
 
 
-def plan_for(session: Session, resource: Resource) -> Plan:
+def plan_for(session: Session, resource: Resource, declared: dict[str, list[Declared]] | None = None) -> Plan:
+    """``declared``: the quality rules declared for the resource's items (quality.service.declared_rules)."""
     items = [_column(n, item) for n, item in enumerate(resource.items)]
     plan = Plan(resource.id, resource.code, resource.provider_id, resource.provider.code, resource.update_cycle,
                 items, saved_mapping=dict(resource.column_mapping or {}))
@@ -102,7 +81,7 @@ def plan_for(session: Session, resource: Resource) -> Plan:
             if item.element.code_list is not None:
                 plan.labels[n] = {e.label: e.value for e in item.element.code_list.entries}
                 plan.labels[n].update({e.label_en: e.value for e in item.element.code_list.entries if e.label_en})
-    plan.declared = _declared(session, resource)
+    plan.declared = declared or {}
     plan.lookups = _lookups(session, resource, items)
     plan.previous_snapshot = last_snapshot(session, resource.id)
     return plan

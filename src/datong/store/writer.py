@@ -26,24 +26,22 @@ def _batches(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[list[tuple]]:
         yield rows
 
 
-class Writer:
-    def __init__(self, session: Session, resource_id: int, load_id: int, progress: Progress | None) -> None:
+class Bulk:
+    """Rows straight to the database driver, on the unit of work's own connection."""
+
+    def __init__(self, session: Session) -> None:
         connection = session.connection()
         self.dialect = connection.dialect
         self.driver = connection.connection.driver_connection
         self.cursor = self.driver.cursor()
         self.mark = "?" if self.dialect.paramstyle == "qmark" else "%s"
         self.postgres = self.dialect.name == "postgresql"
+        self.quote = self.dialect.identifier_preparer.quote
         now = utcnow()
         if self.postgres:
             self.now, self.now_text = now, now.isoformat()  # COPY reads timestamptz from text
         else:  # the text SQLAlchemy's SQLite DateTime stores, so the ORM reads these rows back
             self.now = self.now_text = UTCDateTime().impl.dialect_impl(self.dialect).bind_processor(self.dialect)(now)
-        self.resource_id, self.load_id = resource_id, load_id
-        self.progress = progress or (lambda phase, done, total: None)
-        self.quote = self.dialect.identifier_preparer.quote
-        if not self.postgres:  # a bigger page cache for this connection while it writes a load
-            self.cursor.execute("PRAGMA cache_size = -262144")
 
     def _sql(self, text: str) -> str:
         return text.replace("?", self.mark)
@@ -52,7 +50,9 @@ class Writer:
         if rows:
             self.cursor.executemany(self._sql(sql), rows)
 
-    def _copy(self, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    def copy(self, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        """Insert rows: COPY on PostgreSQL, executemany on SQLite. Values must already be in the
+        form the column stores (text for JSON and timestamps, see ``now_text``)."""
         names = ", ".join(self.quote(c) for c in columns)
         if self.postgres:
             with self.cursor.copy(f"COPY {self.quote(table)} ({names}) FROM STDIN") as copy:
@@ -61,6 +61,16 @@ class Writer:
         else:
             marks = ", ".join("?" for _ in columns)
             self._many(f"INSERT INTO {self.quote(table)} ({names}) VALUES ({marks})", rows)
+
+
+
+class Writer(Bulk):
+    def __init__(self, session: Session, resource_id: int, load_id: int, progress: Progress | None) -> None:
+        super().__init__(session)
+        self.resource_id, self.load_id = resource_id, load_id
+        self.progress = progress or (lambda phase, done, total: None)
+        if not self.postgres:  # a bigger page cache for this connection while it writes a load
+            self.cursor.execute("PRAGMA cache_size = -262144")
 
     def apply(self, con: duckdb.DuckDBPyConnection, total: int) -> None:
         done = 0
@@ -84,16 +94,16 @@ class Writer:
         # In index order: B-tree inserts then touch neighbouring pages, which stay in the cache.
         for rows in _batches(con, f"SELECT {int(rid)}, __key, payload, __hash, __version, {int(self.load_id)}, ts, ts "
                                   "FROM changes, write_now WHERE change = 'I' ORDER BY __key"):
-            self._copy("records", columns, rows)
+            self.copy("records", columns, rows)
             done += len(rows)
             self.progress("write", done, total)
         for rows in _batches(con, f"SELECT kind, value, {int(rid)}, __key, item FROM new_keys "
                                   "ORDER BY kind, value, __key, item"):
-            self._copy("record_keys", ("kind", "value", "resource_id", "record_key", "item"), rows)
+            self.copy("record_keys", ("kind", "value", "resource_id", "record_key", "item"), rows)
         if not self.postgres:  # the pooled connection goes back with SQLite's default cache
             self.cursor.execute("PRAGMA cache_size = -2000")
 
     def problems(self, con: duckdb.DuckDBPyConnection, sql: str) -> None:
         columns = ("load_id", "row", "column", "value", "rule", "kind", "reason", "detail", "severity")
         for rows in _batches(con, sql):
-            self._copy("load_problems", columns, [(self.load_id, *r) for r in rows])
+            self.copy("load_problems", columns, [(self.load_id, *r) for r in rows])

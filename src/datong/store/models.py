@@ -1,4 +1,5 @@
-"""Loads, the shared records they produce, and the keys that find a person's or company's records."""
+"""The shared store's tables: loads, the records they produce, and the keys that find a person's or
+company's records across resources (the 一号 view)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,13 @@ class Load(Base):
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     snapshot: Mapped[str | None] = mapped_column(String(500))
     pid: Mapped[int | None] = mapped_column(Integer)
+    # The loading process renews its lease while it works; a running load whose lease has run out
+    # belongs to a process that died (any host), and the next load of the resource marks it failed.
+    holder: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    phase: Mapped[str | None] = mapped_column(String(16))  # read, check, diff, write, done
+    progress_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    progress_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     duration_ms: Mapped[int | None] = mapped_column(Integer)
