@@ -1,7 +1,14 @@
-"""Cost of the audit chain: appending hash-chained events against plain inserts of the same rows
-(the baseline), in batches and one commit per event, then verifying the chain. SQLite, one file.
+"""Cost of the audit chain, in one process, on SQLite (the chain in its own file) or PostgreSQL.
 
-Prints one JSON object. Usage: python benchmarks/audit_chain.py [EVENTS]
+- plain: the same event and subject rows inserted with executemany, in batches of the writer's
+  batch size, one transaction a batch: no hashing, no head, no lock (the baseline);
+- group commit: the same events through the audit writer (:mod:`datong.security.chain`), submitted
+  by 8 threads without waiting, so the writer runs full batches (its capacity);
+- waiting callers: 64 threads that each append and wait for the commit, as requests do;
+- verify: walking the chain from the database against hashing the same events in memory
+  (canonical JSON + SM3, no database).
+
+Prints one JSON object. Usage: python benchmarks/audit_chain.py [EVENTS] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -9,78 +16,119 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
-from datong.db import Database
-from datong.db.base import utcnow
-from datong.db.engine import make_engine
-from datong.db.migrate import upgrade_to_head
-from datong.security.audit import append_event, verify_chain
-from datong.security.authz import Actor
-from datong.security.models import AuditEvent
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.share_lookup import _database_url  # noqa: E402
+from datong.db import Database  # noqa: E402
+from datong.db.engine import make_engine  # noqa: E402
+from datong.db.migrate import upgrade_to_head  # noqa: E402
+from datong.security.audit import verify_chain  # noqa: E402
+from datong.security.authz import Actor  # noqa: E402
+from datong.security.chain import GENESIS, canonical, digest, make_event  # noqa: E402
+from datong.security.models import AuditEvent, AuditSubject  # noqa: E402
 
 ACTOR = Actor(kind="client", name="dtc_bench", department_code="113300000020000120")
-BATCH = 1000
+BATCH = 512
 
 
-def _database(folder: Path, name: str, algorithm: str = "sm3") -> Database:
-    engine = make_engine(f"sqlite:///{folder / name}")
-    upgrade_to_head(engine)
-    return Database(engine, audit_hash=algorithm)
+def _fields(n: int) -> dict:
+    return {"actor": ACTOR, "action": "share.read", "target": "resource:101/000001",
+            "subjects": [f"3301061980010100{n % 100:02d}"], "purpose": "低保资格审核", "case_number": f"C-{n}",
+            "detail": {"grant": 1, "items": ["姓名", "公民身份号码"], "returned": 1}}
 
 
-def _plain_rows(database: Database, events: int) -> float:
+def _event(n: int) -> dict:
+    return make_event(**_fields(n))
+
+
+def _reset(database: Database) -> None:
+    with database.engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_subjects"))
+        connection.execute(text("DELETE FROM audit_events"))
+        connection.execute(text("UPDATE audit_head SET last_seq = 0, last_hash = :h"), {"h": GENESIS})
+
+
+def plain(database: Database, events: int) -> float:
+    rows = [_event(n) for n in range(events)]
     started = time.perf_counter()
     for start in range(0, events, BATCH):
-        with database.unit_of_work() as session:
-            session.execute(insert(AuditEvent), [
-                {"seq": start + i + 1, "occurred_at": utcnow(), "actor": ACTOR.name, "action": "record.read",
-                 "target": "resource:R1", "subjects": ["11010519491231002X"], "purpose": "bench",
-                 "case_number": None, "outcome": "success", "detail": {}, "algorithm": "none",
-                 "prev_hash": "", "hash": f"{start + i + 1:064d}"}
-                for i in range(min(BATCH, events - start))
-            ])
+        chunk = rows[start:start + BATCH]
+        with database.engine.begin() as connection:
+            connection.execute(insert(AuditEvent), [{**e, "seq": start + i + 1, "algorithm": "sm3", "prev_hash": "",
+                                                     "hash": f"{start + i + 1:064d}"} for i, e in enumerate(chunk)])
+            connection.execute(insert(AuditSubject), [{"subject": e["subjects"][0], "seq": start + i + 1}
+                                                      for i, e in enumerate(chunk)])
     return events / (time.perf_counter() - started)
 
 
-def _chained(database: Database, events: int, per_commit: int) -> float:
+def group_commit(database: Database, events: int, threads: int, wait_each: bool) -> float:
+    writer = database.audit
+    per_thread = events // threads
+
+    def work(t: int) -> None:
+        futures = []
+        for n in range(per_thread):
+            if wait_each:
+                writer.record(**_fields(n))
+            else:
+                futures.append(writer.submit(_event(t * per_thread + n)))
+        for future in futures:
+            future.result(timeout=600)
+
     started = time.perf_counter()
-    for start in range(0, events, per_commit):
-        with database.unit_of_work() as session:
-            for _ in range(min(per_commit, events - start)):
-                append_event(session, actor=ACTOR, action="record.read", target="resource:R1",
-                             subjects=["11010519491231002X"], purpose="bench")
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(work, range(threads)))
+    return per_thread * threads / (time.perf_counter() - started)
+
+
+def in_memory(events: int) -> float:
+    rows = [_event(n) for n in range(events)]
+    started, prev = time.perf_counter(), GENESIS
+    for seq, event in enumerate(rows, 1):
+        event.update(seq=seq, algorithm="sm3", prev_hash=prev)
+        prev = digest("sm3", canonical(event))
     return events / (time.perf_counter() - started)
 
 
-def main(events: int) -> dict:
-    with tempfile.TemporaryDirectory() as folder:
-        folder = Path(folder)
-        plain = _plain_rows(_database(folder, "plain.db"), events)
-        sm3 = _database(folder, "sm3.db")
-        batched = _chained(sm3, events, BATCH)
-        single = _chained(_database(folder, "single.db"), events // 10, 1)
-        sha = _chained(_database(folder, "sha.db", "sha256"), events, BATCH)
-        started = time.perf_counter()
-        with sm3.unit_of_work() as session:
+def main(events: int, postgres: str | None) -> dict:
+    folder = Path(tempfile.mkdtemp(prefix="datong-audit-bench-"))
+    url, drop = _database_url(folder, postgres)
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    database = Database(engine, audit_batch_size=BATCH)
+    try:
+        baseline = plain(database, events)
+        _reset(database)
+        capacity = group_commit(database, events, 8, wait_each=False)
+        waiting = group_commit(database, min(events, 100_000), 64, wait_each=True)
+        with database.reading() as session:
+            started = time.perf_counter()
             report = verify_chain(session)
-        verify = report.events / (time.perf_counter() - started)
-        assert report.intact and report.events == events
+            verified = report.events / (time.perf_counter() - started)
+        memory = in_memory(min(events, 200_000))
+    finally:
+        database.dispose()
+        drop()
+    assert report.intact, report.describe()
     return {
-        "benchmark": "audit_chain",
-        "events": events,
-        "plain_insert_per_s": round(plain),
-        "chained_sm3_batch_per_s": round(batched),
-        "chained_sha256_batch_per_s": round(sha),
-        "chained_sm3_commit_each_per_s": round(single),
-        "verify_per_s": round(verify),
-        "chained_vs_plain": round(batched / plain, 3),
-        "sm3_vs_sha256": round(batched / sha, 3),
+        "benchmark": "audit_chain", "store": "postgresql" if postgres else "sqlite", "events": events,
+        "threads_alive_after": threading.active_count(),
+        "plain_batched_insert_per_s": round(baseline), "group_commit_per_s": round(capacity),
+        "group_commit_vs_plain": round(capacity / baseline, 3),
+        "waiting_callers_64_per_s": round(waiting), "verify": report.describe(),
+        "verify_per_s": round(verified), "in_memory_json_sm3_per_s": round(memory),
+        "verify_vs_in_memory": round(verified / memory, 3),
     }
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(int(sys.argv[1]) if len(sys.argv) > 1 else 20_000)))
+    args = sys.argv[1:]
+    pg = args[args.index("--postgres") + 1] if "--postgres" in args else None
+    numbers = [a for a in args if a.isdigit()]
+    print(json.dumps(main(int(numbers[0]) if numbers else 1_000_000, pg), ensure_ascii=False, indent=2))

@@ -9,8 +9,12 @@ characters, impossible dates, unknown sex codes, repeated keys), then measures:
 - reload: the whole file again with another 1% changed, as a full load (unchanged rows are
   recognised by their hash and cost no writes).
 
+With ``--postgres URL`` the store is PostgreSQL (a fresh schema, dropped afterwards), and the
+baseline is instead a plain ``COPY`` of the rows the full load wrote (records and record keys) into
+tables made ``LIKE`` the store's, with the same indexes: the cost of the database work alone.
+
 Prints one JSON object: rows/s of each, their ratios, and the process's peak memory.
-Usage: python benchmarks/ingest.py [ROWS]   (default 5,000,000)
+Usage: python benchmarks/ingest.py [ROWS] [--postgres URL]   (default 5,000,000 rows, SQLite)
 """
 
 from __future__ import annotations
@@ -99,9 +103,55 @@ def baseline(path: Path) -> float:
         return time.perf_counter() - started
 
 
-def main(rows: int) -> dict:
+def copy_baseline(database: Database) -> float:
+    """Seconds for COPY of the full load's rows into indexed tables like the store's."""
+    tables = ("records", "record_keys")
+    with database.engine.connect() as connection:
+        cursor = connection.connection.driver_connection.cursor()
+        dumps = {}
+        for table in tables:
+            cursor.execute(f'CREATE TABLE "bench_{table}" (LIKE "{table}" INCLUDING ALL)')
+            buffer = bytearray()
+            with cursor.copy(f'COPY "{table}" TO STDOUT') as copy:
+                for chunk in copy:
+                    buffer += chunk
+            dumps[table] = bytes(buffer)
+        connection.connection.driver_connection.commit()
+        started = time.perf_counter()
+        for table in tables:
+            with cursor.copy(f'COPY "bench_{table}" FROM STDIN') as copy:
+                for at in range(0, len(dumps[table]), 1 << 20):
+                    copy.write(dumps[table][at:at + (1 << 20)])
+        connection.connection.driver_connection.commit()
+        return time.perf_counter() - started
+
+
+def postgres_database(url: str, folder: Path) -> tuple[Database, callable]:
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    schema = f"datong_bench_{int(time.time())}"
+    admin = make_engine(url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False)
+
+    def drop() -> None:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    return Database(make_engine(scoped), data_dir=folder / "var"), drop
+
+
+def main(rows: int, postgres: str | None = None) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="datong-bench-"))
-    database = Database(make_engine(f"sqlite:///{folder / 'datong.db'}"), data_dir=folder / "var")
+    drop = None
+    if postgres:
+        database, drop = postgres_database(postgres, folder)
+    else:
+        database = Database(make_engine(f"sqlite:///{folder / 'datong.db'}"), data_dir=folder / "var")
     initialise(database, ACTOR)
     with database.unit_of_work() as session:
         identity.create_department(session, ACTOR, code=DEPT, name="基准测试公安厅")
@@ -119,9 +169,18 @@ def main(rows: int) -> dict:
         started = time.perf_counter()
         load = run_load(database, ACTOR, resource_code=code, source=Source.from_path(path), mode=mode)
         timings[name] = (time.perf_counter() - started, load.counts())
+        if name == "full" and postgres:
+            copy_seconds = copy_baseline(database)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    database.dispose()
+    if drop:
+        drop()
+    extra = {}
+    if postgres:
+        extra = {"store": "postgresql", "copy_same_rows_s": round(copy_seconds, 2),
+                 "full_vs_copy": round(timings["full"][0] / copy_seconds, 2)}
     return {
-        "rows": rows, "file_mb": round(first.stat().st_size / 1e6, 1),
+        **extra, "rows": rows, "file_mb": round(first.stat().st_size / 1e6, 1),
         "baseline_read_csv_rows_per_s": round(rows / scan),
         "full_load_rows_per_s": round(rows / timings["full"][0]),
         "full_vs_read_csv": round(scan / timings["full"][0], 3),
@@ -135,4 +194,7 @@ def main(rows: int) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(int(sys.argv[1]) if len(sys.argv) > 1 else 5_000_000), ensure_ascii=False, indent=2))
+    args = sys.argv[1:]
+    url = args[args.index("--postgres") + 1] if "--postgres" in args else None
+    numbers = [a for a in args if a.isdigit()]
+    print(json.dumps(main(int(numbers[0]) if numbers else 5_000_000, url), ensure_ascii=False, indent=2))

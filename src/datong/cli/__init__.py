@@ -50,7 +50,8 @@ def main() -> None:
         error = database_error(exc)
         if error is None:
             raise
-        fail(error)
+        args = sys.argv  # outside the command's context: the language comes from --lang, if given
+        fail(error, args[args.index("--lang") + 1] if "--lang" in args[:-1] else None)
         sys.exit(2)
 
 

@@ -9,7 +9,8 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
 from limits import RateLimitItemPerMinute, storage, strategies
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -253,12 +254,13 @@ def export(request: Request, session: SessionDep, actor: ActorDep, code: str,
     """The granted items of the whole resource as a file, masked per the grant (file-shared resources)."""
     purpose = _purpose(x_purpose)
     _limit(request, actor)
-    content = service.export_records(session, actor, resource_code=code, purpose=purpose, fmt=format,
-                                     case_number=_case(x_case_no),
-                                     work=request.app.state.database.data_dir / "work" / "export")
+    path = service.export_records(session, actor, resource_code=code, purpose=purpose, fmt=format,
+                                  case_number=_case(x_case_no),
+                                  work=request.app.state.database.data_dir / "work" / "export")
     media = "text/csv; charset=utf-8" if format == "csv" else "application/vnd.apache.parquet"
-    return Response(content, media_type=media, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{code.replace('/', '-')}.{format}"})
+    # Streamed from the file, which is deleted once sent (or the client went away).
+    return FileResponse(path, media_type=media, background=BackgroundTask(path.unlink, missing_ok=True),
+                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{code.replace('/', '-')}.{format}"})
 
 
 @router.post("/{code:path}/query")

@@ -10,6 +10,9 @@ text, and is audited with the subjects it returned; a read without a grant is re
 from __future__ import annotations
 
 import json
+import shutil
+import uuid
+from pathlib import Path
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -347,9 +350,11 @@ class NoFileMethod(DatongError):
 
 @service(mutates=False, personal=True)
 def export_records(session: Session, actor: Actor, *, resource_code: str, purpose: str, fmt: str,
-                   case_number: str | None = None, work=None) -> bytes:
+                   case_number: str | None = None, work=None) -> Path:
     """The granted items of the whole resource as CSV or Parquet, masked per the grant, from the
-    last load's snapshot in DuckDB; audited with the number of records and the grant."""
+    last load's snapshot in DuckDB; audited with the number of records and the grant. Returns a
+    file of its own (a unique name, readable by this user only) that the caller streams and
+    then deletes."""
     from datong.warehouse import engine as warehouse
     from datong.warehouse.engine import quote_identifier, sql_string
 
@@ -370,17 +375,23 @@ def export_records(session: Session, actor: Actor, *, resource_code: str, purpos
             function = None if item.name in grant.plain_items else masking.policy_for(
                 item.element.identifier if item.element else None, item.sensitivity, masking_of(session))
             columns.append(f"{masking.sql_for(function, value)} AS {quote_identifier(item.name)}")
-    with warehouse.session(work) as con:
-        source = f"read_parquet({sql_string(snapshot)})" if snapshot else "(SELECT NULL AS payload LIMIT 0)"
-        con.execute(f"CREATE TABLE export AS SELECT {', '.join(columns)} FROM {source}")
-        count = con.execute("SELECT count(*) FROM export").fetchone()[0]
-        target = (work or session.info["data_dir"]) / f"export-{grant.id}.{fmt}"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        options = "(FORMAT parquet)" if fmt == "parquet" else "(HEADER, DELIMITER ',')"
-        con.execute(f"COPY export TO {sql_string(str(target))} {options}")
-    content = target.read_bytes()
-    target.unlink()
-    record_read(session, actor=actor, action="share.export", target=f"resource:{resource.code}", purpose=purpose,
-                 case_number=case_number, detail={"grant": grant.id, "format": fmt, "records": count,
-                                                  "items": list(grant.items)})
-    return content
+    folder = Path(work or session.info["data_dir"] / "work" / "export")
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    target = folder / f"export-{grant.id}-{uuid.uuid4().hex}.{fmt}"
+    try:
+        with warehouse.session(folder / f"{target.stem}.tmp") as con:
+            source = f"read_parquet({sql_string(snapshot)})" if snapshot else "(SELECT NULL AS payload LIMIT 0)"
+            con.execute(f"CREATE TABLE export AS SELECT {', '.join(columns)} FROM {source}")
+            count = con.execute("SELECT count(*) FROM export").fetchone()[0]
+            options = "(FORMAT parquet)" if fmt == "parquet" else "(HEADER, DELIMITER ',')"
+            con.execute(f"COPY export TO {sql_string(str(target))} {options}")
+        target.chmod(0o600)
+        record_read(session, actor=actor, action="share.export", target=f"resource:{resource.code}",
+                    purpose=purpose, case_number=case_number,
+                    detail={"grant": grant.id, "format": fmt, "records": count, "items": list(grant.items)})
+    except BaseException:
+        target.unlink(missing_ok=True)  # no answer, no file left behind
+        raise
+    finally:
+        shutil.rmtree(folder / f"{target.stem}.tmp", ignore_errors=True)
+    return target

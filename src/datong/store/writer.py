@@ -9,12 +9,15 @@ to the driver directly with fixed, quoted table and column names.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import duckdb
 from sqlalchemy.orm import Session
 
 from datong.db.base import UTCDateTime, utcnow
+from datong.warehouse.engine import sql_string
 
 BATCH = 50_000
 Progress = Callable[[str, int, int], None]
@@ -37,6 +40,7 @@ class Bulk:
         self.mark = "?" if self.dialect.paramstyle == "qmark" else "%s"
         self.postgres = self.dialect.name == "postgresql"
         self.quote = self.dialect.identifier_preparer.quote
+        self.data_dir = session.info.get("data_dir", ".")
         now = utcnow()
         if self.postgres:
             self.now, self.now_text = now, now.isoformat()  # COPY reads timestamptz from text
@@ -62,6 +66,33 @@ class Bulk:
             marks = ", ".join("?" for _ in columns)
             self._many(f"INSERT INTO {self.quote(table)} ({names}) VALUES ({marks})", rows)
 
+
+
+    def copy_query(self, con: duckdb.DuckDBPyConnection, sql: str, table: str, columns: tuple[str, ...],
+                   progress: Callable[[int], None] | None = None) -> None:
+        """Insert the rows of a DuckDB query. On PostgreSQL DuckDB writes them as CSV and the file is
+        streamed into COPY, so no Python work is done per row; on SQLite they go in batches to
+        executemany."""
+        if not self.postgres:
+            for rows in _batches(con, sql):
+                self.copy(table, columns, rows)
+                if progress:
+                    progress(len(rows))
+            return
+        folder = Path(self.data_dir) / "work"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"copy-{uuid.uuid4().hex}.csv"
+        try:
+            written = con.execute(f"COPY ({sql}) TO {sql_string(str(path))} (FORMAT csv, HEADER false)").fetchone()[0]
+            names = ", ".join(self.quote(c) for c in columns)
+            with self.cursor.copy(f"COPY {self.quote(table)} ({names}) FROM STDIN (FORMAT csv)") as copy, \
+                    open(path, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    copy.write(chunk)
+            if progress:
+                progress(written)
+        finally:
+            path.unlink(missing_ok=True)
 
 
 class Writer(Bulk):
@@ -91,19 +122,21 @@ class Writer(Bulk):
         columns = ("resource_id", "key", "payload", "row_hash", "version", "load_id", "created_at", "updated_at")
         # The tuples come out of DuckDB whole: no Python work per row but the driver's.
         con.execute("CREATE OR REPLACE TEMP TABLE write_now AS SELECT CAST(? AS VARCHAR) AS ts", [self.now_text])
+        written = [done]
+
+        def advance(rows: int) -> None:
+            written[0] += rows
+            self.progress("write", written[0], total)
+
         # In index order: B-tree inserts then touch neighbouring pages, which stay in the cache.
-        for rows in _batches(con, f"SELECT {int(rid)}, __key, payload, __hash, __version, {int(self.load_id)}, ts, ts "
-                                  "FROM changes, write_now WHERE change = 'I' ORDER BY __key"):
-            self.copy("records", columns, rows)
-            done += len(rows)
-            self.progress("write", done, total)
-        for rows in _batches(con, f"SELECT kind, value, {int(rid)}, __key, item FROM new_keys "
-                                  "ORDER BY kind, value, __key, item"):
-            self.copy("record_keys", ("kind", "value", "resource_id", "record_key", "item"), rows)
+        self.copy_query(con, f"SELECT {int(rid)}, __key, payload, __hash, __version, {int(self.load_id)}, ts, ts "
+                             "FROM changes, write_now WHERE change = 'I' ORDER BY __key", "records", columns, advance)
+        self.copy_query(con, f"SELECT kind, value, {int(rid)}, __key, item FROM new_keys "
+                             "ORDER BY kind, value, __key, item", "record_keys",
+                        ("kind", "value", "resource_id", "record_key", "item"))
         if not self.postgres:  # the pooled connection goes back with SQLite's default cache
             self.cursor.execute("PRAGMA cache_size = -2000")
 
     def problems(self, con: duckdb.DuckDBPyConnection, sql: str) -> None:
         columns = ("load_id", "row", "column", "value", "rule", "kind", "reason", "detail", "severity")
-        for rows in _batches(con, sql):
-            self.copy("load_problems", columns, [(self.load_id, *r) for r in rows])
+        self.copy_query(con, f"SELECT {int(self.load_id)}, * FROM ({sql})", "load_problems", columns)
