@@ -39,8 +39,18 @@ chromium:
 test: $(DEVSTAMP) chromium
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
+# Every benchmark prints JSON; the PostgreSQL runs use BENCH_PG. About 20 minutes on the dev machine.
+BENCH_PG ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 bench: $(DEVSTAMP)
-	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python benchmarks/codes_vectorised.py
+	$(BIN)/python benchmarks/ingest.py 1000000
+	$(BIN)/python benchmarks/ingest.py 1000000 --postgres $(BENCH_PG)
+	$(BIN)/python benchmarks/audit_chain.py 1000000
+	$(BIN)/python benchmarks/audit_chain.py 300000 --postgres $(BENCH_PG)
+	$(BIN)/python benchmarks/share_lookup.py 10
+	$(BIN)/python benchmarks/share_lookup.py 10 --postgres $(BENCH_PG)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

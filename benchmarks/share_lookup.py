@@ -141,14 +141,16 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, *args] if args[0] == __file__ else [sys.executable, "-m", "datong.cli", *args]
         command += ["--port", str(self.port)] if args[0] != __file__ else [str(self.port)]
-        self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=self.log)
         for _ in range(300):
             try:
                 urllib.request.urlopen(f"{self.base}/healthz" if args[0] != __file__ else self.base + "/docs", timeout=1)
                 return
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError(f"server {args} did not start")
+        self.log.seek(0)
+        raise RuntimeError(f"server {args} did not start: {self.log.read().decode()[-2000:]}")
 
     def stop(self) -> None:
         self.process.terminate()
@@ -159,7 +161,10 @@ def wrk(url: str, connections: int, seconds: int, headers: dict[str, str]) -> di
     args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", url]
     for name, value in headers.items():
         args[1:1] = ["-H", f"{name}: {value}"]
-    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    done = subprocess.run(args, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"wrk failed on {url}: {done.stdout} {done.stderr}")
+    out = done.stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     done = int(re.search(r"(\d+) requests in", out).group(1))
     latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
@@ -211,7 +216,7 @@ def main(seconds: int, postgres: str | None) -> dict:
         results["ceiling"] = [wrk(f"{raw.base}/raw/{setup['code']}/records/{setup['key']}", c, seconds, {})
                               for c in (1, 16, 64)]
         raw.stop()
-        hub = Server(["serve"], env)
+        hub = Server(["serve", "--no-access-log"], env)
         form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": setup["client_id"],
                                        "client_secret": setup["secret"]})
         token = json.load(urllib.request.urlopen(f"{hub.base}/api/v1/auth/token", data=form.encode()))["access_token"]
@@ -232,9 +237,10 @@ def main(seconds: int, postgres: str | None) -> dict:
                                                  "counts": out.strip() or err.strip()[-300:]}
         hub.stop()
         results["verify_after_one_worker"] = verify(env)
-        two = Server(["serve", "--workers", "2"], env)
+        two = Server(["serve", "--no-access-log", "--workers", "2"], env)
         before = audited(env)
-        results["key_two_workers"] = measured(wrk(key_url, 64, seconds, headers), env, before, 64)
+        results["key_two_workers"] = measured(wrk(key_url.replace(hub.base, two.base), 64, seconds, headers), env,
+                                              before, 64)
         two.stop()
         results["verify_after_two_workers"] = verify(env)
     finally:

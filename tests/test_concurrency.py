@@ -81,7 +81,8 @@ def _reads(database, actor: str) -> int:
 
 
 def test_reads_while_a_load_commits_are_all_answered_and_audited_once(database, operator, granted, live_server,
-                                                                       tmp_path):
+                                                                       tmp_path, app):
+    app.state.settings = app.state.settings.model_copy(update={"share_rate_per_minute": 10**6})
     headers = {"Authorization": f"Bearer {_token(live_server, granted)}", "X-Purpose": "core"}
     keys = [r[0] for r in granted["rows"]]
     big = write_csv(tmp_path / "big.csv", POPULATION_HEADER, population_rows(40_000, start=5000))

@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=40, ge=2, le=1000)
     busy_timeout_seconds: float = Field(default=10.0, ge=0.1, le=300)
     audit_batch_size: int = Field(default=512, ge=1, le=100_000)
-    audit_flush_ms: float = Field(default=1.0, ge=0, le=1000)
+    audit_flush_ms: float = Field(default=0.0, ge=0, le=1000)
     audit_wait_seconds: float = Field(default=15.0, ge=0.5, le=300)
     # limits storage URI: "memory://" (one process) or e.g. "redis://127.0.0.1:6379" (shared).
     rate_limit_storage: str = "memory://"

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from datong.errors import NotAuthenticated
@@ -70,20 +71,25 @@ class ActorCache:
         self.entries[token] = (actor, time.monotonic() + self.seconds, expires)
 
 
-def bearer_actor(request: Request) -> Actor:
+def _look_up(request: Request, token: str) -> Actor:
+    claims = read_token(secret=request.app.state.secret, token=token)
+    with request.app.state.database.reading() as session:
+        actor = actor_from_claims(session, claims)
+    if actor is None:
+        raise NotAuthenticated()
+    request.app.state.actor_cache.put(token, actor, float(claims["exp"]))
+    return actor
+
+
+async def bearer_actor(request: Request) -> Actor:
+    """The caller: from the cache on the event loop, or looked up in a thread of its own."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise NotAuthenticated()
-    cache: ActorCache = request.app.state.actor_cache
-    actor = cache.get(token)
+    actor = request.app.state.actor_cache.get(token)
     if actor is None:
-        claims = read_token(secret=request.app.state.secret, token=token)
-        with request.app.state.database.reading() as session:
-            actor = actor_from_claims(session, claims)
-        if actor is None:
-            raise NotAuthenticated()
-        cache.put(token, actor, float(claims["exp"]))
+        actor = await run_in_threadpool(_look_up, request, token)
     request.state.actor = actor
     return actor
 

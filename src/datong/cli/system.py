@@ -23,7 +23,8 @@ def _init(ctx: Context) -> None:
         typer.echo(ctx.say(N_("{n} standard data elements and code lists added."), n=done.dictionary_added))
 
 
-def _serve(ctx: Context, host: str | None, port: int | None, *, demo: bool = False, workers: int = 1) -> None:
+def _serve(ctx: Context, host: str | None, port: int | None, *, demo: bool = False, workers: int = 1,
+           access_log: bool = True) -> None:
     import uvicorn
 
     from datong.app import create_app
@@ -31,7 +32,7 @@ def _serve(ctx: Context, host: str | None, port: int | None, *, demo: bool = Fal
     settings = ctx.settings
     if workers > 1:  # each process builds its own app, database pool and audit writer from DATONG_*
         uvicorn.run("datong.app:create_app", factory=True, workers=workers, host=host or settings.host,
-                    port=port or settings.port, log_level="info")
+                    port=port or settings.port, log_level="info", access_log=access_log)
         return
     app = create_app(settings, ctx.database)
     if demo:  # HR's receiver and a delivery worker, so that subscriptions can be seen working
@@ -39,7 +40,7 @@ def _serve(ctx: Context, host: str | None, port: int | None, *, demo: bool = Fal
 
         install_receiver(app, ctx.database.data_dir)
         start_worker(ctx.database)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info", access_log=access_log)
 
 
 def register(app: typer.Typer) -> None:
@@ -54,9 +55,11 @@ def register(app: typer.Typer) -> None:
         host: Annotated[str | None, typer.Option(help="Address to listen on (DATONG_HOST).")] = None,
         port: Annotated[int | None, typer.Option(help="Port (DATONG_PORT).")] = None,
         workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes sharing the port.")] = 1,
+        access_log: Annotated[bool, typer.Option("--access-log/--no-access-log",
+                                                 help="Log every request (off behind a proxy that logs).")] = True,
     ) -> None:
         """Serve the console and the API (in several processes with --workers)."""
-        _serve(ctx.obj, host, port, workers=workers)
+        _serve(ctx.obj, host, port, workers=workers, access_log=access_log)
 
     @app.command()
     def demo(

@@ -71,9 +71,12 @@ def _sqlite_begin(connection) -> None:
 
 def make_engine(url: str, *, pool_size: int | None = None, busy_timeout: float = 10.0, **kwargs) -> Engine:
     parsed = make_url(url)
-    if pool_size is not None:  # a spare ten for the audit writer, loads and the worker
-        kwargs.setdefault("pool_size", pool_size)
-        kwargs.setdefault("max_overflow", 10)
+    if pool_size is not None:
+        # As many connections are kept as request threads, plus ten for the audit writer, loads,
+        # the worker and units of work being closed; a burst may open as many again, which are
+        # closed when it passes (opening one costs its pragmas and, on SQLite, the ATTACH).
+        kwargs.setdefault("pool_size", pool_size + 10)
+        kwargs.setdefault("max_overflow", pool_size)
         kwargs.setdefault("pool_timeout", busy_timeout)
     if parsed.get_backend_name() == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
@@ -100,7 +103,7 @@ class Database:
 
     def __init__(self, engine: Engine, *, audit_hash: str = "sm3", resource_code_format: str = "national",
                  data_dir: Path | None = None, issue_deadline_days: int = 15, warehouse_memory: str = "3GB",
-                 masking: dict[str, str] | None = None, audit_batch_size: int = 512, audit_flush_ms: float = 1.0,
+                 masking: dict[str, str] | None = None, audit_batch_size: int = 512, audit_flush_ms: float = 0.0,
                  audit_wait_seconds: float = 15.0, snapshot_keep: int = 3, load_lease_seconds: int = 60) -> None:
         from datong.security.chain import AuditWriter  # the audit chain lives in security/
 

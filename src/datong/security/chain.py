@@ -32,9 +32,9 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from cryptography.hazmat.primitives import hashes
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, select
 
-from datong.db.base import utcnow
+from datong.db.base import UTCDateTime, utcnow
 from datong.errors import DatongError
 from datong.i18n import N_
 from datong.security.models import AuditEvent, AuditHead, AuditOutbox, AuditSubject
@@ -83,14 +83,39 @@ def make_event(*, actor, action: str, target=None, subjects: Iterable[str] = (),
             "outcome": outcome, "detail": detail or {}}
 
 
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _statements(dialect) -> dict:
+    mark = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
+    columns = (*_FIELDS, "hash")
+    marks = ", ".join(mark for _ in columns)
+    lock = (("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,)) if dialect.name == "postgresql"
+            # a write first, so the audit file's write lock is taken (waiting if need be)
+            else ("UPDATE audit_head SET last_seq = last_seq WHERE id = 1",))
+    return {
+        "lock": lock,
+        "head": "SELECT last_seq, last_hash, outbox_mark FROM audit_head WHERE id = 1",
+        "event": f"INSERT INTO audit_events ({', '.join(columns)}) VALUES ({marks})",
+        "subject": f"INSERT INTO audit_subjects (subject, seq) VALUES ({mark}, {mark})",
+        "advance": f"UPDATE audit_head SET last_seq = {mark}, last_hash = {mark}, outbox_mark = {mark} WHERE id = 1",
+    }
+
+
 class AuditWriter:
     """Collects events from every thread of this process and appends them in batches."""
 
-    def __init__(self, engine: Engine, *, algorithm: str = "sm3", batch_size: int = 512, flush_ms: float = 1.0,
+    def __init__(self, engine: Engine, *, algorithm: str = "sm3", batch_size: int = 512, flush_ms: float = 0.0,
                  wait_seconds: float = 15.0) -> None:
         self.engine, self.algorithm = engine, algorithm
         self.batch_size, self.flush, self.wait_seconds = batch_size, flush_ms / 1000, wait_seconds
         self.postgres = engine.dialect.name == "postgresql"
+        # Driver-level statements: this runs for every audited request, and building and
+        # compiling Core statements cost more than the database work (table names are fixed).
+        self._sql = _statements(engine.dialect)
+        stored = UTCDateTime().impl.dialect_impl(engine.dialect).bind_processor(engine.dialect)
+        self._stamp = (lambda value: value) if self.postgres or stored is None else stored
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
@@ -196,28 +221,27 @@ class AuditWriter:
         """Append outbox rows (with ``drain``) and then ``events`` in one transaction; returns the
         new events' sequence numbers and how many outbox rows were moved."""
         with self.engine.connect() as connection, connection.begin():
-            if self.postgres:
-                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
-            else:  # a write first, so the audit file's write lock is taken (waiting if need be)
-                connection.execute(update(_head).where(_head.c.id == 1).values(last_seq=_head.c.last_seq))
-            seq, prev, mark = connection.execute(
-                select(_head.c.last_seq, _head.c.last_hash, _head.c.outbox_mark).where(_head.c.id == 1)).one()
+            connection.exec_driver_sql(*self._sql["lock"])
+            seq, prev, mark = connection.exec_driver_sql(self._sql["head"]).one()
             pending = self._take_outbox(connection, mark) if drain else []
             rows = [dict(row) for row in pending] + events
-            subjects = []
+            stamp, values, subjects = self._stamp, [], []
             for event in rows:
                 seq += 1
                 event.update(seq=seq, algorithm=self.algorithm, prev_hash=prev)
                 event["hash"] = prev = digest(self.algorithm, canonical(event))
-                subjects.extend({"subject": s, "seq": seq} for s in event["subjects"])
-            if rows:
-                connection.execute(insert(_events), [{k: e[k] for k in (*_FIELDS, "hash")} for e in rows])
+                values.append((seq, stamp(event["occurred_at"]), event["actor"], event["actor_department"],
+                               event["action"], event["target"], _json(event["subjects"]), event["purpose"],
+                               event["case_number"], event["outcome"], _json(event["detail"]), self.algorithm,
+                               event["prev_hash"], event["hash"]))
+                subjects.extend((s, seq) for s in event["subjects"])
+            if values:
+                connection.exec_driver_sql(self._sql["event"], values)
             if subjects:
-                connection.execute(insert(_subjects), subjects)
-            if rows:
+                connection.exec_driver_sql(self._sql["subject"], subjects)
+            if values:
                 new_mark = max([mark or 0, *(p["id"] for p in pending)]) if not self.postgres else mark
-                connection.execute(update(_head).where(_head.c.id == 1)
-                                   .values(last_seq=seq, last_hash=prev, outbox_mark=new_mark))
+                connection.exec_driver_sql(self._sql["advance"], (seq, prev, new_mark))
         return [e["seq"] for e in events], len(pending)
 
     def _take_outbox(self, connection, mark: int | None) -> list[Mapping]:

@@ -9,7 +9,8 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse
 from starlette.background import BackgroundTask
 from limits import RateLimitItemPerMinute, storage, strategies
 from pydantic import BaseModel, ConfigDict, Field
@@ -237,14 +238,26 @@ def retry(session: SessionDep, actor: ActorDep, delivery_id: int):
     return delivery_out(subscriptions.retry(session, actor, delivery_id=delivery_id))
 
 
+async def _governed(request: Request, actor: Actor, read) -> JSONResponse:
+    """Run a governed read in one thread hop: the rate limit, a read transaction, the service (which
+    waits for its audit event to commit). The answer is plain JSON, sent as it is."""
+    database = request.app.state.database
+
+    def work():
+        _limit(request, actor)
+        with database.reading() as session:
+            return read(session)
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
 @router.get("/subjects/{number}")
-def subject(request: Request, session: SessionDep, actor: ActorDep, number: str,
-            x_purpose: Annotated[str | None, Header()] = None, x_case_no: Annotated[str | None, Header()] = None):
+async def subject(request: Request, actor: ActorDep, number: str,
+                  x_purpose: Annotated[str | None, Header()] = None, x_case_no: Annotated[str | None, Header()] = None):
     """一号: every record that mentions this citizen ID or credit code, in the resources you hold grants for."""
-    purpose = _purpose(x_purpose)
-    _limit(request, actor)
-    return {"subject": number, "resources": service.subject_view(session, actor, number=number, purpose=purpose,
-                                                                 case_number=_case(x_case_no))}
+    purpose, case = _purpose(x_purpose), _case(x_case_no)
+    return await _governed(request, actor, lambda session: {"subject": number, "resources": service.subject_view(
+        session, actor, number=number, purpose=purpose, case_number=case)})
 
 
 @router.get("/{code:path}/export")
@@ -264,27 +277,29 @@ def export(request: Request, session: SessionDep, actor: ActorDep, code: str,
 
 
 @router.post("/{code:path}/query")
-def query(request: Request, session: SessionDep, actor: ActorDep, code: str, body: Annotated[QueryIn, Body()],
-          x_purpose: Annotated[str | None, Header()] = None, x_case_no: Annotated[str | None, Header()] = None):
+async def query(request: Request, actor: ActorDep, code: str, body: Annotated[QueryIn, Body()],
+                x_purpose: Annotated[str | None, Header()] = None, x_case_no: Annotated[str | None, Header()] = None):
     """The records with these keys (up to the batch limit): granted items only, masked by sensitivity."""
-    purpose = _purpose(x_purpose)
+    purpose, case = _purpose(x_purpose), _case(x_case_no)
     limit = request.app.state.settings.share_batch_limit
     if len(body.keys) > limit:
         raise TooManyKeys(limit=limit)
-    _limit(request, actor)
-    return service.read_records(session, actor, resource_code=code, keys=body.keys, purpose=purpose,
-                                case_number=_case(x_case_no), items=body.items)
+    return await _governed(request, actor, lambda session: service.read_records(
+        session, actor, resource_code=code, keys=body.keys, purpose=purpose, case_number=case, items=body.items))
 
 
 @router.get("/{code:path}/records/{key}")
-def record(request: Request, session: SessionDep, actor: ActorDep, code: str, key: str,
-           x_purpose: Annotated[str | None, Header()] = None, x_case_no: Annotated[str | None, Header()] = None):
-    purpose = _purpose(x_purpose)
-    _limit(request, actor)
-    result = service.read_records(session, actor, resource_code=code, keys=[key], purpose=purpose,
-                                  case_number=_case(x_case_no))
-    if not result["records"]:
-        raise NotFound(what=Term(N_("Record")), key=key)
-    result["record"] = result.pop("records")[0]
-    result.pop("missing")
-    return result
+async def record(request: Request, actor: ActorDep, code: str, key: str,
+                 x_purpose: Annotated[str | None, Header()] = None, x_case_no: Annotated[str | None, Header()] = None):
+    purpose, case = _purpose(x_purpose), _case(x_case_no)
+
+    def one(session):
+        result = service.read_records(session, actor, resource_code=code, keys=[key], purpose=purpose,
+                                      case_number=case)
+        if not result["records"]:
+            raise NotFound(what=Term(N_("Record")), key=key)
+        result["record"] = result.pop("records")[0]
+        result.pop("missing")
+        return result
+
+    return await _governed(request, actor, one)
