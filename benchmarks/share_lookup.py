@@ -136,6 +136,8 @@ def ceiling(url: str, port: int) -> None:
 
 
 class Server:
+    running: list[Server] = []
+
     def __init__(self, args: list[str], env: dict) -> None:
         self.port = _port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -143,6 +145,7 @@ class Server:
         command += ["--port", str(self.port)] if args[0] != __file__ else [str(self.port)]
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=self.log)
+        Server.running.append(self)
         for _ in range(300):
             try:
                 urllib.request.urlopen(f"{self.base}/healthz" if args[0] != __file__ else self.base + "/docs", timeout=1)
@@ -153,6 +156,8 @@ class Server:
         raise RuntimeError(f"server {args} did not start: {self.log.read().decode()[-2000:]}")
 
     def stop(self) -> None:
+        if self in Server.running:
+            Server.running.remove(self)
         self.process.terminate()
         self.process.wait(timeout=60)
 
@@ -244,6 +249,8 @@ def main(seconds: int, postgres: str | None) -> dict:
         two.stop()
         results["verify_after_two_workers"] = verify(env)
     finally:
+        for server in list(Server.running):  # a failed run leaves no server behind
+            server.stop()
         drop()
     ceiling64, key64 = results["ceiling"][2], results["key"][2]
     results["targets"] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from contextlib import asynccontextmanager
 
@@ -66,6 +67,13 @@ def _lifespan(settings: Settings, database: Database):
         # Request handlers run in this many threads, and the pool has as many connections (plus a
         # spare ten), so a request holding a connection always finds a thread to finish on.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
+        # What a killed process left: running loads whose holder is gone, their work folders.
+        from datong.ingest.lease import clean_dead_loads
+
+        try:
+            await anyio.to_thread.run_sync(clean_dead_loads, database)
+        except Exception as exc:  # noqa: BLE001 - a busy database: the next load cleans up instead
+            logging.getLogger(__name__).warning("dead loads not cleaned at start: %s", exc)
         yield
         database.audit.close()
 

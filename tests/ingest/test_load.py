@@ -218,3 +218,19 @@ def test_only_the_provider_and_the_bureau_load(database, population, tmp_path, w
     with pytest.raises(PermissionDenied):
         load(database, outsider, population, path)
     assert count(database, Record) == 0
+
+
+def test_old_snapshots_are_pruned_and_the_next_diff_still_works(database, operator, population, tmp_path):
+    from pathlib import Path
+
+    database.snapshot_keep = 2
+    rows = population_rows(20)
+    for n in range(4):  # each load changes one row's address
+        rows[n][4] = f"杭州市上城区第{n}号"
+        load = run_load(database, operator, resource_code=population, source=Source.from_path(
+            write_csv(tmp_path / f"v{n}.csv", POPULATION_HEADER, rows)))
+    assert load.counts()["updated"] == 1 and load.counts()["unchanged"] == 19  # diffed against the kept snapshot
+    with database.reading() as session:
+        kept = [p for p in session.scalars(select(Load.snapshot).order_by(Load.id)) if p]
+    files = sorted(Path(database.data_dir / "snapshots").glob("resource-*/load-*.parquet"))
+    assert len(kept) == 2 and sorted(map(Path, kept)) == files

@@ -142,16 +142,8 @@ class Database:
     def unit_of_work(self) -> Iterator[Session]:
         """One writing transaction: commit when the block ends normally, roll back otherwise.
         Audit events it appended sit in the outbox, committed with it, and reach the chain next."""
-        session = self.writing()
-        try:
+        with self._transaction(self.writing()) as session:
             yield session
-            session.commit()
-        except BaseException as exc:
-            session.rollback()
-            self._record_refusal(exc)
-            raise
-        finally:
-            session.close()
         if session.info.get("audit_outbox"):
             self.audit.drain_soon(wait=True)
 
@@ -161,6 +153,11 @@ class Database:
         session = self.sessions()
         if self.dialect == "postgresql":
             session.connection().exec_driver_sql("SET TRANSACTION READ ONLY")
+        with self._transaction(session) as session:
+            yield session
+
+    @contextmanager
+    def _transaction(self, session: Session) -> Iterator[Session]:
         try:
             yield session
             session.commit()

@@ -49,23 +49,11 @@ def append_event(
     session.info["audit_outbox"] = True
 
 
-def record_read(
-    session: Session,
-    *,
-    actor: Actor,
-    action: str,
-    target: Target | str | None = None,
-    subjects: Iterable[str] = (),
-    purpose: str | None = None,
-    case_number: str | None = None,
-    outcome: str = "success",
-    detail: dict | None = None,
-) -> int:
+def record_read(session: Session, **event) -> int:
     """Append a read's event to the chain and wait until it has committed (group commit with
-    other requests); raises AuditUnavailable (503) if it cannot. Returns its sequence number."""
-    return session.info["audit_writer"].record(
-        actor=actor, action=action, target=target, subjects=subjects, purpose=purpose, case_number=case_number,
-        outcome=outcome, detail=detail)
+    other requests); raises AuditUnavailable (503) if it cannot. Takes the keywords of
+    :func:`append_event`; returns the event's sequence number."""
+    return session.info["audit_writer"].record(**event)
 
 
 @dataclass(frozen=True)

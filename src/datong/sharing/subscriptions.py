@@ -6,27 +6,25 @@ list. Nothing is lost when the worker or the receiver stops: the outbox is in th
 from __future__ import annotations
 
 import hashlib
-import os
-import socket
-import threading
 import hmac
 import json
+import os
 import secrets
+import shutil
+import socket
+import threading
 import urllib.error
 import urllib.request
-from datetime import timedelta
-from urllib.parse import urlparse
-
-import shutil
 import uuid
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 
 import duckdb
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from datong import events
-
 from datong.db.base import utcnow
 from datong.db.engine import Database
 from datong.errors import InvalidInput, NotFound
@@ -35,9 +33,9 @@ from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize, service
 from datong.sharing import masking
 from datong.sharing import service as sharing
+from datong.sharing.models import Delivery, Grant, Subscription
 from datong.store.writer import Bulk
 from datong.warehouse import engine as warehouse
-from datong.sharing.models import Delivery, Grant, Subscription
 from datong.warehouse.engine import sql_string
 
 EVENTS = {"I": "inserted", "U": "updated", "D": "deleted"}
