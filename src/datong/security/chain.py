@@ -30,11 +30,12 @@ import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import UTC
 
 from cryptography.hazmat.primitives import hashes
 from sqlalchemy import Engine, delete, select
 
-from datong.db.base import UTCDateTime, utcnow
+from datong.db.base import utcnow
 from datong.errors import DatongError
 from datong.i18n import N_
 from datong.security.models import AuditEvent, AuditHead, AuditOutbox, AuditSubject
@@ -65,13 +66,18 @@ def digest(algorithm: str, payload: bytes) -> str:
     return h.finalize().hex()
 
 
+# Encoders built once: json.dumps builds a new one on every call, which showed in the append cost.
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def canonical(event: Mapping) -> bytes:
     """The bytes an event's hash covers: every column except the hash itself."""
     body = {name: event[name] for name in _FIELDS}
     body["occurred_at"] = event["occurred_at"].isoformat(timespec="microseconds")
     body["subjects"] = list(event["subjects"] or [])
     body["detail"] = event["detail"] or {}
-    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    return _CANONICAL(body).encode()
 
 
 def make_event(*, actor, action: str, target=None, subjects: Iterable[str] = (), purpose: str | None = None,
@@ -84,7 +90,12 @@ def make_event(*, actor, action: str, target=None, subjects: Iterable[str] = (),
 
 
 def _json(value) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _COMPACT(value)
+
+
+def _sqlite_time(value) -> str:
+    """The text SQLAlchemy's SQLite DateTime stores for a UTC time (what the ORM reads back)."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 def _statements(dialect) -> dict:
@@ -114,8 +125,7 @@ class AuditWriter:
         # Driver-level statements: this runs for every audited request, and building and
         # compiling Core statements cost more than the database work (table names are fixed).
         self._sql = _statements(engine.dialect)
-        stored = UTCDateTime().impl.dialect_impl(engine.dialect).bind_processor(engine.dialect)
-        self._stamp = (lambda value: value) if self.postgres or stored is None else stored
+        self._stamp = (lambda value: value) if self.postgres else _sqlite_time
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
