@@ -49,8 +49,11 @@ def _event(n: int) -> dict:
 
 def _reset(database: Database) -> None:
     with database.engine.begin() as connection:
-        connection.execute(text("DELETE FROM audit_subjects"))
-        connection.execute(text("DELETE FROM audit_events"))
+        if database.dialect == "postgresql":
+            connection.execute(text("TRUNCATE audit_subjects, audit_events"))
+        else:
+            connection.execute(text("DELETE FROM audit_subjects"))
+            connection.execute(text("DELETE FROM audit_events"))
         connection.execute(text("UPDATE audit_head SET last_seq = 0, last_hash = :h"), {"h": GENESIS})
 
 
