@@ -47,10 +47,10 @@ bench: $(DEVSTAMP)
 	$(BIN)/python benchmarks/codes_vectorised.py
 	$(BIN)/python benchmarks/ingest.py 1000000
 	$(BIN)/python benchmarks/ingest.py 1000000 --postgres $(BENCH_PG)
-	$(BIN)/python benchmarks/audit_chain.py 1000000
+	$(BIN)/python benchmarks/audit_chain.py 500000
 	$(BIN)/python benchmarks/audit_chain.py 300000 --postgres $(BENCH_PG)
-	$(BIN)/python benchmarks/share_lookup.py 10
-	$(BIN)/python benchmarks/share_lookup.py 10 --postgres $(BENCH_PG)
+	$(BIN)/python benchmarks/share_lookup.py 8
+	$(BIN)/python benchmarks/share_lookup.py 8 --postgres $(BENCH_PG)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
