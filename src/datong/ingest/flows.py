@@ -7,6 +7,7 @@ audit event, and, on failure, one records why. The bulk work between them runs i
 
 from __future__ import annotations
 
+import logging
 import shutil
 from dataclasses import dataclass
 from datetime import date
@@ -35,6 +36,7 @@ from datong.warehouse import engine as warehouse
 from datong.warehouse.engine import sql_string
 
 MODES = ("full", "incremental")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -152,9 +154,12 @@ def run_load(database: Database, actor: Actor, *, resource_code: str, source: So
                 progress(phase, done, total)
 
         load = _run(database, actor, plan, load_id, source, mode, report)
-    events.dispatch(database)  # subscriptions (and later registries) take the new data now
-    with database.unit_of_work() as session:
-        prune_snapshots(session, plan.resource_id, database.snapshot_keep)
+    try:  # the load has committed: what follows may wait for `datong worker`, never undo it
+        events.dispatch(database)  # subscriptions (and later registries) take the new data now
+        with database.unit_of_work() as session:
+            prune_snapshots(session, plan.resource_id, database.snapshot_keep)
+    except Exception as exc:  # noqa: BLE001 - logged; the event stays pending, the files stay
+        log.warning("after load %s: %s (the worker will pick the event up)", load_id, exc)
     return load
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -39,6 +40,7 @@ from datong.warehouse import engine as warehouse
 from datong.warehouse.engine import sql_string
 
 EVENTS = {"I": "inserted", "U": "updated", "D": "deleted"}
+log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 SUBSCRIPTION = Term(N_("Subscription"))
 
@@ -234,7 +236,10 @@ def deliver_due(database: Database, *, limit: int = 100, max_attempts: int = MAX
     """Deliver what is due, oldest first. Each delivery is claimed first, sent outside any
     transaction, then settled in a short one; a crash repeats at most the ones in flight
     (receivers deduplicate by ``X-Datong-Delivery``)."""
-    events.dispatch(database)  # loads whose changes no process has fanned out yet (one crashed)
+    try:  # loads whose changes no process has fanned out yet (one crashed, or it failed there)
+        events.dispatch(database)
+    except Exception as exc:  # noqa: BLE001 - deliver what is queued; the event is tried next round
+        log.warning("load events not dispatched: %s", exc)
     counts = {"delivered": 0, "failed": 0, "dead": 0}
     who = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
     for delivery_id in _claim(database, who, limit):
