@@ -3,6 +3,9 @@ and the timeliness of its last load against the promised update cycle."""
 
 from __future__ import annotations
 
+import shutil
+import uuid
+
 from sqlalchemy import select
 
 from datong.db.engine import Database
@@ -37,17 +40,21 @@ def run_quality(database: Database, actor: Actor, *, resource_code: str) -> Qual
         plan = plan_for(session, resource, service.declared_rules(session, resource))
         last = session.scalar(select(Load.finished_at).where(Load.resource_id == resource.id,
                                                              Load.status == COMMITTED).order_by(Load.id.desc()).limit(1))
-    with warehouse.session(database.data_dir / "work" / "quality", memory=database.warehouse_memory) as con:
-        _raw_from_snapshot(con, plan)
-        stage(con, plan.items, Mapping({c.index: c.name for c in plan.items}, None), plan.labels)
-        attach_sources(con, plan.items, plan.lookups)
-        precompute(con, plan.items, date.today())
-        checks = build_checks(plan.items, plan.declared, plan.lookups, date.today())
-        evaluate(con, checks)
-        with database.unit_of_work() as session:
-            resource = service.begin_run(session, actor, resource_code=resource_code)
-            timeliness = service.check_timeliness(session, resource, last, plan)
-            score = service.record_load(session, con, None, plan, checks, None, timeliness=timeliness)
-            append_event(session, actor=actor, action="quality.run", target=Target("resource", resource.code),
-                         detail={"overall": round(score.overall, 4), "timeliness": timeliness})
+    work = database.data_dir / "work" / f"quality-{uuid.uuid4().hex}"  # one folder a run: processes may overlap
+    try:
+        with warehouse.session(work, memory=database.warehouse_memory) as con:
+            _raw_from_snapshot(con, plan)
+            stage(con, plan.items, Mapping({c.index: c.name for c in plan.items}, None), plan.labels)
+            attach_sources(con, plan.items, plan.lookups)
+            precompute(con, plan.items, date.today())
+            checks = build_checks(plan.items, plan.declared, plan.lookups, date.today())
+            evaluate(con, checks)
+            with database.unit_of_work() as session:
+                resource = service.begin_run(session, actor, resource_code=resource_code)
+                timeliness = service.check_timeliness(session, resource, last, plan)
+                score = service.record_load(session, con, None, plan, checks, None, timeliness=timeliness)
+                append_event(session, actor=actor, action="quality.run", target=Target("resource", resource.code),
+                             detail={"overall": round(score.overall, 4), "timeliness": timeliness})
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return score
