@@ -45,18 +45,19 @@ class Context:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """One transaction; a refusal or bad input becomes one line on stderr and exit code 2."""
-        try:
-            with self.database.unit_of_work() as session:
-                yield session
-        except DatongError as error:
-            typer.echo(error.localised(self.locale), err=True)
-            raise typer.Exit(2) from error
+        with self._said(self.database.unit_of_work()) as session:
+            yield session
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """One read-only transaction (it never waits for a writer); errors as in unit_of_work."""
+        with self._said(self.database.reading()) as session:
+            yield session
+
+    @contextmanager
+    def _said(self, transaction) -> Iterator[Session]:
         try:
-            with self.database.reading() as session:
+            with transaction as session:
                 yield session
         except DatongError as error:
             typer.echo(error.localised(self.locale), err=True)

@@ -3,9 +3,9 @@
 A request, a CLI command or a flow step opens one unit of work and commits once; services
 receive the session and never commit. Two kinds exist (docs/adr/0007-concurrency.md):
 
-- ``unit_of_work()`` writes. On SQLite it takes the write lock at BEGIN (``BEGIN IMMEDIATE``), so
-  that it waits for another writer (up to the busy timeout) instead of failing when it upgrades a
-  read snapshot; on PostgreSQL it is an ordinary transaction.
+- ``unit_of_work()`` writes. On SQLite it takes the main file's write lock at its first statement
+  (see ``_sqlite_begin``), so that it waits for another writer (up to the busy timeout) instead of
+  failing when it upgrades a read snapshot; on PostgreSQL it is an ordinary transaction.
 - ``reading()`` only reads: a WAL snapshot on SQLite, a READ ONLY transaction on PostgreSQL. It
   never takes or waits for the write lock. Reads of personal data record their audit event
   through the audit writer (:mod:`datong.security.chain`), which group-commits it to the chain.
@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from datong.settings import Settings
 
 log = logging.getLogger(__name__)
-AUDIT_SCHEMA = "audit"
 
 
 def audit_path(database: str) -> Path:
