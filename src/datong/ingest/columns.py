@@ -25,9 +25,15 @@ def known_headers(items: list[ItemColumn], saved: dict[str, str], element_names:
 
 def match_columns(con: duckdb.DuckDBPyConnection, source: Source, items: list[ItemColumn], saved: dict[str, str],
                   element_names: dict[int, list[str]], mode: str) -> Mapping:
+    """The columns of the table ``raw`` matched by :func:`match_headers`."""
+    headers = [r[0] for r in con.execute("DESCRIBE raw").fetchall() if r[0] != "__row"]
+    return match_headers(source, headers, items, saved, element_names, mode)
+
+
+def match_headers(source: Source, headers: list[str], items: list[ItemColumn], saved: dict[str, str],
+                  element_names: dict[int, list[str]], mode: str) -> Mapping:
     """Headers match a data item by its name, its element's Chinese or English name or
     identifier, or the resource's saved mapping. Unknown and missing columns stop the load."""
-    headers = [r[0] for r in con.execute("DESCRIBE raw").fetchall() if r[0] != "__row"]
     by_name: dict[str, int] = {}
     for col in items:
         for name in [col.name, *element_names.get(col.index, []), *ALIASES.get(col.element or "", ())]:

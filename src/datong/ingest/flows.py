@@ -25,7 +25,7 @@ from datong.store.models import Record
 from datong.staging.plan import Plan, plan_for
 from datong.ingest.lease import Lease, clean_dead_loads
 from datong.ingest.sources import LoadFailed, Source, read_source
-from datong.ingest.columns import known_headers, match_columns
+from datong.ingest.columns import known_headers, match_columns, match_headers
 from datong.staging.stage import stage
 from datong.store.snapshots import prune_snapshots
 from datong.store.writer import Progress, Writer
@@ -117,7 +117,10 @@ def _bulk(con, database: Database, plan: Plan, source: Source, mode: str, snapsh
           progress: Progress) -> tuple[Outcome, list, str | None]:
     headers = known_headers(plan.items, plan.saved_mapping, plan.element_names)
     progress("read", 0, 0)
-    encoding = read_source(con, source, work, headers)
+    def check(header: list[str]) -> None:  # refused on its header, before its body is read
+        match_headers(source, header, plan.items, plan.saved_mapping, plan.element_names, mode)
+
+    encoding = read_source(con, source, work, headers, check)
     # Row numbers come from the order rows were read in; from here on order is carried in __row,
     # and DuckDB may use less memory by not keeping insertion order.
     con.execute("SET preserve_insertion_order = false")

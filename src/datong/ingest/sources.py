@@ -13,6 +13,8 @@ import csv
 import json
 import re
 from contextlib import ExitStack
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -25,9 +27,12 @@ from sqlalchemy.engine import make_url
 
 from datong.errors import DatongError
 from datong.i18n import N_, Message
+from datong.untrusted import MAX_JSON_DEPTH, first_deep_line, inflated_size
 from datong.warehouse.engine import quote_identifier, sql_string
 
 CHUNK = 1 << 20
+#: A header line longer than this is not a header (1,024 columns of long names fit easily).
+HEADER_BYTES = 1 << 18
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8", "gbk": "gb18030", "gb2312": "gb18030",
              "gb18030": "gb18030", "cp936": "gb18030"}
 
@@ -93,20 +98,41 @@ def detect_encoding(path: Path) -> str:
         return "gb18030"
 
 
+_WIDE = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"), (codecs.BOM_UTF16_LE, "UTF-16"),
+         (codecs.BOM_UTF16_BE, "UTF-16"))
+
+
+def _refuse_wide_encodings(source: Source) -> None:
+    """UTF-16 and UTF-32 (what some tools call "Unicode") are named as such, by their byte-order
+    mark or by the zero bytes that every ASCII character carries in them."""
+    with source.path.open("rb") as handle:
+        head = handle.read(4096)
+    found = next((name for bom, name in _WIDE if head.startswith(bom)), None)
+    if found is None and len(head) >= 4 and head.count(b"\x00") * 3 >= len(head):
+        found = "UTF-16"
+    if found:
+        raise _fail(source, N_("the file is {encoding} text; save it as UTF-8 (or GB18030) and send it again"),
+                    encoding=found)
+
+
 def _line_at(path: Path, offset: int) -> int:
     with path.open("rb") as handle:
         return handle.read(offset).count(b"\n") + 1
 
 
-def to_utf8(source: Source, work: Path) -> tuple[Path, str]:
+def encoding_of(source: Source) -> str:
+    """The Python codec for the source: the one given (by any of its common names), or detected."""
+    given = (source.encoding or "").lower()
+    if given and given not in ENCODINGS:
+        raise _fail(source, N_("unknown encoding {encoding}; use utf-8, gbk or gb18030"), encoding=source.encoding)
+    return ENCODINGS[given] if given else detect_encoding(source.path)
+
+
+def to_utf8(source: Source, work: Path, encoding: str) -> tuple[Path, str]:
     """Check every byte decodes in the source's encoding; transcode to UTF-8 when it is not.
     Returns the file to read and the encoding used."""
     path = source.path
     assert path is not None
-    given = (source.encoding or "").lower()
-    if given and given not in ENCODINGS:
-        raise _fail(source, N_("unknown encoding {encoding}; use utf-8, gbk or gb18030"), encoding=source.encoding)
-    encoding = ENCODINGS[given] if given else detect_encoding(path)
     target = path if encoding == "utf-8" else work / "source.utf8.csv"
     with ExitStack() as stack:
         handle = stack.enter_context(path.open("rb"))
@@ -146,11 +172,17 @@ def _has_bom(path: Path) -> bool:
 _CSV_LINE = re.compile(r"(?:Line|line)[: ]+(\d+)")
 
 
-def _csv_header(source: Source, path: Path, encoding: str) -> tuple[list[str], str]:
+def _csv_header(source: Source, encoding: str) -> tuple[list[str], str]:
     """The header line, read by Python's csv module, and the delimiter: given, by file type, or
     sniffed from the header among , tab | ;."""
-    with path.open(encoding="utf-8-sig" if encoding.startswith("utf-8") else "utf-8", newline="") as handle:
-        first = handle.readline()
+    with source.path.open("rb") as handle:
+        raw = handle.readline(HEADER_BYTES)
+    try:
+        first = raw.decode("utf-8-sig" if encoding == "utf-8" else encoding)
+    except UnicodeDecodeError:
+        raise _fail(source, N_("line {line} has bytes that are not {encoding} text; save the file as "
+                               "UTF-8 or GB18030, or give the right encoding"), line=1,
+                    encoding=encoding.upper()) from None
     delimiter = source.delimiter or {".csv": ",", ".tsv": "\t"}.get(source.path.suffix.lower())
     if delimiter is None:
         delimiter = max(",\t|;", key=first.count)
@@ -158,15 +190,26 @@ def _csv_header(source: Source, path: Path, encoding: str) -> tuple[list[str], s
     header = [h.strip() for h in header]
     if not any(header):
         raise _fail(source, N_("the first line must be the header (the names of the columns)"))
-    repeated = sorted({h for h in header if header.count(h) > 1})
-    if repeated:
-        raise _fail(source, N_("the header names {names} more than once"), names="、".join(repeated))
+    _check_header(source, header)
     return header, delimiter
 
 
-def read_csv(con: duckdb.DuckDBPyConnection, source: Source, work: Path) -> str:
-    path, encoding = to_utf8(source, work)
-    header, delimiter = _csv_header(source, path, encoding)
+def _check_header(source: Source, header: list[str]) -> None:
+    if len(header) > MAX_COLUMNS:
+        raise _fail(source, N_("the header has {count} columns, more than the limit of {limit}"),
+                    count=len(header), limit=MAX_COLUMNS)
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise _fail(source, N_("the header names {names} more than once"), names="、".join(repeated))
+
+
+def read_csv(con: duckdb.DuckDBPyConnection, source: Source, work: Path, check: HeaderCheck | None = None) -> str:
+    _refuse_wide_encodings(source)
+    encoding = encoding_of(source)
+    header, delimiter = _csv_header(source, encoding)
+    if check is not None:
+        check(header)  # a file is judged by its header before its body is read
+    path, encoding = to_utf8(source, work, encoding)
     columns = "{" + ", ".join(f"{sql_string(h)}: 'VARCHAR'" for h in header) + "}"
     # No sniffing: the header fixes the columns, so a row with more or fewer fields is an error.
     options = ["header = true", "auto_detect = false", f"columns = {columns}", f"delim = {sql_string(delimiter)}",
@@ -198,47 +241,108 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
-def read_xlsx(con: duckdb.DuckDBPyConnection, source: Source, known_headers: set[str]) -> None:
-    """openpyxl's streaming reader: Excel sheets stop at about a million rows, so a row-wise
-    read is bounded and keeps us to one Excel library (the catalog import uses it too)."""
+#: Excel's own sheet limit; a sheet cannot hold more rows.
+XLSX_MAX_ROWS = 1_048_576
+#: More columns than any resource has items; a wider header is a mistake or an attack.
+MAX_COLUMNS = 1024
+#: A million rows of twenty short columns inflate to about 250 MB of sheet XML; four times that
+#: is refused before a byte is inflated (a 2 MB file can inflate to gigabytes).
+XLSX_MAX_INFLATED = 1 << 30
+#: Rows go to DuckDB in batches, so memory stays bounded whatever the sheet's size.
+XLSX_BATCH = 50_000
+
+HeaderCheck = Callable[[list[str]], object]
+
+
+def _open_workbook(source: Source):
     try:
-        book = load_workbook(source.path, read_only=True, data_only=True)
+        inflated = inflated_size(source.path)
+    except (zipfile.BadZipFile, OSError):
+        raise _fail(source, N_("the file is not an Excel workbook (.xlsx)")) from None
+    if inflated > XLSX_MAX_INFLATED:
+        raise _fail(source, N_("the workbook inflates to {size} MB, more than the limit of {limit} MB; split it "
+                               "or send CSV"), size=inflated >> 20, limit=XLSX_MAX_INFLATED >> 20)
+    try:
+        return load_workbook(source.path, read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not a workbook
         raise _fail(source, N_("the file is not an Excel workbook (.xlsx)")) from None
+
+
+def _pick_sheet(source: Source, book):
     names = book.sheetnames
     if source.sheet is None:
-        sheet = book.worksheets[0]
-    elif source.sheet in names:
-        sheet = book[source.sheet]
-    elif source.sheet.isdigit() and 1 <= int(source.sheet) <= len(names):
-        sheet = book.worksheets[int(source.sheet) - 1]
-    else:
-        raise _fail(source, N_("there is no sheet {sheet}; the sheets are {names}"), sheet=source.sheet,
-                    names="、".join(names))
-    rows = sheet.iter_rows(values_only=True)
-    head = [next(rows, None) for _ in range(20)]
-    header_at = _header_row([r for r in head if r is not None], known_headers)
-    header = [str(c).strip() if c is not None else f"column{i + 1}" for i, c in enumerate(head[header_at])]
-    data: list[list] = [[] for _ in header]
-    numbers: list[int] = []
+        return book.worksheets[0]
+    if source.sheet in names:
+        return book[source.sheet]
+    if source.sheet.isdigit() and 1 <= int(source.sheet) <= len(names):
+        return book.worksheets[int(source.sheet) - 1]
+    raise _fail(source, N_("there is no sheet {sheet}; the sheets are {names}"), sheet=source.sheet,
+                names="、".join(names))
 
-    def take(number: int, row) -> None:
+
+def _sheet_header(source: Source, cells: tuple) -> list[str]:
+    cells = list(cells)
+    while cells and (cells[-1] is None or str(cells[-1]).strip() == ""):
+        cells.pop()  # formatting often widens a sheet past its last column
+    header = [str(c).strip() if c is not None else f"column{i + 1}" for i, c in enumerate(cells)]
+    if not header:
+        raise _fail(source, N_("the first line must be the header (the names of the columns)"))
+    _check_header(source, header)
+    return header
+
+
+def read_xlsx(con: duckdb.DuckDBPyConnection, source: Source, known_headers: set[str],
+              check: HeaderCheck | None = None) -> None:
+    """openpyxl's streaming reader, judged by its header before its body and written to DuckDB in
+    batches: one Excel library for ingest and the catalog import, and bounded memory."""
+    book = _open_workbook(source)
+    try:
+        rows = _pick_sheet(source, book).iter_rows(values_only=True)
+        head = [r for r in (next(rows, None) for _ in range(20)) if r is not None]
+        header_at = _header_row(head, known_headers) if head else 0
+        header = _sheet_header(source, head[header_at] if head else ())
+        if check is not None:
+            check(header)
+        batch = _XlsxBatch(con, header)
+        for number, row in enumerate(head[header_at + 1:], start=header_at + 2):
+            batch.take(number, row)
+        for number, row in enumerate(rows, start=len(head) + 1):
+            if number > XLSX_MAX_ROWS:
+                raise _fail(source, N_("the sheet has more than {limit} rows"), limit=XLSX_MAX_ROWS)
+            batch.take(number, row)
+        batch.flush()
+    finally:
+        book.close()
+
+
+class _XlsxBatch:
+    """Rows of a sheet as text, appended to ``raw`` every :data:`XLSX_BATCH` rows."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, header: list[str]) -> None:
+        self.con, self.header = con, header
+        self.schema = {"__row": pl.Int64, **{h: pl.Utf8 for h in header}}
+        self.numbers: list[int] = []
+        self.data: list[list] = [[] for _ in header]
+        columns = ", ".join(f"{quote_identifier(h)} VARCHAR" for h in header)
+        con.execute(f"CREATE TABLE raw (__row BIGINT, {columns})")
+
+    def take(self, number: int, row) -> None:
         if row is None or all(c is None or str(c).strip() == "" for c in row):
             return
-        numbers.append(number)
-        for i in range(len(header)):
-            data[i].append(_cell_text(row[i]) if i < len(row) else None)
+        self.numbers.append(number)
+        for i, column in enumerate(self.data):
+            column.append(_cell_text(row[i]) if i < len(row) else None)
+        if len(self.numbers) >= XLSX_BATCH:
+            self.flush()
 
-    for offset, row in enumerate(head[header_at + 1:], start=header_at + 2):
-        take(offset, row)
-    for offset, row in enumerate(rows, start=len(head) + 1):
-        take(offset, row)
-    book.close()
-    frame = pl.DataFrame({"__row": numbers, **{h: pl.Series(h, col, dtype=pl.Utf8) for h, col in zip(header, data)}},
-                         schema={"__row": pl.Int64, **{h: pl.Utf8 for h in header}})
-    con.register("raw_frame", frame)
-    con.execute("CREATE TABLE raw AS SELECT * FROM raw_frame")
-    con.unregister("raw_frame")
+    def flush(self) -> None:
+        if not self.numbers:
+            return
+        frame = pl.DataFrame({"__row": self.numbers, **dict(zip(self.header, self.data))}, schema=self.schema)
+        self.con.register("raw_batch", frame)
+        self.con.execute("INSERT INTO raw SELECT * FROM raw_batch")
+        self.con.unregister("raw_batch")
+        self.numbers, self.data = [], [[] for _ in self.header]
 
 
 def _header_row(rows: list[tuple], known: set[str]) -> int:
@@ -259,6 +363,11 @@ def _as_text_table(con: duckdb.DuckDBPyConnection, relation_sql: str, row_expr: 
 
 
 def read_jsonl(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    _refuse_wide_encodings(source)
+    deep = first_deep_line(source.path)
+    if deep is not None:
+        raise _fail(source, N_("line {line} nests arrays or objects more than {limit} deep; send one flat JSON "
+                               "object per line"), line=deep, limit=MAX_JSON_DEPTH)
     relation = f"read_json({sql_string(str(source.path))}, format = 'newline_delimited')"
     try:
         _as_text_table(con, relation, "row_number() OVER ()")
@@ -322,12 +431,14 @@ def read_records(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     con.unregister("records_frame")
 
 
-def read_source(con: duckdb.DuckDBPyConnection, source: Source, work: Path, known_headers: set[str]) -> str | None:
-    """Create ``raw`` from the source; returns the encoding used for text files."""
+def read_source(con: duckdb.DuckDBPyConnection, source: Source, work: Path, known_headers: set[str],
+                check: HeaderCheck | None = None) -> str | None:
+    """Create ``raw`` from the source; returns the encoding used for text files. ``check`` sees
+    the header of a CSV file or a sheet before the body is read (and may raise)."""
     if source.kind == "csv":
-        return read_csv(con, source, work)
+        return read_csv(con, source, work, check)
     if source.kind == "xlsx":
-        read_xlsx(con, source, known_headers)
+        read_xlsx(con, source, known_headers, check)
     elif source.kind == "jsonl":
         read_jsonl(con, source)
     elif source.kind == "parquet":
