@@ -7,19 +7,21 @@ from the pool, and the unit of work is closed by FastAPI without waiting for a f
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from datong.errors import NotAuthenticated
-from datong.i18n import negotiate, normalise
+from datong.errors import DatongError, NotAuthenticated
+from datong.i18n import N_, Message, negotiate, normalise
 from datong.security.authz import Actor
 from datong.security.service import actor_from_claims
 from datong.security.tokens import read_token
+from datong.untrusted import MAX_JSON_DEPTH, too_deep
 
 LOCALE_COOKIE = "datong_locale"
 #: Reads that arrive as POST (a batch of keys in a body): they open a read transaction too.
@@ -93,6 +95,27 @@ async def bearer_actor(request: Request) -> Actor:
     request.state.actor = actor
     return actor
 
+
+class BadJson(DatongError):
+    status = 400
+    code = "bad_json"
+    message = N_("The body is not JSON that can be read: {reason}")
+
+
+async def json_body(request: Request) -> object:
+    """A JSON body parsed only after its nesting passed the cheap limit (see datong.untrusted)."""
+    raw = await request.body()
+    if too_deep(raw):
+        raise BadJson(reason=Message(N_("it nests arrays or objects more than {limit} deep"), limit=MAX_JSON_DEPTH))
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        raise BadJson(reason=str(error)[:200]) from None
+
+
+#: Row ids are 64-bit signed integers in both databases; a larger number names nothing and is 422.
+MAX_ID = 2**63 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 SessionDep = Annotated[Session, Depends(unit_of_work, scope="function")]
 ActorDep = Annotated[Actor, Depends(bearer_actor)]

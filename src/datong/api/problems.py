@@ -86,11 +86,32 @@ async def database_failure(request: Request, exc: Exception) -> Response:
     return await datong_error(request, error)
 
 
+async def too_deep(request: Request, exc: RecursionError) -> Response:
+    """A body or value nested past what a parser can follow (the limits in datong.untrusted
+    normally refuse it first)."""
+    return problem(request, 400, "too_deep", lambda locale: translate(
+        locale, N_("The input is nested too deeply to be read; send flat records.")))
+
+
+async def out_of_range(request: Request, exc: Exception) -> Response:
+    """A number larger than the database can hold names nothing there."""
+    from sqlalchemy.exc import DataError
+
+    if isinstance(exc, DataError) and "out of range" not in str(exc.orig):
+        raise exc
+    return problem(request, 422, "out_of_range", lambda locale: translate(
+        locale, N_("A number in the request is out of range (at most {limit}); check the ids you sent."),
+        limit=2**63 - 1))
+
+
 def install(app: FastAPI) -> None:
-    from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
+    from sqlalchemy.exc import DataError, OperationalError, TimeoutError as PoolTimeout
 
     app.add_exception_handler(DatongError, datong_error)
     app.add_exception_handler(OperationalError, database_failure)
     app.add_exception_handler(PoolTimeout, database_failure)
+    app.add_exception_handler(RecursionError, too_deep)
+    app.add_exception_handler(OverflowError, out_of_range)
+    app.add_exception_handler(DataError, out_of_range)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)

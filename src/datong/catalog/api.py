@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from datong.api.deps import ActorDep, SessionDep
+from datong.api.deps import ActorDep, IdPath, SessionDep
 from datong.catalog import dcat, service, sources
 from datong.catalog.schemas import (
     CodeListIn, CodeListOut, DataElementIn, DataElementOut, ResourceIn, ResourceOut, ResourcePage,
@@ -106,7 +106,7 @@ def claim_source(body: SourceClaimIn, session: SessionDep, actor: ActorDep):
 
 
 @router.post("/authoritative-sources/{claim_id}/decision", response_model=SourceClaimOut)
-def resolve_source(claim_id: int, body: SourceDecisionIn, session: SessionDep, actor: ActorDep):
+def resolve_source(claim_id: IdPath, body: SourceDecisionIn, session: SessionDep, actor: ActorDep):
     return _claim_out(sources.resolve_source(session, actor, claim_id=claim_id, reason=body.reason))
 
 

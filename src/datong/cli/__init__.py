@@ -41,17 +41,18 @@ _register()
 
 
 def main() -> None:
+    args = sys.argv  # outside the command's context: the language comes from --lang, if given
+    lang = args[args.index("--lang") + 1] if "--lang" in args[:-1] else None
     try:
         app()
     except DatongError as error:
-        fail(error)
+        fail(error, lang)
         sys.exit(2)
     except Exception as exc:  # a busy or unreachable database is a sentence and exit 2, not a traceback
         error = database_error(exc)
         if error is None:
             raise
-        args = sys.argv  # outside the command's context: the language comes from --lang, if given
-        fail(error, args[args.index("--lang") + 1] if "--lang" in args[:-1] else None)
+        fail(error, lang)
         sys.exit(2)
 
 

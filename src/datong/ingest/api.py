@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -9,10 +10,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from datong.api.deps import ActorDep, SessionDep, request_locale
+from datong.api.deps import ActorDep, IdPath, SessionDep, json_body, request_locale
 from datong.errors import DatongError
 from datong.i18n import N_, Message
 from datong.ingest import service
@@ -41,10 +43,21 @@ def refuse_oversize(request: Request) -> None:
         raise TooLarge(limit=request.app.state.settings.upload_limit_mb)
 
 
+def safe_name(filename: str | None) -> str:
+    """A name for the saved upload that is a plain file name of a sane length, whatever the client
+    sent (``.``, ``..``, a path, control characters, 300 characters): its suffix decides how it is read."""
+    base = re.sub(r"[\x00-\x1f\x7f]", "", (filename or "").replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    suffix = suffix if suffix.isascii() and suffix.isalnum() and len(suffix) <= 16 else ""
+    stem = stem.strip(" .")[:60] or "upload"  # 60 characters stay under 255 bytes in UTF-8
+    return f"{stem}.{suffix}" if suffix else stem
+
+
 async def save_upload(request: Request, file: UploadFile, folder: Path) -> Path:
     """Copy the upload to a file of its own, counting bytes (a body without a length is checked too)."""
-    name = Path(file.filename or "upload.csv").name
-    target = folder / name
+    target = folder / safe_name(file.filename)
     size, limit = 0, upload_limit(request)
     with target.open("wb") as out:
         while chunk := await file.read(1 << 20):
@@ -53,6 +66,13 @@ async def save_upload(request: Request, file: UploadFile, folder: Path) -> Path:
                 raise TooLarge(limit=request.app.state.settings.upload_limit_mb)
             out.write(chunk)
     return target
+
+
+def records_in(document: object) -> RecordsIn:
+    try:
+        return RecordsIn.model_validate(document)
+    except ValidationError as error:  # the same 422 as a body FastAPI validates itself
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in error.errors()]) from None
 
 
 @router.post("/resources/{code:path}/loads", response_model=LoadOut, status_code=201)
@@ -64,7 +84,7 @@ async def create_load(request: Request, code: str, actor: ActorDep):
     folder = Path(tempfile.mkdtemp(prefix="datong-upload-"))
     try:
         if request.headers.get("content-type", "").startswith("application/json"):
-            body = RecordsIn.model_validate(await request.json())
+            body = records_in(await json_body(request))
             source, mode = Source("records", "records", records=body.records), body.mode
         else:
             form = await request.form()
@@ -89,13 +109,13 @@ def list_loads(session: SessionDep, actor: ActorDep, request: Request, code: str
 
 
 @router.get("/loads/{load_id}", response_model=LoadOut)
-def get_load(session: SessionDep, actor: ActorDep, request: Request, load_id: int):
+def get_load(session: SessionDep, actor: ActorDep, request: Request, load_id: IdPath):
     load = service.get_load(session, actor, load_id)
     return LoadOut.of(load, service.error_text(load, request_locale(request)))
 
 
 @router.get("/loads/{load_id}/rejections", response_model=list[ProblemOut])
-def rejections(session: SessionDep, actor: ActorDep, request: Request, load_id: int,
+def rejections(session: SessionDep, actor: ActorDep, request: Request, load_id: IdPath,
                format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
                severity: Annotated[str | None, Query(pattern="^(reject|warn)$")] = None):
     """The rows a rule refused (and, with ``severity=warn``, flagged): row, column, value, rule

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from datong.api.deps import ActorDep, SessionDep
+from datong.api.deps import ActorDep, IdPath, SessionDep
 from datong.quality import flows, service
 from datong.quality.schemas import (
     DepartmentScoreOut, IssueOut, ResourceQualityOut, RuleIn, ScoreOut, TransitionIn,
@@ -51,12 +51,12 @@ def list_issues(session: SessionDep, actor: ActorDep, department: str | None = N
 
 
 @router.get("/quality/issues/{issue_id}", response_model=IssueOut)
-def get_issue(session: SessionDep, actor: ActorDep, issue_id: int):
+def get_issue(session: SessionDep, actor: ActorDep, issue_id: IdPath):
     return issue_out(service.get_issue(session, actor, issue_id))
 
 
 @router.post("/quality/issues/{issue_id}", response_model=IssueOut)
-def transition(session: SessionDep, actor: ActorDep, issue_id: int, body: TransitionIn):
+def transition(session: SessionDep, actor: ActorDep, issue_id: IdPath, body: TransitionIn):
     return issue_out(service.transition_issue(session, actor, issue_id=issue_id, to=body.state, note=body.note))
 
 

@@ -9,6 +9,8 @@ import uuid
 from sqlalchemy import select
 
 from datong.db.engine import Database
+from datong.errors import DatongError
+from datong.i18n import N_
 from datong.store.models import COMMITTED, Load
 from datong.staging.plan import plan_for
 from datong.staging.stage import Mapping, stage
@@ -19,6 +21,13 @@ from datong.security.audit import append_event
 from datong.security.authz import Actor, Target
 from datong.warehouse import engine as warehouse
 from datong.warehouse.engine import quote_identifier, sql_string
+
+
+class NoKeyItem(DatongError):
+    status = 422
+    code = "no_key_item"
+    message = N_("{resource} has no key data item, so its records cannot be told apart; mark the items that "
+                 "identify a record as keys in the catalog, then run the check again.")
 
 
 def _raw_from_snapshot(con, plan) -> None:
@@ -38,6 +47,8 @@ def run_quality(database: Database, actor: Actor, *, resource_code: str) -> Qual
     with database.unit_of_work() as session:
         resource = service.begin_run(session, actor, resource_code=resource_code)
         plan = plan_for(session, resource, service.declared_rules(session, resource))
+        if not plan.key_items:
+            raise NoKeyItem(resource=resource.name)
         last = session.scalar(select(Load.finished_at).where(Load.resource_id == resource.id,
                                                              Load.status == COMMITTED).order_by(Load.id.desc()).limit(1))
     work = database.data_dir / "work" / f"quality-{uuid.uuid4().hex}"  # one folder a run: processes may overlap

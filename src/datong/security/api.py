@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 
-from datong.api.deps import ActorDep, SessionDep
+from datong.api.deps import MAX_ID, ActorDep, SessionDep
 from datong.errors import BadCredentials, InvalidInput
 from datong.i18n import N_, Term
 from datong.security import audit, service
@@ -102,7 +102,7 @@ def audit_events(
     subject: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    before_seq: int | None = None,
+    before_seq: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ):
     """Auditors only. Newest first; page with ``before_seq``."""

@@ -15,7 +15,7 @@ from starlette.background import BackgroundTask
 from limits import RateLimitItemPerMinute, storage, strategies
 from pydantic import BaseModel, ConfigDict, Field
 
-from datong.api.deps import ActorDep, SessionDep
+from datong.api.deps import MAX_ID, ActorDep, IdPath, SessionDep
 from datong.errors import DatongError, NotFound
 from datong.i18n import N_, Term
 from datong.security.authz import Actor
@@ -175,7 +175,7 @@ def list_requests(session: SessionDep, actor: ActorDep):
 
 
 @router.post("/requests/{request_id}/decision", response_model=RequestOut)
-def decide(session: SessionDep, actor: ActorDep, request_id: int, body: DecisionIn):
+def decide(session: SessionDep, actor: ActorDep, request_id: IdPath, body: DecisionIn):
     return RequestOut.of(service.decide_request(session, actor, request_id=request_id, approve=body.approve,
                                                 items=body.items, days=body.days, plain_items=body.plain_items,
                                                 reason=body.reason))
@@ -187,13 +187,13 @@ def list_grants(session: SessionDep, actor: ActorDep):
 
 
 @router.post("/grants/{grant_id}/revoke", response_model=GrantOut)
-def revoke(session: SessionDep, actor: ActorDep, grant_id: int, body: RevokeIn):
+def revoke(session: SessionDep, actor: ActorDep, grant_id: IdPath, body: RevokeIn):
     return GrantOut.of(service.revoke_grant(session, actor, grant_id=grant_id, reason=body.reason))
 
 
 class SubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    grant_id: int
+    grant_id: int = Field(ge=1, le=MAX_ID)
     callback_url: str = Field(max_length=500)
     keys: list[str] | None = Field(default=None, max_length=100_000)
     events: list[str] | None = None
@@ -234,7 +234,7 @@ def deliveries(session: SessionDep, actor: ActorDep, dead: bool | None = None):
 
 
 @router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryOut)
-def retry(session: SessionDep, actor: ActorDep, delivery_id: int):
+def retry(session: SessionDep, actor: ActorDep, delivery_id: IdPath):
     return delivery_out(subscriptions.retry(session, actor, delivery_id=delivery_id))
 
 

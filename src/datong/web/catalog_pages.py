@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from datong.api.deps import MAX_ID, IdPath
 from datong.catalog import service, sources, transfer
 from datong.catalog.schemas import ResourceIn
 from datong.catalog.vocab import Category, DataType, KeyKind, OpenType, Sensitivity, SharingMethod, SharingType, UpdateCycle
@@ -31,7 +32,8 @@ def _may_edit(actor: Actor, department_id: int | None) -> bool:
 
 @router.get("/catalog")
 def catalog(request: Request, actor: ConsoleActor, q: str = "", provider: str = "", sharing_type: str = "",
-            open_type: str = "", attached: str = "", offset: int = 0):
+            open_type: str = "", attached: str = "",
+            offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0):
     filters = {"q": q.strip(), "provider": provider, "sharing_type": sharing_type, "open_type": open_type,
                "attached": attached}
     with request.app.state.database.reading() as session:
@@ -95,7 +97,7 @@ def _sources_page(request: Request, actor: Actor, status: int = 200, **context) 
 
 
 @router.post("/catalog/sources/{claim_id}/decision", dependencies=[Csrf])
-def decide_source(request: Request, actor: ConsoleActor, claim_id: int, reason: Annotated[str, Form()]):
+def decide_source(request: Request, actor: ConsoleActor, claim_id: IdPath, reason: Annotated[str, Form()]):
     try:
         with request.app.state.database.unit_of_work() as session:
             sources.resolve_source(session, actor, claim_id=claim_id, reason=reason)

@@ -7,10 +7,11 @@ import secrets
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
+from datong.api.deps import MAX_ID
 from datong.errors import DatongError, PermissionDenied
 from datong.i18n import N_, Term
 from datong.security import audit, service
@@ -221,7 +222,7 @@ def create_client(request: Request, actor: ConsoleActor, department_code: Annota
 
 @router.get("/audit")
 def audit_log(request: Request, actor: ConsoleActor, by_actor: str = "", action: str = "", subject: str = "",
-              before_seq: int | None = None):
+              before_seq: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None):
     filters = {"by_actor": by_actor.strip() or None, "action": action.strip() or None,
                "subject": subject.strip().upper() or None}
     with request.app.state.database.reading() as session:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
+from datong.api.deps import IdPath
 from datong.catalog.service import get_resource
 from datong.errors import DatongError
 from datong.i18n import translate
@@ -116,7 +117,7 @@ async def upload(request: Request, actor: ConsoleActor, code: str, file: UploadF
 
 
 @router.get("/loads/{load_id}/progress")
-def job_status(request: Request, actor: ConsoleActor, load_id: int, page_code: str | None = None):
+def job_status(request: Request, actor: ConsoleActor, load_id: IdPath, page_code: str | None = None):
     """A load's phase and counts from its row; the whole load page when ``page_code`` is given."""
     locale = console_locale(request)
     with request.app.state.database.reading() as session:
@@ -131,7 +132,7 @@ def job_status(request: Request, actor: ConsoleActor, load_id: int, page_code: s
 
 
 @router.get("/loads/{load_id}/rejections.{fmt}")
-def rejections(request: Request, actor: ConsoleActor, load_id: int, fmt: str):
+def rejections(request: Request, actor: ConsoleActor, load_id: IdPath, fmt: str):
     if fmt not in ("csv", "xlsx"):
         return Response(status_code=404)
     with request.app.state.database.reading() as session:
@@ -171,7 +172,7 @@ def inbox(request: Request, actor: ConsoleActor):
 
 
 @router.post("/quality/issues/{issue_id}", dependencies=[Csrf])
-def move_issue(request: Request, actor: ConsoleActor, issue_id: int, state: Annotated[str, Form()],
+def move_issue(request: Request, actor: ConsoleActor, issue_id: IdPath, state: Annotated[str, Form()],
                note: Annotated[str, Form()] = ""):
     try:
         with request.app.state.database.unit_of_work() as session:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
+from datong.api.deps import IdPath
 from datong.catalog.service import get_resource, search_resources
 from datong.errors import DatongError
 from datong.security.authz import Actor, Target, is_allowed
@@ -69,7 +70,7 @@ async def create_request(request: Request, actor: ConsoleActor):
 
 
 @router.post("/share/requests/{request_id}", dependencies=[Csrf])
-def decide(request: Request, actor: ConsoleActor, request_id: int, decision: Annotated[str, Form()],
+def decide(request: Request, actor: ConsoleActor, request_id: IdPath, decision: Annotated[str, Form()],
            reason: Annotated[str, Form()] = ""):
     try:
         with request.app.state.database.unit_of_work() as session:
@@ -94,7 +95,7 @@ def grants_page(request: Request, actor: ConsoleActor):
 
 
 @router.post("/share/grants/{grant_id}/revoke", dependencies=[Csrf])
-def revoke(request: Request, actor: ConsoleActor, grant_id: int, reason: Annotated[str, Form()]):
+def revoke(request: Request, actor: ConsoleActor, grant_id: IdPath, reason: Annotated[str, Form()]):
     try:
         with request.app.state.database.unit_of_work() as session:
             sharing.revoke_grant(session, actor, grant_id=grant_id, reason=reason)
@@ -111,7 +112,7 @@ def deliveries(request: Request, actor: ConsoleActor, dead: bool = False):
 
 
 @router.post("/share/deliveries/{delivery_id}/retry", dependencies=[Csrf])
-def retry(request: Request, actor: ConsoleActor, delivery_id: int):
+def retry(request: Request, actor: ConsoleActor, delivery_id: IdPath):
     with request.app.state.database.unit_of_work() as session:
         subscriptions.retry(session, actor, delivery_id=delivery_id)
     return deliveries(request, actor, dead=True)
