@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from datong.untrusted import text_cells
 from datong.catalog import service
 from datong.catalog.models import DataElement, Resource
 from datong.catalog.schemas import ResourceIn
@@ -345,6 +346,7 @@ def export_workbook(resources: list[Resource], title: str = TITLE) -> bytes:
     for resource in resources:
         for position, item in enumerate(resource.items):
             sheet.append((_resource_cells(resource) if position == 0 else blank) + _item_cells(item))
+    text_cells(sheet)  # a name or note typed as =… stays text
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -14,6 +14,7 @@ from openpyxl.styles import Font
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from datong.untrusted import neutralise, text_cells
 from datong.catalog.service import get_resource
 from datong.codes.credit_code import validate_credit_code
 from datong.codes.id_number import validate_id_number
@@ -174,7 +175,7 @@ def report(rows: list[LoadProblem], fmt: str, locale: str) -> bytes:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(header)
-        writer.writerows(body)
+        writer.writerows([neutralise(v) for v in row] for row in body)  # a formula in the data stays text
         return buffer.getvalue().encode("utf-8-sig")  # with a BOM, so that Excel reads it as UTF-8
     book = Workbook()
     sheet = book.active
@@ -184,6 +185,7 @@ def report(rows: list[LoadProblem], fmt: str, locale: str) -> bytes:
         cell.font = Font(bold=True)
     for row in body:
         sheet.append(row)
+    text_cells(sheet)  # a value such as =HYPERLINK(…) is shown, never run
     for letter, width in zip("ABCDEF", (8, 18, 24, 24, 10, 60)):
         sheet.column_dimensions[letter].width = width
     buffer = io.BytesIO()

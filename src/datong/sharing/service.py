@@ -372,6 +372,7 @@ def export_records(session: Session, actor: Actor, *, resource_code: str, purpos
     file of its own (a unique name, readable by this user only) that the caller streams and
     then deletes."""
     from datong.warehouse import engine as warehouse
+    from datong.untrusted import neutralise_sql
     from datong.warehouse.engine import quote_identifier, sql_string
 
     resource = get_resource(session, resource_code)
@@ -400,7 +401,11 @@ def export_records(session: Session, actor: Actor, *, resource_code: str, purpos
             con.execute(f"CREATE TABLE export AS SELECT {', '.join(columns)} FROM {source}")
             count = con.execute("SELECT count(*) FROM export").fetchone()[0]
             options = "(FORMAT parquet)" if fmt == "parquet" else "(HEADER, DELIMITER ',')"
-            con.execute(f"COPY export TO {sql_string(str(target))} {options}")
+            # CSV is opened in spreadsheets: a formula in the data is written as text. Parquet is exact.
+            out = "export" if fmt == "parquet" else "(SELECT " + ", ".join(
+                f"{neutralise_sql(quote_identifier(name))} AS {quote_identifier(name)}" for name in
+                (r[0] for r in con.execute("DESCRIBE export").fetchall())) + " FROM export)"
+            con.execute(f"COPY {out} TO {sql_string(str(target))} {options}")
         target.chmod(0o600)
         record_read(session, actor=actor, action="share.export", target=f"resource:{resource.code}",
                     purpose=purpose, case_number=case_number,
