@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from urllib.parse import unquote
 import time
+from urllib.parse import unquote
 from datetime import date, datetime
 from typing import Annotated
 
@@ -24,23 +24,17 @@ from datong.sharing import service, subscriptions
 router = APIRouter(prefix="/api/v1/share", tags=["sharing"])
 
 
-class PurposeRequired(DatongError):
+class BadHeaderText(DatongError):
     status = 400
-    code = "purpose_required"
-    message = N_("Say why you read this data: send the X-Purpose header (and X-Case-No with the application or "
-                 "case number behind it).")
+    code = "bad_header_text"
+    message = N_("The {header} header is not UTF-8 text; send it percent-encoded (RFC 8187), e.g. "
+                 "encodeURIComponent(\"资格核查\").")
 
 
 class TooMany(DatongError):
     status = 429
     code = "rate_limited"
     message = N_("Too many requests from {who}: at most {limit} a minute. Try again in {seconds} s.")
-
-
-class TooManyKeys(DatongError):
-    status = 422
-    code = "too_many_keys"
-    message = N_("At most {limit} keys in one query; split the batch.")
 
 
 class RateLimiter:
@@ -72,16 +66,30 @@ def _limit(request: Request, actor: Actor) -> None:
         raise error
 
 
+def header_text(value: str | None, header: str) -> str:
+    """The text of a header that may carry Chinese: percent-encoded UTF-8, optionally as an RFC 8187
+    ext-value (``UTF-8''%E8%B5%84…``), or raw UTF-8 bytes (which the server hands over as Latin-1,
+    so they are taken back to bytes and decoded). Anything that is not UTF-8 is refused, so that
+    the audit chain stores exactly what was meant, never mojibake."""
+    if not value:
+        return ""
+    if value[:7].lower() == "utf-8''":
+        value = value[7:]
+    try:
+        text = unquote(value.encode("latin-1").decode("utf-8"), errors="strict")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        raise BadHeaderText(header=header) from None
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        raise BadHeaderText(header=header)
+    return text.strip()
+
+
 def _purpose(x_purpose: str | None) -> str:
-    """HTTP headers are ASCII: Chinese text comes percent-encoded as UTF-8 (``quote("资格核查")``)."""
-    text = unquote(x_purpose or "").strip()
-    if not text:
-        raise PurposeRequired()
-    return text[:500]
+    return service.required_purpose(header_text(x_purpose, "X-Purpose"))
 
 
 def _case(x_case_no: str | None) -> str | None:
-    return unquote(x_case_no).strip()[:100] if x_case_no else None
+    return header_text(x_case_no, "X-Case-No")[:100] or None
 
 
 class RequestIn(BaseModel):
@@ -281,9 +289,6 @@ async def query(request: Request, actor: ActorDep, code: str, body: Annotated[Qu
                 x_purpose: Annotated[str | None, Header()] = None, x_case_no: Annotated[str | None, Header()] = None):
     """The records with these keys (up to the batch limit): granted items only, masked by sensitivity."""
     purpose, case = _purpose(x_purpose), _case(x_case_no)
-    limit = request.app.state.settings.share_batch_limit
-    if len(body.keys) > limit:
-        raise TooManyKeys(limit=limit)
     return await _governed(request, actor, lambda session: service.read_records(
         session, actor, resource_code=code, keys=body.keys, purpose=purpose, case_number=case, items=body.items))
 

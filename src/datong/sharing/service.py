@@ -296,9 +296,34 @@ def _shape(items: tuple[ItemView, ...], grant: GrantView, payload: dict, wanted,
     return shown
 
 
+class PurposeRequired(DatongError):
+    status = 400
+    code = "purpose_required"
+    message = N_("Say why you read this data: send the X-Purpose header (and X-Case-No with the application or "
+                 "case number behind it).")
+
+
+class TooManyKeys(DatongError):
+    status = 422
+    code = "too_many_keys"
+    message = N_("At most {limit} keys in one query; split the batch.")
+
+
+def required_purpose(purpose: str | None) -> str:
+    """Every read of shared data names its purpose (at most 500 characters are kept)."""
+    text = (purpose or "").strip()
+    if not text:
+        raise PurposeRequired()
+    return text[:500]
+
+
 @service(mutates=False, personal=True)
 def read_records(session: Session, actor: Actor, *, resource_code: str, keys: list[str], purpose: str,
                  case_number: str | None = None, items: list[str] | None = None) -> dict:
+    purpose = required_purpose(purpose)
+    limit = session.info.get("share_batch_limit", 1000)
+    if len(keys) > limit:
+        raise TooManyKeys(limit=limit)
     view, provider, last_updated = _view(session, resource_code)
     authorize(actor, "share.read", Target("resource", view.code, view.provider_id))
     grant = _active_grant(session, actor, view.id)
@@ -334,6 +359,7 @@ def read_records(session: Session, actor: Actor, *, resource_code: str, keys: li
 def subject_view(session: Session, actor: Actor, *, number: str, purpose: str,
                  case_number: str | None = None) -> list[dict]:
     """一号: every record about this citizen ID (or credit code) in the resources the caller may read."""
+    purpose = required_purpose(purpose)
     authorize(actor, "share.read", Target("subject", None, None))
     value = number.strip().upper()
     connection = session.connection()
@@ -371,6 +397,7 @@ def export_records(session: Session, actor: Actor, *, resource_code: str, purpos
     last load's snapshot in DuckDB; audited with the number of records and the grant. Returns a
     file of its own (a unique name, readable by this user only) that the caller streams and
     then deletes."""
+    purpose = required_purpose(purpose)
     from datong.warehouse import engine as warehouse
     from datong.untrusted import neutralise_sql
     from datong.warehouse.engine import quote_identifier, sql_string
