@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+
 from tests.helpers import PASSWORD
 
 
@@ -42,3 +44,18 @@ def test_session_cookie_is_httponly_and_samesite(client, world):
 def test_pages_redirect_to_login_when_signed_out(client):
     response = client.get("/users", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/login?next=/users"
+
+
+@pytest.mark.parametrize("back, expected", [
+    ("http://evil.example/", "/"), ("https://evil.example/catalog", "/"), ("//evil.example/x", "/"),
+    ("/\\evil.example", "/"), ("javascript:alert(1)", "/"), ("http://testserver/catalog?q=%E4%BA%BA", "/catalog?q=%E4%BA%BA"),
+    ("/audit?action=share.read", "/audit?action=share.read"), (None, "/"),
+])
+def test_language_switch_and_sign_in_never_leave_the_console(client, world, back, expected):
+    headers = {"Referer": back} if back else {}
+    switched = client.get("/locale/en", headers=headers, follow_redirects=False)
+    assert switched.status_code == 303 and switched.headers["location"] == expected
+    token = _csrf(client.get("/login").text)
+    signed_in = client.post("/login", data={"username": "boss", "password": PASSWORD, "csrf_token": token,
+                                            "next": back or ""}, follow_redirects=False)
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == expected

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -90,8 +90,7 @@ def login(request: Request, username: Annotated[str, Form()], password: Annotate
                       next=next, username=username)
     request.session.clear()
     request.session[SESSION_USER] = actor.name
-    target = next if next.startswith("/") and not next.startswith("//") else "/"
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(local_path(request, next), status_code=303)
 
 
 @router.post("/logout", dependencies=[Csrf])
@@ -100,10 +99,22 @@ def logout(request: Request):
     return RedirectResponse("/login", status_code=303)
 
 
+def local_path(request: Request, url: str | None) -> str:
+    """Where to send the browser back to: a path on this console, never another site (a Referer
+    or a ``next`` can name any). Browsers read ``/\\host`` and ``//host`` as another host."""
+    parts = urlsplit(url or "/")
+    if parts.scheme or parts.netloc:
+        if parts.scheme not in ("http", "https") or parts.netloc != request.url.netloc:
+            return "/"
+    path = parts.path or "/"
+    if not path.startswith("/") or path.startswith(("//", "/\\")) or any(ord(c) < 0x20 for c in path):
+        return "/"
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
 @router.get("/locale/{locale}")
 def switch_locale(request: Request, locale: str):
-    back = request.headers.get("referer") or "/"
-    response = RedirectResponse(back, status_code=303)
+    response = RedirectResponse(local_path(request, request.headers.get("referer")), status_code=303)
     chosen = "en" if locale.lower().startswith("en") else "zh-CN"
     response.set_cookie(LOCALE_COOKIE, chosen, max_age=365 * 86400, samesite="lax")
     return response
