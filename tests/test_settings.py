@@ -1,7 +1,9 @@
+import secrets
+
 import pytest
 
 from datong.errors import ConfigurationError
-from datong.settings import Settings
+from datong.settings import MIN_SECRET_BITS, Settings, estimated_bits
 
 
 def test_defaults(tmp_path, monkeypatch):
@@ -25,7 +27,8 @@ def test_development_secret_is_generated_once_and_kept(tmp_path):
     assert oct((tmp_path / "secret_key").stat().st_mode & 0o777) == "0o600"
 
 
-@pytest.mark.parametrize("secret", [None, "changeme", "short"])
+@pytest.mark.parametrize("secret", [None, "changeme", "short", "a" * 32, "abcd" * 8, "password" * 5,
+                                    "test-secret-" + "x" * 40])
 def test_production_refuses_missing_or_placeholder_secret(tmp_path, secret):
     settings = Settings(env="production", data_dir=tmp_path, secret_key=secret)
     with pytest.raises(ConfigurationError) as error:
@@ -35,5 +38,38 @@ def test_production_refuses_missing_or_placeholder_secret(tmp_path, secret):
 
 
 def test_production_accepts_a_real_secret(tmp_path):
-    settings = Settings(env="production", data_dir=tmp_path, secret_key="s" * 48)
-    assert settings.resolved_secret() == "s" * 48 and settings.secure_cookies
+    secret = secrets.token_urlsafe(48)
+    settings = Settings(env="production", data_dir=tmp_path, secret_key=secret)
+    assert settings.resolved_secret() == secret and settings.secure_cookies
+    assert estimated_bits(secrets.token_urlsafe(32)) >= MIN_SECRET_BITS
+    assert estimated_bits(secrets.token_hex(32)) >= MIN_SECRET_BITS
+
+
+def production_app(tmp_path, **extra):
+    from datong.app import create_app
+    from datong.db import Database
+    from datong.db.engine import make_engine
+
+    settings = Settings(env="production", data_dir=tmp_path, secret_key=secrets.token_urlsafe(48),
+                        database_url=f"sqlite:///{tmp_path / 'datong.db'}", **extra)
+    return create_app(settings, Database(make_engine(settings.database_url), data_dir=tmp_path))
+
+
+def test_production_closes_docs_and_metrics_unless_told(tmp_path):
+    from fastapi.testclient import TestClient
+
+    closed = TestClient(production_app(tmp_path))
+    for path in ("/docs", "/redoc", "/openapi.json", "/metrics"):
+        assert closed.get(path, headers={"Accept": "application/json"}).status_code == 404, path
+    opened = TestClient(production_app(tmp_path, public_docs=True, metrics_token="m" + secrets.token_hex(20)))
+    assert opened.get("/openapi.json").status_code == 200 and opened.get("/docs").status_code == 200
+    assert opened.get("/metrics").status_code == 401
+    assert opened.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    token = opened.app.state.settings.metrics_token.get_secret_value()
+    metrics = opened.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert metrics.status_code == 200 and "datong_http_requests" in metrics.text
+
+
+def test_development_keeps_docs_and_metrics_open(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    assert settings.docs_open and settings.metrics_open

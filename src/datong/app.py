@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import text
@@ -18,6 +19,7 @@ from datong.api import problems
 from datong.api.deps import ActorCache
 from datong.api.routers import ROUTERS
 from datong.db import Database
+from datong.errors import NotAuthenticated
 from datong.settings import Settings, load_settings
 
 
@@ -51,13 +53,19 @@ class Metrics:
             self.latency.labels(scope["method"], template).observe(time.perf_counter() - started)
 
 
-def _install_metrics(app: FastAPI) -> None:
+def _install_metrics(app: FastAPI, settings: Settings) -> None:
     registry = CollectorRegistry()
     app.state.metrics = registry
     app.add_middleware(Metrics, registry=registry)
+    if not settings.metrics_open:
+        return  # production without DATONG_METRICS_TOKEN: no /metrics at all
+    token = settings.metrics_token.get_secret_value().encode() if settings.metrics_token else None
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
+        sent = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
+        if token is not None and not hmac.compare_digest(sent, token):
+            raise NotAuthenticated()
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -87,8 +95,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         title="Datong 数通",
         version=__version__,
         description="Government data sharing and exchange hub (政务数据共享交换平台).",
-        openapi_url="/openapi.json",
-        docs_url="/docs",
+        openapi_url="/openapi.json" if settings.docs_open else None,
+        docs_url="/docs" if settings.docs_open else None,
+        redoc_url="/redoc" if settings.docs_open else None,
         lifespan=_lifespan(settings, database),
     )
     app.state.settings = settings
@@ -96,7 +105,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.secret = settings.resolved_secret()
     app.state.actor_cache = ActorCache()
     problems.install(app)
-    _install_metrics(app)
+    _install_metrics(app, settings)
     for router in ROUTERS:
         app.include_router(router)
 

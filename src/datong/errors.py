@@ -32,7 +32,8 @@ class ConfigurationError(DatongError):
     def __init__(self, reason: str) -> None:
         messages = {
             "secret_key_required": N_(
-                "DATONG_SECRET_KEY must be set to a random value of at least 32 characters "
+                "DATONG_SECRET_KEY must be set to a random value of at least 32 characters (about 128 bits; "
+                "make one with: python -c 'import secrets; print(secrets.token_urlsafe(48))') "
                 "when DATONG_ENV=production."
             ),
             "demo_in_production": N_("The demo province cannot be built when DATONG_ENV=production."),

@@ -6,7 +6,9 @@ Nothing here runs at import time: :func:`load_settings` is called by the composi
 
 from __future__ import annotations
 
+import math
 import secrets
+from collections import Counter
 from enum import StrEnum
 from pathlib import Path
 
@@ -19,6 +21,19 @@ PLACEHOLDER_SECRETS = frozenset(
     {"", "changeme", "change-me", "secret", "please-change", "dev", "development", "xxx"}
 )
 SECRET_FILE = "secret_key"
+#: What a production secret must carry at least, estimated from its characters: 43 characters of
+#: ``secrets.token_urlsafe(32)`` estimate about 210 bits, 64 hex digits about 250, a repeated word far
+#: less. (The estimate undercounts short random strings: 32 hex digits estimate about 115.)
+MIN_SECRET_BITS = 128
+
+
+def estimated_bits(secret: str) -> float:
+    """The entropy of the secret estimated from its own characters (Shannon entropy of their
+    frequencies times the length). It cannot prove randomness, but it refuses repeated characters,
+    short alphabets and words padded to length; a secret from ``secrets.token_urlsafe(48)`` passes."""
+    counts = Counter(secret)
+    per_character = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values())
+    return per_character * len(secret)
 
 
 class Environment(StrEnum):
@@ -63,6 +78,11 @@ class Settings(BaseSettings):
     rate_limit_storage: str = "memory://"
     snapshot_keep: int = Field(default=3, ge=1, le=1000)
     load_lease_seconds: int = Field(default=60, ge=5, le=3600)
+    # /docs, /redoc and /openapi.json: open by default, closed in production unless set true.
+    public_docs: bool | None = None
+    # /metrics: open by default; when a token is set it must come as a bearer token; in production
+    # it is closed unless a token is set.
+    metrics_token: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     secure_cookies: bool = False
@@ -87,6 +107,15 @@ class Settings(BaseSettings):
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION
 
+    @property
+    def docs_open(self) -> bool:
+        return self.public_docs if self.public_docs is not None else not self.is_production
+
+    @property
+    def metrics_open(self) -> bool:
+        """Whether /metrics answers at all (with a token set, only to callers who send it)."""
+        return self.metrics_token is not None or not self.is_production
+
     def resolved_secret(self) -> str:
         """The signing key for tokens and session cookies.
 
@@ -95,7 +124,8 @@ class Settings(BaseSettings):
         """
         given = self.secret_key.get_secret_value() if self.secret_key else None
         if self.is_production:
-            if given is None or given.strip().lower() in PLACEHOLDER_SECRETS or len(given) < 32:
+            if given is None or given.strip().lower() in PLACEHOLDER_SECRETS or len(given) < 32 \
+                    or estimated_bits(given) < MIN_SECRET_BITS:
                 raise ConfigurationError("secret_key_required")
             return given
         if given:
