@@ -133,7 +133,7 @@ class Settings(BaseSettings):
         path = self.data_dir / SECRET_FILE
         if path.exists():
             return path.read_text(encoding="utf-8").strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = secrets.token_urlsafe(48)
         path.write_text(key + "\n", encoding="utf-8")
         path.chmod(0o600)

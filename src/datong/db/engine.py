@@ -68,6 +68,21 @@ def _sqlite_begin(connection) -> None:
     connection.exec_driver_sql("UPDATE main.alembic_version SET version_num = version_num WHERE 0")
 
 
+def private_dir(path: Path) -> Path:
+    """A folder of the hub's own: created readable by this user only (0700), and made so if it
+    already exists. Only for folders the hub owns (the data dir and what it creates inside)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+    return path
+
+
+def private_file(path: Path) -> None:
+    """A file the hub keeps (the SQLite database and its audit chain): 0600. SQLite gives its
+    -wal and -shm files the database file's mode, so they are private too."""
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+
+
 def make_engine(url: str, *, pool_size: int | None = None, busy_timeout: float = 10.0, **kwargs) -> Engine:
     parsed = make_url(url)
     if pool_size is not None:
@@ -81,7 +96,10 @@ def make_engine(url: str, *, pool_size: int | None = None, busy_timeout: float =
         if not parsed.database or parsed.database == ":memory:":
             raise ValueError("Datong needs a SQLite file, not an in-memory database")
         main = Path(parsed.database)
-        main.parent.mkdir(parents=True, exist_ok=True)
+        if not main.parent.exists():
+            private_dir(main.parent)
+        private_file(main)
+        private_file(audit_path(str(main)))
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_connect(str(audit_path(str(main))), int(busy_timeout * 1000)))
         event.listen(engine, "begin", _sqlite_begin)
@@ -108,7 +126,7 @@ class Database:
         from datong.security.chain import AuditWriter  # the audit chain lives in security/
 
         self.engine = engine
-        self.data_dir = Path(data_dir) if data_dir is not None else Path("./var")
+        self.data_dir = private_dir(Path(data_dir) if data_dir is not None else Path("./var"))
         self.warehouse_memory = warehouse_memory
         self.snapshot_keep = snapshot_keep
         self.load_lease_seconds = load_lease_seconds

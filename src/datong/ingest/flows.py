@@ -94,12 +94,13 @@ def diff(con: duckdb.DuckDBPyConnection, plan: Plan, checks, mode: str, snapshot
         f"SELECT {sql_string(c.key_kind)} AS kind, {c.ref} AS value, __key, {sql_string(c.name)} AS item "
         f"FROM changes WHERE change IN ('I', 'U') AND {c.ref} IS NOT NULL" for c in plan.key_items)
     con.execute(f"CREATE TABLE new_keys AS SELECT DISTINCT * FROM ({unions})")
-    snapshot.parent.mkdir(parents=True, exist_ok=True)
+    snapshot.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     con.execute(f"""COPY (
         SELECT __key, __hash, __version, payload FROM changes
         UNION ALL
         SELECT __key, __hash, __version, payload FROM old ANTI JOIN changes USING (__key) ANTI JOIN deletes USING (__key)
         ) TO {sql_string(str(snapshot))} (FORMAT parquet)""")
+    snapshot.chmod(0o600)  # every record of the resource
     read = _count(con, "SELECT count(*) FROM staged")
     rejected = _count(con, "SELECT count(*) FROM rejected")
     return Outcome(

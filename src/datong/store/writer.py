@@ -80,7 +80,7 @@ class Bulk:
                     progress(len(rows))
             return
         folder = Path(self.data_dir) / "work"
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = folder / f"copy-{uuid.uuid4().hex}.csv"
         try:
             written = con.execute(f"COPY ({sql}) TO {sql_string(str(path))} (FORMAT csv, HEADER false)").fetchone()[0]

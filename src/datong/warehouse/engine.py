@@ -60,7 +60,7 @@ def connect(temp_dir: Path | None = None, *, threads: int | None = None,
     con = duckdb.connect(":memory:")
     con.execute(f"SET memory_limit = {sql_string(memory or MEMORY_LIMIT)}")
     if temp_dir is not None:
-        temp_dir.mkdir(parents=True, exist_ok=True)
+        temp_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         con.execute(f"SET temp_directory = {sql_string(str(temp_dir))}")
     if threads:
         con.execute(f"SET threads = {int(threads)}")

@@ -101,7 +101,7 @@ async def upload(request: Request, actor: ConsoleActor, code: str, file: UploadF
     from datong.ingest.api import TooLarge, refuse_oversize, save_upload
 
     folder = request.app.state.database.data_dir / "uploads" / uuid.uuid4().hex
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         refuse_oversize(request)
         path = await save_upload(request, file, folder)
