@@ -20,6 +20,7 @@ from datong.api.deps import ActorCache
 from datong.api.routers import ROUTERS
 from datong.db import Database
 from datong.errors import NotAuthenticated
+from datong.security.signin import SignInGuard
 from datong.settings import Settings, load_settings
 
 
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database
     app.state.secret = settings.resolved_secret()
     app.state.actor_cache = ActorCache()
+    app.state.signin = SignInGuard.from_settings(database, settings)
     problems.install(app)
     _install_metrics(app, settings)
     for router in ROUTERS:

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     rate_limit_storage: str = "memory://"
     snapshot_keep: int = Field(default=3, ge=1, le=1000)
     load_lease_seconds: int = Field(default=60, ge=5, le=3600)
+    # Sign-in throttling (datong.security.signin): per account and per source address.
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    login_address_failures: int = Field(default=20, ge=1, le=10_000)
     # /docs, /redoc and /openapi.json: open by default, closed in production unless set true.
     public_docs: bool | None = None
     # /metrics: open by default; when a token is set it must come as a bearer token; in production

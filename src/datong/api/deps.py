@@ -113,6 +113,12 @@ async def json_body(request: Request) -> object:
         raise BadJson(reason=str(error)[:200]) from None
 
 
+def client_address(request: Request) -> str:
+    """The caller's address as the server saw it (behind a proxy, uvicorn's --forwarded-allow-ips
+    makes this the client's own)."""
+    return request.client.host if request.client else "unknown"
+
+
 #: Row ids are 64-bit signed integers in both databases; a larger number names nothing and is 422.
 MAX_ID = 2**63 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]

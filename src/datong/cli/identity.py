@@ -73,6 +73,15 @@ def user_list(ctx: typer.Context, dept_code: Annotated[str | None, typer.Option(
             typer.echo(f"{account.username:<16} {account.department.code}  {','.join(account.roles)}")
 
 
+@user.command("unlock")
+def user_unlock(ctx: typer.Context, username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Lift the lock that wrong passwords put on an account."""
+    context: Context = ctx.obj
+    with context.unit_of_work() as session:
+        service.unlock_user(session, context.actor, username=username)
+    typer.echo(context.say(N_("{username} is unlocked."), username=username))
+
+
 @client.command("add")
 def client_add(
     ctx: typer.Context,

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 
-from datong.api.deps import MAX_ID, ActorDep, SessionDep
+from datong.api.deps import MAX_ID, ActorDep, SessionDep, client_address
 from datong.errors import BadCredentials, InvalidInput
 from datong.i18n import N_, Term
 from datong.security import audit, service
@@ -36,7 +36,6 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
 @router.post("/auth/token", response_model=TokenOut, tags=["auth"])
 def token(
     request: Request,
-    session: SessionDep,
     grant_type: Annotated[str, Form()],
     username: Annotated[str | None, Form()] = None,
     password: Annotated[str | None, Form()] = None,
@@ -46,13 +45,14 @@ def token(
     """OAuth2 token endpoint: ``password`` for staff, ``client_credentials`` for systems."""
     settings = request.app.state.settings
     if grant_type == "password" and username and password is not None:
-        actor = service.authenticate_user(session, username=username, password=password)
+        actor = request.app.state.signin.user(username=username, password=password, address=client_address(request))
     elif grant_type == "client_credentials":
         basic = _basic_credentials(request)
         client_id, client_secret = basic if basic else (client_id, client_secret)
         if not client_id or client_secret is None:
             raise BadCredentials()
-        actor = service.authenticate_client(session, client_id=client_id, secret=client_secret)
+        actor = request.app.state.signin.client(client_id=client_id, secret=client_secret,
+                                                address=client_address(request))
     else:
         raise InvalidInput(field="grant_type",
                            reason=Term(N_("use 'password' with username and password, or 'client_credentials'")))
@@ -80,6 +80,12 @@ def list_users(session: SessionDep, actor: ActorDep, department: str | None = No
 @router.post("/users", response_model=UserOut, status_code=201, tags=["identity"])
 def create_user(body: UserIn, session: SessionDep, actor: ActorDep):
     return UserOut.of(service.create_user(session, actor, **body.model_dump()))
+
+
+@router.post("/users/{username}/unlock", response_model=UserOut, tags=["identity"])
+def unlock_user(session: SessionDep, actor: ActorDep, username: str):
+    """Security administrators: lift a lock that wrong passwords put on the account."""
+    return UserOut.of(service.unlock_user(session, actor, username=username))
 
 
 @router.get("/clients", response_model=list[ClientOut], tags=["identity"])

@@ -118,6 +118,7 @@ POLICY: dict[str, Rule] = {
     "share.decide": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD)),
     "share.oversee": _roles(Role.BUREAU_ADMIN, Role.AUDITOR),
     "share.read": _authenticated,
+    "user.unlock": _roles(Role.SECURITY_ADMIN),
     "audit.read": _roles(Role.AUDITOR),
     "audit.verify": _roles(Role.AUDITOR),
 }
@@ -128,6 +129,7 @@ ACTION_LABELS = {
     "department.list": N_("see the departments"),
     "user.create": N_("create accounts in this department"),
     "user.list": N_("see these accounts"),
+    "user.unlock": N_("unlock accounts"),
     "role.grant": N_("grant this role"),
     "client.create": N_("register systems for this department"),
     "client.list": N_("see these systems"),

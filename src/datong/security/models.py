@@ -34,6 +34,9 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Consecutive failed sign-ins, and until when the account refuses even the right password.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     department: Mapped[Department] = relationship(lazy="joined")
     role_rows: Mapped[list[UserRole]] = relationship(

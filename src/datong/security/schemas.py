@@ -52,13 +52,14 @@ class UserOut(BaseModel):
     is_active: bool
     created_at: datetime
     last_login_at: datetime | None
+    locked_until: datetime | None = None
 
     @classmethod
     def of(cls, user) -> UserOut:
         return cls(
             username=user.username, display_name=user.display_name,
             department_code=user.department.code, roles=user.roles, is_active=user.is_active,
-            created_at=user.created_at, last_login_at=user.last_login_at,
+            created_at=user.created_at, last_login_at=user.last_login_at, locked_until=user.locked_until,
         )
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from datong.codes.credit_code import validate_credit_code
 from datong.db.base import utcnow
-from datong.errors import BadCredentials, Conflict, InvalidInput, NotFound
+from datong.errors import BadCredentials, Conflict, DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize, service
@@ -155,18 +156,59 @@ def actor_for_user(user: User) -> Actor:
     )
 
 
+class AccountLocked(DatongError):
+    status = 423
+    code = "account_locked"
+    message = N_("This account is locked after too many wrong passwords until {until} (UTC). Wait, or ask the "
+                 "security administrator to unlock it.")
+
+
 def authenticate_user(session: Session, *, username: str, password: str) -> Actor:
-    """Check a password; failures are recorded in the audit chain by the unit of work."""
+    """Check a password; failures are recorded in the audit chain by the unit of work. A locked
+    account refuses even the right password until its lock ends or is lifted."""
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    now = utcnow()
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        error = AccountLocked(until=user.locked_until.strftime("%Y-%m-%d %H:%M"))
+        error.audit = {"actor": Actor(kind="user", name=user.username), "action": "auth.login",
+                       "target": f"user:{user.username}", "outcome": "denied", "detail": {"reason": "locked"}}
+        raise error
     if not verify_secret(user.password_hash if user else None, password) or not user.is_active:
         error = BadCredentials()
         error.audit = {"actor": Actor(kind="user", name=username[:100]), "action": "auth.login",
                        "target": f"user:{username[:64]}", "outcome": "failure"}
         raise error
-    user.last_login_at = utcnow()
+    user.last_login_at, user.failed_logins, user.locked_until = now, 0, None
     actor = actor_for_user(user)
     append_event(session, actor=actor, action="auth.login", target=f"user:{user.username}")
     return actor
+
+
+def count_failed_login(session: Session, *, username: str, max_failures: int, lockout: timedelta) -> bool:
+    """One more wrong password for the account (if it exists); at ``max_failures`` in a row it is
+    locked for ``lockout``, which the audit chain records. Returns whether it is now locked."""
+    user = session.scalar(select(User).where(User.username == username.strip().lower()).with_for_update(of=User))
+    if user is None:
+        return False
+    user.failed_logins += 1
+    if user.failed_logins < max_failures:
+        return False
+    user.locked_until, user.failed_logins = utcnow() + lockout, 0
+    append_event(session, actor=Actor.system("sign-in"), action="auth.lock", target=f"user:{user.username}",
+                 detail={"until": user.locked_until.isoformat(), "failures": max_failures})
+    return True
+
+
+@service(mutates=True)
+def unlock_user(session: Session, actor: Actor, *, username: str) -> User:
+    """The security administrator lifts a lock (and forgets the failures counted so far)."""
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise NotFound(what=USER, key=username)
+    authorize(actor, "user.unlock", Target("user", user.username, user.department_id))
+    user.locked_until, user.failed_logins = None, 0
+    append_event(session, actor=actor, action="user.unlock", target=f"user:{user.username}")
+    return user
 
 
 # --- API clients ------------------------------------------------------------------------------

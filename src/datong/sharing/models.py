@@ -76,7 +76,7 @@ class Subscription(Base):
     consumer_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
     callback_url: Mapped[str] = mapped_column(String(500))
     # The HMAC key both sides hold: kept as given, since signing needs it (shown to the consumer once).
-    secret: Mapped[str] = mapped_column(String(100))
+    secret: Mapped[str] = mapped_column(String(300))  # encrypted (Fernet), see subscriptions.SecretBox
     keys: Mapped[list | None] = mapped_column(JSON)  # only changes mentioning these IDs; None: all
     events: Mapped[list] = mapped_column(JSON)  # inserted, updated, deleted
     active: Mapped[bool] = mapped_column(default=True)

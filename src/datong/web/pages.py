@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from datong.api.deps import MAX_ID
+from datong.api.deps import MAX_ID, client_address
 from datong.errors import DatongError, PermissionDenied
 from datong.i18n import N_, Term
 from datong.security import audit, service
@@ -83,8 +83,8 @@ def login_form(request: Request, next: str = "/"):
 def login(request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()],
           next: Annotated[str, Form()] = "/"):
     try:
-        with request.app.state.database.unit_of_work() as session:
-            actor = service.authenticate_user(session, username=username, password=password)
+        actor = request.app.state.signin.user(username=username, password=password,
+                                              address=client_address(request))
     except DatongError as error:
         return render(request, "login.html", status=error.status, error=localised(request, error),
                       next=next, username=username)
