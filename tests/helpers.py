@@ -34,7 +34,8 @@ def seed_world(session, operator: Actor) -> dict:
 def cli_env(settings) -> dict[str, str]:
     """Environment that points the ``datong`` command at a test's database."""
     return {"DATONG_DATABASE_URL": settings.database_url, "DATONG_DATA_DIR": str(settings.data_dir),
-            "DATONG_ENV": "test", "DATONG_SECRET_KEY": settings.resolved_secret()}
+            "DATONG_ENV": "test", "DATONG_SECRET_KEY": settings.resolved_secret(),
+            "DATONG_CALLBACK_ALLOW": settings.callback_allow}
 
 
 def resource_body(provider: str, name: str = "户籍人口基本信息", **overrides) -> dict:

@@ -162,6 +162,12 @@ def test_two_server_processes_read_and_write_one_store_and_one_chain(database, g
         assert created >= 12 and verify_chain(session).intact
 
 
+@pytest.fixture
+def settings(settings):
+    """The test receivers listen on 127.0.0.1, which callbacks may reach only when allowed."""
+    return settings.model_copy(update={"callback_allow": "127.0.0.1"})
+
+
 class Receiver:
     """A subscriber's endpoint that remembers every delivery id it was sent."""
 
@@ -173,7 +179,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - the http.server API
                 self.rfile.read(int(self.headers["Content-Length"]))
-                seen.append(self.headers["X-Datong-Delivery"])
+                seen.append(self.headers["webhook-id"])
                 time.sleep(0.01)
                 self.send_response(204)
                 self.end_headers()

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     rate_limit_storage: str = "memory://"
     snapshot_keep: int = Field(default=3, ge=1, le=1000)
     load_lease_seconds: int = Field(default=60, ge=5, le=3600)
+    # Hosts and networks webhooks may reach although they are not public, e.g.
+    # "receiver.dept.internal,10.20.0.0/16" (datong.sharing.callbacks).
+    callback_allow: str = ""
     # Sign-in throttling (datong.security.signin): per account and per source address.
     login_max_failures: int = Field(default=5, ge=1, le=100)
     login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)

@@ -1,17 +1,17 @@
 """Subscriptions: changes reach a receiver that fails and recovers, signed, at least once."""
 
-import hashlib
-import hmac
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from standardwebhooks import Webhook
 from sqlalchemy import select, update
 
 from datong.db.base import utcnow
 from datong.ingest.flows import run_load
 from datong.ingest.sources import Source
+from datong.security.models import AuditEvent
 from datong.sharing.models import Delivery
 from datong.sharing.subscriptions import deliver_due
 from tests.ingest.conftest import write_csv
@@ -43,6 +43,12 @@ class Receiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+
+
+@pytest.fixture
+def settings(settings):
+    """The test receivers listen on 127.0.0.1, which callbacks may reach only when allowed."""
+    return settings.model_copy(update={"callback_allow": "127.0.0.1"})
 
 
 @pytest.fixture
@@ -84,9 +90,9 @@ def test_changes_are_delivered_signed_through_failures(client, database, operato
     due_now(database)
     assert deliver_due(database)["delivered"] == 1  # recovered; a new worker would do the same
     headers, body = receiver.received[0]
-    assert headers["X-Datong-Signature"] == "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    assert headers["X-Datong-Delivery"] == f"dtd-{queued[0].id}"
-    message = json.loads(body)
+    assert secret.startswith("whsec_")
+    message = Webhook(secret).verify(body, dict(headers))  # the receiver's own check (raises if wrong)
+    assert headers["webhook-id"] == f"dtd-{queued[0].id}" and headers["X-Datong-Event"] == "updated"
     assert message["event"] == "updated" and message["record"]["姓名"] == "改名"
     assert message["record"]["公民身份号码"] != watched  # masked per the grant
     listed = client.get("/api/v1/share/deliveries", headers=shared["system"]).json()
@@ -111,6 +117,10 @@ def test_a_receiver_that_never_answers_fills_the_dead_letters(client, database, 
     assert client.post(f"/api/v1/share/deliveries/{dead[0]['id']}/retry", headers=shared["system"]).status_code == 200
     assert deliver_due(database)["delivered"] == 1
     assert json.loads(receiver.received[0][1])["record"] is None
+    with database.reading() as session:  # the failed attempts, the dead letter and the requeue are audited
+        actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("share.deliver%"))
+                                       .order_by(AuditEvent.seq)))
+    assert actions == ["share.deliver.retry"] * 2 + ["share.deliver.dead", "share.deliver.requeue", "share.deliver"]
 
 
 def test_subscribing_needs_an_active_grant_and_a_subscription_method(client, shared, login):

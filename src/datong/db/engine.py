@@ -122,7 +122,7 @@ class Database:
                  data_dir: Path | None = None, issue_deadline_days: int = 15, warehouse_memory: str = "3GB",
                  masking: dict[str, str] | None = None, audit_batch_size: int = 512, audit_flush_ms: float = 0.0,
                  audit_wait_seconds: float = 15.0, snapshot_keep: int = 3, load_lease_seconds: int = 60,
-                 share_batch_limit: int = 1000) -> None:
+                 share_batch_limit: int = 1000, secret: str | None = None, callback_allow: str = "") -> None:
         from datong.security.chain import AuditWriter  # the audit chain lives in security/
 
         self.engine = engine
@@ -135,7 +135,8 @@ class Database:
         # Deployment choices that services read from their session (they never see Settings).
         info = {"audit_hash": audit_hash, "resource_code_format": resource_code_format,
                 "data_dir": self.data_dir, "issue_deadline_days": issue_deadline_days, "masking": masking or {},
-                "audit_writer": self.audit, "views": {}, "share_batch_limit": share_batch_limit}
+                "audit_writer": self.audit, "views": {}, "share_batch_limit": share_batch_limit,
+                "deployment_secret": secret, "callback_allow": callback_allow}
         self.sessions: Callable[[], Session] = sessionmaker(engine, expire_on_commit=False, info=info)
         # Writers begin with the main file's write lock on SQLite, at their first statement.
         writer = engine.execution_options(datong_begin="WRITE") if engine.dialect.name == "sqlite" else engine
@@ -150,7 +151,8 @@ class Database:
                    warehouse_memory=settings.warehouse_memory, masking=settings.masking,
                    audit_batch_size=settings.audit_batch_size, audit_flush_ms=settings.audit_flush_ms,
                    audit_wait_seconds=settings.audit_wait_seconds, snapshot_keep=settings.snapshot_keep,
-                   load_lease_seconds=settings.load_lease_seconds, share_batch_limit=settings.share_batch_limit)
+                   load_lease_seconds=settings.load_lease_seconds, share_batch_limit=settings.share_batch_limit,
+                   secret=settings.resolved_secret(), callback_allow=settings.callback_allow)
 
     @property
     def dialect(self) -> str:

@@ -228,7 +228,8 @@ def delivery_out(d) -> DeliveryOut:
 @router.post("/subscriptions", status_code=201)
 def subscribe(session: SessionDep, actor: ActorDep, body: SubscriptionIn):
     """Subscribe to changes under a grant. The answer carries ``secret`` once: deliveries are signed
-    with it (``X-Datong-Signature: sha256=<HMAC-SHA256 of the body>``)."""
+    with it by the Standard Webhooks scheme (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``).
+    The callback must be a public address unless the operator allows it (DATONG_CALLBACK_ALLOW)."""
     subscription, secret = subscriptions.subscribe(session, actor, grant_id=body.grant_id,
                                                    callback_url=body.callback_url, keys=body.keys, events=body.events)
     return {"id": subscription.id, "grant_id": subscription.grant_id, "callback_url": subscription.callback_url,

@@ -5,8 +5,7 @@ list. Nothing is lost when the worker or the receiver stops: the outbox is in th
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import base64
 import json
 import logging
 import os
@@ -14,14 +13,12 @@ import secrets
 import shutil
 import socket
 import threading
-import urllib.error
-import urllib.request
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import urlparse
 
 import duckdb
+from standardwebhooks import Webhook
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
@@ -32,7 +29,9 @@ from datong.errors import InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize, service
+from datong.security.sealing import SecretBox
 from datong.sharing import masking
+from datong.sharing.callbacks import CallbackPolicy
 from datong.sharing import service as sharing
 from datong.sharing.models import Delivery, Grant, Subscription
 from datong.store.writer import Bulk
@@ -45,8 +44,29 @@ MAX_ATTEMPTS = 8
 SUBSCRIPTION = Term(N_("Subscription"))
 
 
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signed_headers(secret: str, message_id: str, body: bytes, at: datetime | None = None) -> dict[str, str]:
+    """The Standard Webhooks headers: the id stays the same on every retry (receivers deduplicate
+    by it), the timestamp is the attempt's own (receivers refuse stale ones), and the signature
+    covers both with the body."""
+    at = at or datetime.now(timezone.utc)
+    return {"webhook-id": message_id, "webhook-timestamp": str(int(at.timestamp())),
+            "webhook-signature": Webhook(secret).sign(message_id, at, body.decode("utf-8"))}
+
+
+def new_secret() -> str:
+    """A signing secret in the Standard Webhooks form: ``whsec_`` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def secret_box(session: Session) -> SecretBox:
+    secret = session.info.get("deployment_secret")
+    if not secret:  # a Database built without settings
+        raise RuntimeError("webhook secrets need the deployment secret (Database.from_settings)")
+    return SecretBox(secret)
+
+
+def callback_policy(session: Session) -> CallbackPolicy:
+    return CallbackPolicy(session.info.get("callback_allow") or "")
 
 
 @service(mutates=True)
@@ -61,15 +81,13 @@ def subscribe(session: Session, actor: Actor, *, grant_id: int, callback_url: st
         raise InvalidInput(field="grant_id", reason=Term(N_("the grant is not active")))
     if "subscription" not in grant.resource.sharing_methods:
         raise InvalidInput(field="grant_id", reason=Term(N_("the resource is not shared by subscription")))
-    url = urlparse(callback_url)
-    if url.scheme not in ("http", "https") or not url.netloc:
-        raise InvalidInput(field="callback_url", reason=Term(N_("an http:// or https:// address")))
+    callback_policy(session).check(callback_url)  # public addresses only, unless allowed
     chosen = events or list(EVENTS.values())
     if not set(chosen) <= set(EVENTS.values()):
         raise InvalidInput(field="events", reason=Term(N_("inserted, updated or deleted")))
-    secret = secrets.token_urlsafe(32)
+    secret = new_secret()
     subscription = Subscription(grant=grant, resource_id=grant.resource_id, consumer_id=grant.consumer_id,
-                                callback_url=callback_url, secret=secret,
+                                callback_url=callback_url, secret=secret_box(session).seal(secret),
                                 keys=[k.strip().upper() for k in keys] if keys else None, events=chosen,
                                 created_by=actor.name)
     session.add(subscription)
@@ -157,19 +175,6 @@ def _sqlite(row: tuple) -> tuple:
     return (*row[:-1], 1 if row[-1] else 0)
 
 
-def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[bool, str | None]:
-    """One POST with the standard library: a webhook is one request, no session or pool to keep."""
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json; charset=utf-8", **headers})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) checked on subscribe
-            return 200 <= response.status < 300, None if 200 <= response.status < 300 else f"HTTP {response.status}"
-    except urllib.error.HTTPError as error:
-        return False, f"HTTP {error.code}"
-    except (urllib.error.URLError, OSError) as error:
-        return False, type(error).__name__ + ": " + str(getattr(error, "reason", error))[:200]
-
-
 CLAIM_SECONDS = 120  # a claim outlives one delivery's timeout many times over
 
 
@@ -199,9 +204,10 @@ def _attempt(database: Database, delivery_id: int, timeout: float) -> tuple[bool
         if sharing.grant_state(sub.grant) != "active" or not sub.active:
             return False, "the grant is no longer active", "dead"
         body = delivery.body.encode("utf-8")
-        url, headers = sub.callback_url, {"X-Datong-Signature": sign(sub.secret, body),
-                                          "X-Datong-Delivery": f"dtd-{delivery.id}", "X-Datong-Event": delivery.event}
-    ok, error = _post(url, body, headers, timeout)
+        headers = {**signed_headers(secret_box(session).open(sub.secret), f"dtd-{delivery.id}", body),
+                   "X-Datong-Event": delivery.event}
+        url, policy = sub.callback_url, callback_policy(session)
+    ok, error = policy.post(url, body, headers, timeout)  # checked again, connected to the checked address
     return ok, error, "sent"
 
 
@@ -214,6 +220,7 @@ def _settle(database: Database, delivery_id: int, who: str, ok: bool, error: str
         delivery.claimed_by, delivery.claimed_until = None, None
         if outcome == "dead":
             delivery.dead, delivery.last_error = True, error
+            _audit_failure(session, worker, delivery, who, error, dead=True)
             return "dead"
         delivery.attempts += 1
         if ok:
@@ -224,11 +231,23 @@ def _settle(database: Database, delivery_id: int, who: str, ok: bool, error: str
                                  "worker": who})
             return "delivered"
         delivery.last_error = error
-        if delivery.attempts >= max_attempts:
-            delivery.dead = True
+        delivery.dead = delivery.attempts >= max_attempts
+        _audit_failure(session, worker, delivery, who, error, dead=delivery.dead)
+        if delivery.dead:
             return "dead"
         delivery.next_attempt_at = utcnow() + timedelta(seconds=min(2 ** delivery.attempts, 3600))
         return "failed"
+
+
+def _audit_failure(session: Session, worker: Actor, delivery: Delivery, who: str, error: str | None,
+                   dead: bool) -> None:
+    """A failed attempt, and a delivery given up (a dead letter), are in the audit chain; nothing
+    personal left the hub, so no subjects are named."""
+    sub = delivery.subscription
+    append_event(session, actor=worker, action="share.deliver.dead" if dead else "share.deliver.retry",
+                 target=Target("subscription", str(sub.id)), outcome="failure",
+                 detail={"delivery": delivery.id, "attempts": delivery.attempts, "error": (error or "")[:200],
+                         "worker": who})
 
 
 def deliver_due(database: Database, *, limit: int = 100, max_attempts: int = MAX_ATTEMPTS,
@@ -267,4 +286,6 @@ def retry(session: Session, actor: Actor, *, delivery_id: int) -> Delivery:
         raise NotFound(what=SUBSCRIPTION, key=str(delivery_id))
     authorize(actor, "share.request", Target("delivery", str(delivery_id), delivery.subscription.consumer_id))
     delivery.dead, delivery.attempts, delivery.next_attempt_at = False, 0, utcnow()
+    append_event(session, actor=actor, action="share.deliver.requeue", target=Target("subscription",
+                 str(delivery.subscription_id)), detail={"delivery": delivery.id})
     return delivery
