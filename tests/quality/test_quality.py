@@ -130,3 +130,44 @@ def test_a_quality_run_finds_a_stale_resource(database, operator, population, tm
     assert issues(database)["timeliness"].state == "closed"
     with database.unit_of_work() as session:
         assert service.open_issue_count(session, resource_code=population) == 0
+
+
+def test_samples_show_another_departments_values_only_to_those_allowed(database, operator, population, tmp_path,
+                                                                        client, login):
+    from datong.security import service as identity
+    from datong.security.models import AuditEvent
+    from tests.helpers import PASSWORD
+
+    with database.unit_of_work() as session:
+        other = catalog.create_resource(session, operator, data=ResourceIn.model_validate(
+            resource_body(OTHER_CODE, name="低保对象信息", items=POPULATION_ITEMS[:2]))).code
+        sources.claim_source(session, operator, element="DE0002", department=DEPT_CODE)
+        identity.create_user(session, operator, username="mzclerk", display_name="民政窗口", department_code=OTHER_CODE,
+                             roles=["clerk"], password=PASSWORD)
+    rows = population_rows(5)
+    load_rows(database, operator, population, tmp_path, rows)
+    theirs = [[r[0], r[1]] for r in rows]
+    theirs[3][1] = "错名字"
+    load_rows(database, operator, other, tmp_path, theirs, header=POPULATION_HEADER[:2], name="mz.csv")
+    authoritative = rows[3][1]
+
+    def sample(username):
+        listed = client.get("/api/v1/quality/issues", headers=login(username)).json()
+        return next(i for i in listed if i["rule"] == "姓名:cross_source")["samples"][0]
+
+    clerk = sample("mzclerk")  # 民政's own value, but not 公安's
+    assert clerk["value"] == "错名字" and clerk.get("withheld") is True and "detail" not in clerk
+    assert authoritative not in str(clerk)
+    bureau = sample("boss")  # the bureau sees it masked by the sharing policy
+    assert bureau["detail"].endswith("(测试省公安厅)") and not bureau["detail"].startswith(authoritative)
+    # With a grant on 公安's resource covering 姓名, the clerk sees it as the grant says.
+    asked = client.post("/api/v1/share/requests", headers=login("mzclerk"), json={
+        "resource": population, "items": ["公民身份号码", "姓名"], "purpose": "低保核对", "legal_basis": "社会救助暂行办法"})
+    assert asked.status_code == 201, asked.text
+    approved = client.post(f"/api/v1/share/requests/{asked.json()['id']}/decision", headers=login("dadmin"),
+                           json={"approve": True, "plain_items": ["姓名"]})
+    assert approved.status_code == 200, approved.text
+    assert sample("mzclerk")["detail"].startswith(authoritative)
+    with database.reading() as session:
+        reads = session.scalars(select(AuditEvent).where(AuditEvent.action == "quality.samples")).all()
+    assert {r.actor for r in reads} >= {"mzclerk", "boss"} and reads[0].detail["withheld"] == 1

@@ -11,7 +11,7 @@ from datong.ingest.flows import run_load
 from datong.ingest.sources import Source
 from datong.security import service as identity
 from datong.security.models import AuditEvent
-from datong.sharing import masking
+from datong.security import masking
 from tests.helpers import DEPT_CODE, OTHER_CODE, PASSWORD, POPULATION_HEADER, POPULATION_ITEMS, population_rows, \
     resource_body
 from tests.ingest.conftest import write_csv

@@ -14,10 +14,10 @@ from datong.quality.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["quality"])
 
 
-def issue_out(issue) -> IssueOut:
+def issue_out(issue, samples: list[dict]) -> IssueOut:
     return IssueOut(id=issue.id, resource=issue.resource.code, resource_name=issue.resource.name,
                     department=issue.department.code, rule=issue.rule, item=issue.item, kind=issue.kind,
-                    severity=issue.severity, state=issue.state, failing=issue.failing, samples=issue.samples,
+                    severity=issue.severity, state=issue.state, failing=issue.failing, samples=samples,
                     opened_at=issue.opened_at, deadline=issue.deadline, overdue=service.overdue(issue),
                     closed_at=issue.closed_at, history=issue.history)
 
@@ -46,18 +46,21 @@ def department_scores(session: SessionDep, actor: ActorDep):
 @router.get("/quality/issues", response_model=list[IssueOut])
 def list_issues(session: SessionDep, actor: ActorDep, department: str | None = None, state: str | None = None,
                 resource: str | None = None):
-    return [issue_out(i) for i in service.list_issues(session, actor, department_code=department, state=state,
-                                                      resource_code=resource)]
+    issues = service.list_issues(session, actor, department_code=department, state=state, resource_code=resource)
+    samples = service.shown_samples(session, actor, issues)
+    return [issue_out(i, samples[i.id]) for i in issues]
 
 
 @router.get("/quality/issues/{issue_id}", response_model=IssueOut)
 def get_issue(session: SessionDep, actor: ActorDep, issue_id: IdPath):
-    return issue_out(service.get_issue(session, actor, issue_id))
+    issue = service.get_issue(session, actor, issue_id)
+    return issue_out(issue, service.shown_samples(session, actor, [issue])[issue.id])
 
 
 @router.post("/quality/issues/{issue_id}", response_model=IssueOut)
 def transition(session: SessionDep, actor: ActorDep, issue_id: IdPath, body: TransitionIn):
-    return issue_out(service.transition_issue(session, actor, issue_id=issue_id, to=body.state, note=body.note))
+    issue = service.transition_issue(session, actor, issue_id=issue_id, to=body.state, note=body.note)
+    return issue_out(issue, service.shown_samples(session, actor, [issue])[issue.id])
 
 
 @router.post("/quality/rules", status_code=201)

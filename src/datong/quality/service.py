@@ -9,6 +9,7 @@ load with failures sends ``rechecking`` back to ``rectifying`` and reopens a clo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import duckdb
@@ -23,9 +24,11 @@ from datong.errors import InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.quality.models import QualityIssue, QualityRule, QualityScore
 from datong.quality.rules import REJECT, Check, Declared
-from datong.security.audit import append_event
+from datong.security import masking
+from datong.security.audit import append_event, record_read
 from datong.security.authz import Actor, Target, authorize, is_allowed, service
 from datong.security.models import Department
+from datong.security.roles import Role
 
 OPEN, RECTIFYING, RECHECKING, CLOSED, REOPENED = "open", "rectifying", "rechecking", "closed", "reopened"
 STATES = (OPEN, RECTIFYING, RECHECKING, CLOSED, REOPENED)
@@ -106,6 +109,68 @@ def _note(issue: QualityIssue, to: str, by: str, note: str) -> None:
         issue.closed_at = utcnow()
 
 
+def _with_source(plan, kind: str, item: str, samples) -> list[dict]:
+    """Samples of a cross-source check carry another department's value in ``detail``: they say
+    which resource and item it came from, so that a reader's right to see it can be judged."""
+    rows = [dict(s) for s in samples]
+    if kind != "cross_source":
+        return rows
+    index = next((c.index for c in plan.items if c.name == item), None)
+    lookup = next((lk for lk in plan.lookups if lk.item_index == index), None)
+    if lookup is None:
+        return rows
+    return [{**row, "source": lookup.resource, "source_item": lookup.value_name} for row in rows]
+
+
+#: Hooks a higher domain adds to say whether an actor may read an item of another department's
+#: resource, and how: "plain", "masked" or None (sharing adds the grant check; quality cannot import it).
+SOURCE_READERS: list[Callable[[Session, Actor, str, str], str | None]] = []
+WITHHELD = N_("withheld: the authoritative source's value is shown to those allowed to read it")
+
+
+def _source_access(session: Session, actor: Actor, resource: Resource, item: str) -> str | None:
+    if actor.kind == "system" or actor.department_id == resource.provider_id:
+        return "plain"  # the source department's own data
+    if actor.has(Role.BUREAU_ADMIN, Role.AUDITOR):
+        return "masked"
+    answers = [hook(session, actor, resource.code, item) for hook in SOURCE_READERS]
+    return "plain" if "plain" in answers else "masked" if "masked" in answers else None
+
+
+def _shown(session: Session, actor: Actor, sample: dict, cache: dict) -> dict:
+    if "source" not in sample:
+        return sample
+    key = (sample["source"], sample.get("source_item"))
+    if key not in cache:
+        resource = session.scalar(select(Resource).where(Resource.code == sample["source"]))
+        item = next((i for i in resource.items if i.name == sample.get("source_item")), None) if resource else None
+        access = _source_access(session, actor, resource, item.name) if item else None
+        policy = None if access != "masked" else masking.policy_for(
+            item.element.identifier if item.element else None, item.sensitivity, session.info.get("masking"))
+        cache[key] = (access, policy)
+    access, policy = cache[key]
+    if access is None:
+        return {k: v for k, v in sample.items() if k != "detail"} | {"withheld": True}
+    value, _, department = (sample.get("detail") or "").rpartition(" (")
+    return sample | {"detail": f"{masking.mask(value, policy)} ({department}" if department else sample["detail"]}
+
+
+def shown_samples(session: Session, actor: Actor, issues: list[QualityIssue]) -> dict[int, list[dict]]:
+    """Each issue's samples as this actor may see them: another department's values only for those
+    allowed to read them (its own staff, the bureau and auditors masked, holders of a grant on it
+    as their grant says), masked by the sharing policy. Showing values is a read of personal data,
+    audited once for the issues shown."""
+    cache: dict = {}
+    shown = {issue.id: [_shown(session, actor, s, cache) for s in issue.samples or []] for issue in issues}
+    with_values = sorted(i for i, samples in shown.items() if samples)
+    if with_values:
+        record_read(session, actor=actor, action="quality.samples", target="quality:issues",
+                    purpose="数据质量整改", detail={"issues": with_values[:200],
+                                                 "withheld": sum(s.get("withheld", False) for v in shown.values()
+                                                                 for s in v)})
+    return shown
+
+
 def _update_issues(session: Session, plan, failures: dict[str, tuple], load_id: int | None) -> None:
     existing = {i.rule: i for i in session.scalars(select(QualityIssue).where(QualityIssue.resource_id == plan.resource_id))}
     deadline = date.today() + timedelta(days=int(session.info.get("issue_deadline_days", 15)))
@@ -123,7 +188,7 @@ def _update_issues(session: Session, plan, failures: dict[str, tuple], load_id: 
             issue.deadline, issue.closed_at = deadline, None
         elif issue.state == RECHECKING:
             _note(issue, RECTIFYING, by, f"{count}")
-        issue.failing, issue.samples, issue.last_load_id = count, [dict(s) for s in samples], load_id
+        issue.failing, issue.samples, issue.last_load_id = count, _with_source(plan, kind, item, samples), load_id
         issue.severity, issue.updated_at = severity, utcnow()
     for code, issue in existing.items():
         if code not in failures and issue.state != CLOSED and issue.kind != "timeliness":

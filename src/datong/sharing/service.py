@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from datong.catalog.models import Resource
 from datong.catalog.service import get_resource
+from datong.quality import service as quality_service
 from datong.db.base import utcnow
 from datong.errors import DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Message, Term
@@ -29,7 +30,7 @@ from datong.store.snapshots import last_snapshot
 from datong.security.audit import append_event, record_read
 from datong.security.authz import Actor, Target, authorize, is_allowed, service
 from datong.security.models import ApiClient
-from datong.sharing import masking
+from datong.security import masking
 from datong.sharing.models import APPROVED, PENDING, REJECTED, Grant, ShareRequest
 
 REQUEST = Term(N_("Sharing request"))
@@ -443,3 +444,15 @@ def export_records(session: Session, actor: Actor, *, resource_code: str, purpos
     finally:
         shutil.rmtree(folder / f"{target.stem}.tmp", ignore_errors=True)
     return target
+
+
+def _grant_reader(session: Session, actor: Actor, resource_code: str, item: str) -> str | None:
+    """For quality issue samples: how this actor may see an item of another department's resource."""
+    view, _, _ = _view(session, resource_code)
+    grant = _active_grant(session, actor, view.id) if actor.kind in ("user", "client") else None
+    if grant is None or item not in grant.items:
+        return None
+    return "plain" if item in grant.plain_items else "masked"
+
+
+quality_service.SOURCE_READERS.append(_grant_reader)

@@ -30,7 +30,7 @@ from datong.i18n import N_, Term
 from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize, service
 from datong.security.sealing import SecretBox
-from datong.sharing import masking
+from datong.security import masking
 from datong.sharing.callbacks import CallbackPolicy
 from datong.sharing import service as sharing
 from datong.sharing.models import Delivery, Grant, Subscription

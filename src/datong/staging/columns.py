@@ -51,3 +51,4 @@ class SourceLookup:
     key_name: str
     value_name: str
     department: str
+    resource: str = ""  # the authoritative resource's code

@@ -65,7 +65,7 @@ def _lookups(session: Session, resource: Resource, items: list[ItemColumn]) -> l
             snapshot = last_snapshot(session, other.id) if value_item and match else None
             if snapshot:
                 lookups.append(SourceLookup(col.index, match[0].index, snapshot, match[1].name, value_item.name,
-                                            department.short_name or department.name))
+                                            department.short_name or department.name, other.code))
                 break
     return lookups
 

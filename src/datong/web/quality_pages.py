@@ -162,7 +162,9 @@ def _inbox(request: Request, actor: Actor, status: int = 200, **context) -> Resp
         moves = {i.id: [to for (frm, to), action in quality.TRANSITIONS.items()
                         if frm == i.state and is_allowed(actor, action, Target("issue", str(i.id), i.department_id))]
                  for i in issues}
+        samples = quality.shown_samples(session, actor, issues)
         return render(request, "quality/issues.html", status=status, issues=issues, moves=moves, state=state,
+                      samples=samples,
                       states=quality.STATE_LABELS, overdue=quality.overdue, kinds=KIND_LABELS, **context)
 
 
