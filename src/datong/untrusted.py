@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 #: Deeper than any record a department sends; shallow enough for every parser we use.
 MAX_JSON_DEPTH = 64
@@ -82,7 +83,7 @@ def text_cells(sheet) -> None:
                 cell.data_type = "s"
 
 
-def inflated_size(path: Path) -> int:
+def inflated_size(path: Path | BinaryIO) -> int:
     """The total size of a zip archive's members once inflated, from its central directory."""
     with zipfile.ZipFile(path) as archive:
         return sum(member.file_size for member in archive.infolist())

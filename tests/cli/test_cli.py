@@ -1,6 +1,7 @@
 """The datong command, against the same databases as the API tests."""
 
 import json
+import secrets
 
 import pytest
 from typer.testing import CliRunner
@@ -97,7 +98,7 @@ def test_demo_builds_the_province_idempotently(settings):
 
 
 def test_demo_refuses_production(settings):
-    env = {**cli_env(settings), "DATONG_ENV": "production", "DATONG_SECRET_KEY": "k" * 40}
+    env = {**cli_env(settings), "DATONG_ENV": "production", "DATONG_SECRET_KEY": secrets.token_urlsafe(48)}
     result = runner.invoke(cli, ["--lang", "en", "demo", "--no-serve"], env=env)
     assert result.exit_code == 2
     assert "cannot be built when DATONG_ENV=production" in result.stderr

@@ -8,6 +8,7 @@ catalogue imports back unchanged.
 from __future__ import annotations
 
 import io
+import zipfile
 import json
 import re
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from datong.untrusted import text_cells
+from datong.untrusted import inflated_size, text_cells
 from datong.catalog import service
 from datong.catalog.models import DataElement, Resource
 from datong.catalog.schemas import ResourceIn
@@ -33,7 +34,8 @@ from datong.catalog.vocab import (
 )
 from datong.errors import DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Message, Term
-from datong.security.authz import Actor
+from datong.security import authz
+from datong.security.authz import Actor, Target, authorize
 
 SHEET = "信息资源目录"
 TITLE = "政务信息资源目录"
@@ -256,10 +258,27 @@ def _unknown_elements(parsed: Parsed, known: set[str], problems: list[Problem]) 
     return found
 
 
+def _inflates_too_far(content: bytes) -> bool:
+    try:
+        return inflated_size(io.BytesIO(content)) > CATALOG_MAX_INFLATED
+    except zipfile.BadZipFile:
+        return False  # read_workbook says the file is not a workbook
+
+
+#: A catalog of thousands of resources is a few MB of sheet XML; more is not a catalog.
+CATALOG_MAX_INFLATED = 64 << 20
+
+
+@authz.service(mutates=True)
 def import_catalog(session: Session, actor: Actor, *, filename: str, content: bytes) -> ImportResult:
-    """Import every resource in the file, or none: raises CatalogRejected listing each problem."""
+    """Import every resource in the file, or none: raises CatalogRejected listing each problem.
+    Each resource is created or updated by the catalog's own services, which authorize it."""
+    authorize(actor, "resource.edit", Target("catalog", department_id=actor.department_id))
     suffix = Path(filename).suffix.lower()
     problems: list[Problem] = []
+    if suffix == ".xlsx" and _inflates_too_far(content):
+        raise CatalogRejected([Problem(filename, None, None, Term(N_(
+            "the workbook inflates to more than 64 MB; that is not a catalog")))])
     if suffix == ".xlsx":
         parsed = read_workbook(content, problems)
     elif suffix in (".yaml", ".yml", ".json"):

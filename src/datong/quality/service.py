@@ -155,11 +155,16 @@ def _shown(session: Session, actor: Actor, sample: dict, cache: dict) -> dict:
     return sample | {"detail": f"{masking.mask(value, policy)} ({department}" if department else sample["detail"]}
 
 
+@service(mutates=False, personal=True)
 def shown_samples(session: Session, actor: Actor, issues: list[QualityIssue]) -> dict[int, list[dict]]:
     """Each issue's samples as this actor may see them: another department's values only for those
     allowed to read them (its own staff, the bureau and auditors masked, holders of a grant on it
     as their grant says), masked by the sharing policy. Showing values is a read of personal data,
     audited once for the issues shown."""
+    for issue in issues:
+        authorize(actor, "issue.read", Target("issue", str(issue.id), issue.department_id))
+    if not issues:
+        authorize(actor, "issue.read", Target("issues", department_id=actor.department_id))
     cache: dict = {}
     shown = {issue.id: [_shown(session, actor, s, cache) for s in issue.samples or []] for issue in issues}
     with_values = sorted(i for i, samples in shown.items() if samples)
