@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from sqlalchemy import text
 
 from datong import __version__
-from datong.api import problems
+from datong.api import openapi, problems
 from datong.api.deps import ActorCache
 from datong.api.routers import ROUTERS
 from datong.db import Database
@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.actor_cache = ActorCache()
     app.state.signin = SignInGuard.from_settings(database, settings)
     problems.install(app)
+    openapi.install(app)
     _install_metrics(app, settings)
     for router in ROUTERS:
         app.include_router(router)

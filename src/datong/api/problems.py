@@ -93,15 +93,18 @@ async def too_deep(request: Request, exc: RecursionError) -> Response:
         locale, N_("The input is nested too deeply to be read; send flat records.")))
 
 
-async def out_of_range(request: Request, exc: Exception) -> Response:
-    """A number larger than the database can hold names nothing there."""
-    from sqlalchemy.exc import DataError
-
-    if isinstance(exc, DataError) and "out of range" not in str(exc.orig):
-        raise exc
-    return problem(request, 422, "out_of_range", lambda locale: translate(
-        locale, N_("A number in the request is out of range (at most {limit}); check the ids you sent."),
-        limit=2**63 - 1))
+async def bad_value(request: Request, exc: Exception) -> Response:
+    """A value the database refuses to hold (a number past 64 bits, text with a NUL character,
+    which PostgreSQL cannot store) is the caller's to fix: 422, never 500."""
+    if isinstance(exc, OverflowError) or "out of range" in str(getattr(exc, "orig", exc)):
+        return problem(request, 422, "out_of_range", lambda locale: translate(
+            locale, N_("A number in the request is out of range (at most {limit}); check the ids you sent."),
+            limit=2**63 - 1))
+    if "NUL" in str(getattr(exc, "orig", exc)):
+        return problem(request, 422, "nul_character", lambda locale: translate(
+            locale, N_("The request contains a NUL character (0x00), which text cannot hold; remove it.")))
+    return problem(request, 422, "bad_value", lambda locale: translate(
+        locale, N_("A value in the request cannot be stored as it is; check its form.")))
 
 
 def install(app: FastAPI) -> None:
@@ -111,7 +114,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, database_failure)
     app.add_exception_handler(PoolTimeout, database_failure)
     app.add_exception_handler(RecursionError, too_deep)
-    app.add_exception_handler(OverflowError, out_of_range)
-    app.add_exception_handler(DataError, out_of_range)
+    app.add_exception_handler(OverflowError, bad_value)
+    app.add_exception_handler(DataError, bad_value)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
