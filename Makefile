@@ -51,6 +51,7 @@ bench: $(DEVSTAMP)
 	$(BIN)/python benchmarks/audit_chain.py 300000 --postgres $(BENCH_PG)
 	$(BIN)/python benchmarks/share_lookup.py 8
 	$(BIN)/python benchmarks/share_lookup.py 8 --postgres $(BENCH_PG)
+	$(BIN)/python benchmarks/hostile_input.py 300000
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

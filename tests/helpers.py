@@ -35,7 +35,7 @@ def cli_env(settings) -> dict[str, str]:
     """Environment that points the ``datong`` command at a test's database."""
     return {"DATONG_DATABASE_URL": settings.database_url, "DATONG_DATA_DIR": str(settings.data_dir),
             "DATONG_ENV": "test", "DATONG_SECRET_KEY": settings.resolved_secret(),
-            "DATONG_CALLBACK_ALLOW": settings.callback_allow}
+            "DATONG_CALLBACK_ALLOW": settings.callback_allow or ""}
 
 
 def resource_body(provider: str, name: str = "户籍人口基本信息", **overrides) -> dict:

@@ -79,8 +79,9 @@ class Settings(BaseSettings):
     snapshot_keep: int = Field(default=3, ge=1, le=1000)
     load_lease_seconds: int = Field(default=60, ge=5, le=3600)
     # Hosts and networks webhooks may reach although they are not public, e.g.
-    # "receiver.dept.internal,10.20.0.0/16" (datong.sharing.callbacks).
-    callback_allow: str = ""
+    # "receiver.dept.internal,10.20.0.0/16" (datong.sharing.callbacks). In development it defaults
+    # to the hub's own host, where the demo's receiver listens; elsewhere to nothing.
+    callback_allow: str | None = None
     # Sign-in throttling (datong.security.signin): per account and per source address.
     login_max_failures: int = Field(default=5, ge=1, le=100)
     login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
@@ -108,6 +109,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.data_dir / 'datong.db'}"
         if self.env is Environment.PRODUCTION:
             self.secure_cookies = True
+        if self.callback_allow is None:
+            self.callback_allow = self.host if self.env is Environment.DEVELOPMENT else ""
         return self
 
     @property

@@ -1,6 +1,8 @@
 """The demo's generated data: real divisions and check characters, defects at the stated rates,
 and loads that reject exactly the defective rows."""
 
+import pytest
+
 from datong.codes.divisions import lookup_division
 from datong.codes.id_number import validate_id_number
 from datong.demo.people import RATES, generate, rows_for
@@ -28,6 +30,12 @@ def test_defects_are_injected_at_the_stated_rates():
     assert len(rows) == 5000 + injected["duplicate"]
     invalid = sum(1 for r in rows if not validate_id_number(r[0].translate({0xFF10 + d: 48 + d for d in range(10)})).valid)
     assert invalid == injected["bad_check"]
+
+
+@pytest.fixture
+def settings(settings):
+    """The demo subscribes HR to a receiver on the hub itself (127.0.0.1), allowed as in development."""
+    return settings.model_copy(update={"callback_allow": "127.0.0.1"})
 
 
 def test_the_demo_loads_the_catalog_and_rejects_the_defects(settings, database):

@@ -73,7 +73,13 @@ class ActorCache:
         self.entries[token] = (actor, time.monotonic() + self.seconds, expires)
 
 
-def _look_up(request: Request, token: str) -> Actor:
+def actor_for_token(request: Request, token: str) -> Actor:
+    """Who a bearer token speaks for: the one resolver of the API, the CKAN routes and anything
+    else that takes tokens (cached for a short while; refused with 401 when the token or its
+    account is no longer good). Blocking: call it from a thread."""
+    cached = request.app.state.actor_cache.get(token)
+    if cached is not None:
+        return cached
     claims = read_token(secret=request.app.state.secret, token=token)
     with request.app.state.database.reading() as session:
         actor = actor_from_claims(session, claims)
@@ -91,7 +97,7 @@ async def bearer_actor(request: Request) -> Actor:
         raise NotAuthenticated()
     actor = request.app.state.actor_cache.get(token)
     if actor is None:
-        actor = await run_in_threadpool(_look_up, request, token)
+        actor = await run_in_threadpool(actor_for_token, request, token)
     request.state.actor = actor
     return actor
 

@@ -20,10 +20,10 @@ from datong import __version__
 from datong.catalog import service
 from datong.catalog.models import Resource
 from datong.catalog.vocab import OpenType
+from datong.api.deps import actor_for_token
 from datong.errors import DatongError, NotAuthenticated
 from datong.security.models import Department
-from datong.security.service import actor_from_claims, get_department
-from datong.security.tokens import read_token
+from datong.security.service import get_department
 
 router = APIRouter(prefix="/api", tags=["CKAN compatibility"])
 EMULATED_CKAN = "2.10"
@@ -44,8 +44,7 @@ def _authenticated(request: Request, session) -> bool:
     if not header:
         return False
     token = header.split(" ", 1)[1] if header.lower().startswith("bearer ") else header
-    if actor_from_claims(session, read_token(secret=request.app.state.secret, token=token.strip())) is None:
-        raise NotAuthenticated()
+    actor_for_token(request, token.strip())  # 401 unless the token and its account are good
     return True
 
 
