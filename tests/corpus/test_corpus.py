@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from datong.store.models import Load, Record
+from datong.store.models import Record
 from tests.corpus.build import BUILDERS
 from tests.helpers import cli_env
 from tests.ingest.conftest import population  # noqa: F401 - the fixture

@@ -62,7 +62,7 @@ def test_upload_see_progress_and_the_result_then_fix_the_issue(page, live_server
 
 def test_a_file_that_cannot_be_read_says_why_and_loads_nothing(page, live_server, population, tmp_path):
     path = tmp_path / "坏文件.csv"
-    path.write_bytes("公民身份号码,姓名\n".encode() + b"\xff\xfe\xfa\n")
+    path.write_bytes("公民身份号码,姓名,性别代码,出生日期,住址\n".encode() + b"\xff\xfe\xfa,1,2,3,4\n")
     sign_in(page, live_server, "dadmin")
     page.goto(f"{live_server}/catalog/r/{population}/loads")
     page.set_input_files("input[name=file]", str(path))
