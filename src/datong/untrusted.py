@@ -24,7 +24,7 @@ from typing import BinaryIO
 MAX_JSON_DEPTH = 64
 _TOKENS = re.compile(rb'\\.|["\[\]{}]')  # one pass, left to right: linear on any input
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
 def too_deep(text: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -58,7 +58,7 @@ def first_deep_line(path: Path, limit: int = MAX_JSON_DEPTH) -> int | None:
 
 def is_formula(value: str) -> bool:
     """Whether a spreadsheet would run the text as a formula (a plain number is not one)."""
-    return value.startswith(_FORMULA_START) and not _NUMBER.match(value)
+    return value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value)
 
 
 def neutralise(value: object) -> object:

@@ -59,6 +59,8 @@ def test_an_address_guessing_across_accounts_is_made_to_wait(client, world, data
     assert events(database, "auth.login")[-1].detail["reason"] == "address throttled"
     other = sign_in(client, "boss", PASSWORD, **{"X-Forwarded-For": "10.0.0.9"})
     assert other.status_code == 429  # a header the client writes does not move it to another address
+    throttled = [e for e in events(database, "auth.login") if (e.detail or {}).get("reason") == "address throttled"]
+    assert len(throttled) == 1  # one event per address and window, not one per refused attempt
 
 
 def test_the_console_login_is_guarded_too(client, world):

@@ -12,9 +12,9 @@ import codecs
 import csv
 import json
 import re
-from contextlib import ExitStack
 import zipfile
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -86,8 +86,9 @@ def _fail(source: Source, text: str, **params: object) -> LoadFailed:
 
 def detect_encoding(path: Path) -> str:
     """UTF-8 (with or without BOM) when the start of the file decodes as UTF-8, else GB18030,
-    the superset of GBK and GB2312 that Chinese office software writes. A file whose first
-    thousand lines are plainly UTF-8 is UTF-8 with a bad line later, which the transcoding names."""
+    the superset of GBK and GB2312 that Chinese office software writes. A file that runs as UTF-8
+    for at least eight non-ASCII characters before its first bad byte is UTF-8 with a bad line,
+    which the transcoding then names."""
     with path.open("rb") as handle:
         head = handle.read(CHUNK)
     if head.startswith(codecs.BOM_UTF8):
@@ -112,7 +113,8 @@ def _refuse_wide_encodings(source: Source) -> None:
         head = handle.read(4096)
     found = next((name for bom, name in _WIDE if head.startswith(bom)), None)
     even, odd = head[0::2].count(0), head[1::2].count(0)
-    if found is None and min(even, odd) == 0 and max(even, odd) >= 2:  # every ASCII character has a zero byte
+    # In UTF-16 every ASCII character (digits, commas, line ends) has a zero byte, all on one side.
+    if found is None and min(even, odd) == 0 and max(even, odd) >= max(2, len(head) // 64):
         found = "UTF-16"
     if found:
         raise _fail(source, N_("the file is {encoding} text; save it as UTF-8 (or GB18030) and send it again"),
@@ -181,6 +183,9 @@ def _csv_header(source: Source, encoding: str) -> tuple[list[str], str]:
     sniffed from the header among , tab | ;."""
     with source.path.open("rb") as handle:
         raw = handle.readline(HEADER_BYTES)
+    if len(raw) == HEADER_BYTES and not raw.endswith(b"\n"):
+        raise _fail(source, N_("the first line is longer than {size} KB; the first line must be the header"),
+                    size=HEADER_BYTES >> 10)
     try:
         first = raw.decode("utf-8-sig" if encoding == "utf-8" else encoding)
     except UnicodeDecodeError:

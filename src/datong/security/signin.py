@@ -5,7 +5,8 @@ Two limits, both in settings. Per account (kept in the database, so every server
 ``DATONG_LOGIN_LOCKOUT_MINUTES``, even against the right password; the security administrator can
 lift the lock. Per source address (counted in the rate-limit storage, shared when it is Redis):
 ``DATONG_LOGIN_ADDRESS_FAILURES`` failures in that many minutes make the address wait, whatever
-account or system it tries next. Every refusal is in the audit chain.
+account or system it tries next. Every failed password, lock and unlock is in the audit chain, and
+the first refusal of a throttled address in each window.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class SignInGuard:
         self.limiter = strategies.MovingWindowRateLimiter(storage.storage_from_string(storage_uri))
         self.max_failures, self.lockout = max_failures, timedelta(minutes=lockout_minutes)
         self.per_address = RateLimitItemPerMinute(address_failures, multiples=lockout_minutes)
+        # One audit event per throttled address and window: a flood of refused attempts must not
+        # become a flood of audit events.
+        self.audit_once = RateLimitItemPerMinute(1, multiples=lockout_minutes)
 
     @classmethod
     def from_settings(cls, database: Database, settings) -> SignInGuard:
@@ -70,6 +74,7 @@ class SignInGuard:
         seconds = max(math.ceil(reset - time.time()), 1)
         error = TooManyAttempts(address=address, seconds=seconds)
         error.headers = {"Retry-After": str(seconds)}
-        self.database.audit.record(actor=Actor(kind="user", name=address), action="auth.login", target=target,
-                                   outcome="denied", detail={"reason": "address throttled", "address": address})
+        if self.limiter.hit(self.audit_once, "sign-in-audit", address):
+            self.database.audit.record(actor=Actor(kind="user", name=address), action="auth.login", target=target,
+                                       outcome="denied", detail={"reason": "address throttled", "address": address})
         raise error
