@@ -73,6 +73,9 @@ def callback_policy(session: Session) -> CallbackPolicy:
 def subscribe(session: Session, actor: Actor, *, grant_id: int, callback_url: str, keys: list[str] | None = None,
               events: list[str] | None = None) -> tuple[Subscription, str]:
     """Subscribe the consumer to changes under one of its grants; returns the signing secret once."""
+    # Public addresses only, unless allowed. Resolved before the first statement, so that a slow
+    # name server never holds the write lock.
+    callback_policy(session).check(callback_url)
     grant = session.get(Grant, grant_id)
     if grant is None:
         raise NotFound(what=sharing.GRANT, key=str(grant_id))
@@ -81,7 +84,6 @@ def subscribe(session: Session, actor: Actor, *, grant_id: int, callback_url: st
         raise InvalidInput(field="grant_id", reason=Term(N_("the grant is not active")))
     if "subscription" not in grant.resource.sharing_methods:
         raise InvalidInput(field="grant_id", reason=Term(N_("the resource is not shared by subscription")))
-    callback_policy(session).check(callback_url)  # public addresses only, unless allowed
     chosen = events or list(EVENTS.values())
     if not set(chosen) <= set(EVENTS.values()):
         raise InvalidInput(field="events", reason=Term(N_("inserted, updated or deleted")))
