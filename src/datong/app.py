@@ -97,8 +97,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version=__version__,
         description="Government data sharing and exchange hub (政务数据共享交换平台).",
         openapi_url="/openapi.json" if settings.docs_open else None,
-        docs_url="/docs" if settings.docs_open else None,
-        redoc_url="/redoc" if settings.docs_open else None,
+        docs_url=None,  # served from the package by openapi.install_docs
+        redoc_url=None,
         lifespan=_lifespan(settings, database),
     )
     app.state.settings = settings
@@ -108,6 +108,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.signin = SignInGuard.from_settings(database, settings)
     problems.install(app)
     openapi.install(app)
+    if settings.docs_open:
+        openapi.install_docs(app)
     _install_metrics(app, settings)
     for router in ROUTERS:
         app.include_router(router)

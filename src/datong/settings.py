@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1, le=100)
     login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     login_address_failures: int = Field(default=20, ge=1, le=10_000)
-    # /docs, /redoc and /openapi.json: open by default, closed in production unless set true.
+    # /docs and /openapi.json: open by default, closed in production unless set true.
     public_docs: bool | None = None
     # /metrics: open by default; when a token is set it must come as a bearer token; in production
     # it is closed unless a token is set.

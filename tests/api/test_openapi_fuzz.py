@@ -57,3 +57,6 @@ def test_the_document_says_how_to_sign_in_and_what_errors_look_like(client):
     assert grants["security"] == [{"oauth2": []}]
     assert "application/problem+json" in grants["responses"]["403"]["content"]
     assert "security" not in document["paths"]["/api/v1/auth/token"]["post"]
+    record = document["paths"]["/api/v1/share/{code}/records/{key}"]["get"]
+    purpose = next(p for p in record["parameters"] if p["name"].lower() == "x-purpose")
+    assert purpose["required"] is True and "RFC 8187" in purpose["description"]
