@@ -11,6 +11,7 @@ import secrets
 from collections import Counter
 from enum import StrEnum
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +56,8 @@ class Settings(BaseSettings):
     database_url: str = ""
     secret_key: SecretStr | None = None
     default_locale: str = "zh-CN"
+    # The time zone of every time a person reads (console, reports); the API keeps ISO 8601 with offsets.
+    timezone: str = "Asia/Shanghai"
     audit_hash: HashAlgorithm = HashAlgorithm.SM3
     resource_code_format: str = "national"
     token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
@@ -101,6 +104,15 @@ class Settings(BaseSettings):
         unknown = sorted(set(self.masking.values()) - known)
         if unknown:
             raise ValueError(f"DATONG_MASKING: unknown masking {', '.join(unknown)}; use one of {', '.join(sorted(known))}")
+        return self
+
+    @model_validator(mode="after")
+    def _known_timezone(self) -> Settings:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"DATONG_TIMEZONE: unknown time zone {self.timezone!r}; use an IANA name such as "
+                             "Asia/Shanghai") from None
         return self
 
     @model_validator(mode="after")

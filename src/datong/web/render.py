@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 from importlib import resources
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
@@ -45,6 +47,15 @@ def vocab_label(enum: str, value: str | None, locale: str) -> str:
     return gettext_for(locale)(text) if locale == "en" else text
 
 
+def local_time(value: datetime | None, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored time (UTC) as people read it: in the deployment's time zone (DATONG_TIMEZONE)."""
+    if value is None:
+        return "—"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(zone).strftime(fmt)
+
+
 def navigation(actor: Actor) -> list[tuple[str, str]]:
     """The menu: only the pages this person may open."""
     items = [("/", N_("Home"), None), ("/departments", N_("Departments"), ("department.list", "departments")),
@@ -61,6 +72,9 @@ class Renderer:
     def __init__(self, app: FastAPI) -> None:
         self.templates = Jinja2Templates(directory=str(resources.files("datong.web") / "templates"))
         self.templates.env.globals.update(version=__version__, locales=SUPPORTED)
+        zone = ZoneInfo(app.state.settings.timezone)
+        self.templates.env.globals["timezone"] = app.state.settings.timezone
+        self.templates.env.filters["local"] = lambda value, fmt="%Y-%m-%d %H:%M": local_time(value, zone, fmt)
 
     def page(self, request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
         locale = console_locale(request)
