@@ -68,9 +68,11 @@ def test_a_provider_registers_then_edits_a_resource(page, live_server, world, tm
         page.get_by_test_id("add-row").click()
     expect(page.locator(".items-form tbody tr")).to_have_count(5)
     page.fill("input[name=items-4-name]", "火化地点")  # non-standard, and no note yet
+    page.select_option("select[name=items-4-data_type]", "date")
     page.click("form.card button[type=submit]")
     expect(page.get_by_test_id("error")).to_contain_text("非标准")
     expect(page.locator("input[name=items-2-name]")).to_have_value("火化地点")  # kept, compacted
+    expect(page.locator("select[name=items-2-data_type]")).to_have_value("date")  # and so is its type
     page.fill("input[name=items-2-note]", "殡葬管理系统自有字段")
     page.click("form.card button[type=submit]")
 
@@ -152,3 +154,16 @@ def test_dictionary_and_a_conflict_the_bureau_resolves(page, live_server, databa
     expect(rows.filter(has_text="测试省民政厅")).to_contain_text("权威来源")
     expect(rows.filter(has_text="测试省公安厅")).to_contain_text("已驳回")
     expect(rows.filter(has_text="冲突")).to_have_count(0)
+
+
+def test_form_errors_name_the_item_by_its_row_and_name():
+    from datong.errors import InvalidInput
+    from datong.web.catalog_pages import _validated
+    from tests.helpers import DEPT_CODE, resource_body
+
+    body = resource_body(DEPT_CODE)
+    body["items"][1]["length"] = 0  # 姓名, the second row of the form
+    with pytest.raises(InvalidInput) as error:
+        _validated(body)
+    assert "信息项第 2 行（姓名）的 length" in error.value.localised("zh-CN")
+    assert "data item row 2 (姓名), length" in error.value.localised("en")

@@ -14,6 +14,7 @@ from datong.catalog import service, sources, transfer
 from datong.catalog.schemas import ResourceIn
 from datong.catalog.vocab import Category, DataType, KeyKind, OpenType, Sensitivity, SharingMethod, SharingType, UpdateCycle
 from datong.errors import DatongError, InvalidInput
+from datong.i18n import N_, Message
 from datong.security.authz import Actor, Target, is_allowed
 from datong.security.service import list_departments
 from datong.web.pages import ConsoleActor, Csrf, localised, render
@@ -158,11 +159,35 @@ def new_resource(request: Request, actor: ConsoleActor):
 
 
 def _validated(form_data: dict) -> ResourceIn:
+    """The form as a resource, or one error naming every field at fault, items by their row
+    (counted from 1, as the form shows them) and name."""
     try:
         return ResourceIn.model_validate(form_data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise InvalidInput(field=".".join(map(str, first["loc"])), reason=first["msg"]) from None
+        problems = [_Located(e, form_data.get("items", [])) for e in exc.errors()]
+        raise InvalidInput(field=_Joined(problems), reason=problems[0].reason) from None
+
+
+class _Located:
+    def __init__(self, error: dict, items: list[dict]) -> None:
+        loc, self.reason = error["loc"], error["msg"]
+        if len(loc) >= 2 and loc[0] == "items" and isinstance(loc[1], int):
+            name = items[loc[1]].get("name", "") if loc[1] < len(items) else ""
+            self.field = Message(N_("data item row {row} ({name}), {field}"), row=loc[1] + 1, name=name,
+                                 field=".".join(map(str, loc[2:])) or "-")
+        else:
+            self.field = ".".join(map(str, loc))
+
+    def localise(self, locale: str) -> str:
+        return self.field.localise(locale) if isinstance(self.field, Message) else self.field
+
+
+class _Joined:
+    def __init__(self, parts: list[_Located]) -> None:
+        self.parts = parts
+
+    def localise(self, locale: str) -> str:
+        return "; ".join(p.localise(locale) for p in self.parts)
 
 
 @router.post("/catalog/new", dependencies=[Csrf])
