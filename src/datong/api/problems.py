@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -11,7 +12,7 @@ from starlette.exceptions import HTTPException
 
 from datong.api.deps import request_locale
 from datong.errors import DatongError, database_error
-from datong.i18n import N_, translate
+from datong.i18n import N_, Message, translate
 
 PROBLEM = "application/problem+json"
 _TITLES = {
@@ -57,12 +58,51 @@ async def datong_error(request: Request, exc: DatongError) -> JSONResponse:
     return response
 
 
+#: Pydantic's messages for the usual mistakes, in words we translate (others keep pydantic's English).
+FIELD_MESSAGES = {
+    "missing": N_("required"), "extra_forbidden": N_("not a known field; remove it"),
+    "string_too_short": N_("too short (at least {min_length} characters)"),
+    "string_too_long": N_("too long (at most {max_length} characters)"),
+    "too_short": N_("too few entries (at least {min_length})"), "too_long": N_("too many entries (at most {max_length})"),
+    "greater_than_equal": N_("must be at least {ge}"), "less_than_equal": N_("must be at most {le}"),
+    "greater_than": N_("must be more than {gt}"), "less_than": N_("must be less than {lt}"),
+    "int_parsing": N_("must be a whole number"), "int_type": N_("must be a whole number"),
+    "string_type": N_("must be text"), "bool_parsing": N_("must be true or false"),
+    "list_type": N_("must be a list"), "dict_type": N_("must be an object"),
+    "string_pattern_mismatch": N_("does not have the expected form"), "enum": N_("must be one of {expected}"),
+    "literal_error": N_("must be one of {expected}"), "date_from_datetime_parsing": N_("must be a date (2020-01-02)"),
+    "date_parsing": N_("must be a date (2020-01-02)"), "datetime_parsing": N_("must be a time (ISO 8601)"),
+    "datetime_from_date_parsing": N_("must be a time (ISO 8601)"),
+    "json_invalid": N_("the body is not valid JSON (near character {position})"),
+}
+
+
+def _field_error(error: dict) -> dict:
+    location = error["loc"][0] if error["loc"] else None
+    if error["type"] == "json_invalid":  # the location is a character position, not a field
+        return {"field": "body", "location": "body", "type": "json_invalid", "message": error["msg"],
+                "text": Message(FIELD_MESSAGES["json_invalid"], position=error["loc"][-1])}
+    field = ".".join(str(p) for p in error["loc"] if p not in ("body", "query", "path", "form", "header"))
+    template = FIELD_MESSAGES.get(error["type"])
+    context = {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, (str, int, float))}
+    text = Message(template, **context) if template and _fills(template, context) else None
+    return {"field": field, "location": location, "message": error["msg"], "type": error["type"], "text": text}
+
+
+def _fills(template: str, context: dict) -> bool:
+    try:
+        template.format(**context)
+        return True
+    except (KeyError, IndexError):
+        return False
+
+
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [
-        {"field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path", "form")),
-         "location": e["loc"][0] if e["loc"] else None, "message": e["msg"], "type": e["type"]}
-        for e in exc.errors()
-    ]
+    locale = request_locale(request)
+    errors = []
+    for found in (_field_error(e) for e in exc.errors()):
+        text = found.pop("text")
+        errors.append({**found, "message": text.localise(locale) if text is not None else found["message"]})
     fields = ", ".join(sorted({e["field"] for e in errors if e["field"]})) or "-"
     def detail(locale: str) -> str:
         return translate(locale, N_("Check these fields and send again: {fields}"), fields=fields)
@@ -72,7 +112,9 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
 
 async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
     def detail(locale: str) -> str:
-        text = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, N_("Error"))
+        text = exc.detail if isinstance(exc.detail, str) else None
+        if text is None or text == HTTPStatus(exc.status_code).phrase:  # Starlette's own "Not Found", …
+            text = _TITLES.get(exc.status_code, N_("Error"))
         return translate(locale, text)
 
     return problem(request, exc.status_code, f"http_{exc.status_code}", detail)
