@@ -12,12 +12,23 @@ from datong.web import catalog_pages, pages, quality_pages, sharing_pages
 from datong.web.render import Renderer
 
 
+class CachedStatic(StaticFiles):
+    """Static files; those asked for with the release in ``?v=`` (as every page links them) are
+    cached by browsers for a year, since a new release links new addresses."""
+
+    async def get_response(self, path: str, scope):
+        response = await super().get_response(path, scope)
+        if response.status_code == 200 and b"v=" in scope.get("query_string", b""):
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
+
+
 def install(app: FastAPI) -> None:
     settings = app.state.settings
     renderer = Renderer(app)
     app.state.renderer = renderer
     app.state.html_error = renderer.error_page
-    app.mount("/static", StaticFiles(directory=str(resources.files("datong.web") / "static")), name="static")
+    app.mount("/static", CachedStatic(directory=str(resources.files("datong.web") / "static")), name="static")
     app.include_router(pages.router)
     app.include_router(quality_pages.router)  # before the catalog's /catalog/r/{code} pages
     app.include_router(sharing_pages.router)

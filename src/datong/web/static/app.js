@@ -10,8 +10,26 @@ document.addEventListener("click", (event) => {
 
 // Charts: an element with data-chart ("lines" or "bars"), data-labels (the x axis), data-series
 // ([[name, [values]], …], in the order to show) and data-translations ({name: label}) becomes an ECharts chart of scores.
+// ECharts (1 MB) is fetched only by a page that draws a chart, once; its address comes from the
+// <body data-echarts> attribute, versioned so that browsers may cache it for good.
+let echartsLoading = null;
+function withEcharts(then) {
+  if (window.echarts) return then();
+  if (!echartsLoading) {
+    echartsLoading = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = document.body.dataset.echarts;
+      script.onload = resolve;
+      script.onerror = reject;
+      document.head.appendChild(script);
+    });
+  }
+  echartsLoading.then(then);
+}
+
 function drawCharts(root) {
-  if (!window.echarts) return;
+  if (!root.querySelector("[data-chart]")) return;
+  if (!window.echarts) return withEcharts(() => drawCharts(root));
   root.querySelectorAll("[data-chart]").forEach((element) => {
     if (element.dataset.drawn) return;
     element.dataset.drawn = "1";
