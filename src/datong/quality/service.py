@@ -125,7 +125,6 @@ def _with_source(plan, kind: str, item: str, samples) -> list[dict]:
 #: Hooks a higher domain adds to say whether an actor may read an item of another department's
 #: resource, and how: "plain", "masked" or None (sharing adds the grant check; quality cannot import it).
 SOURCE_READERS: list[Callable[[Session, Actor, str, str], str | None]] = []
-WITHHELD = N_("withheld: the authoritative source's value is shown to those allowed to read it")
 
 
 def _source_access(session: Session, actor: Actor, resource: Resource, item: str) -> str | None:

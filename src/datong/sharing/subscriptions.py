@@ -243,11 +243,13 @@ def _settle(database: Database, delivery_id: int, who: str, ok: bool, error: str
 
 def _audit_failure(session: Session, worker: Actor, delivery: Delivery, who: str, error: str | None,
                    dead: bool) -> None:
-    """A failed attempt, and a delivery given up (a dead letter), are in the audit chain; nothing
-    personal left the hub, so no subjects are named."""
+    """A failed attempt, and a delivery given up (a dead letter), are in the audit chain. The
+    receiver may have read the body before it failed to answer 2xx, so the subjects are named as
+    for a delivery."""
     sub = delivery.subscription
     append_event(session, actor=worker, action="share.deliver.dead" if dead else "share.deliver.retry",
-                 target=Target("subscription", str(sub.id)), outcome="failure",
+                 target=Target("subscription", str(sub.id)), outcome="failure", subjects=delivery.subjects,
+                 purpose=sub.grant.purpose,
                  detail={"delivery": delivery.id, "attempts": delivery.attempts, "error": (error or "")[:200],
                          "worker": who})
 
