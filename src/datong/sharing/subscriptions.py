@@ -222,7 +222,7 @@ def _settle(database: Database, delivery_id: int, who: str, ok: bool, error: str
         delivery.claimed_by, delivery.claimed_until = None, None
         if outcome == "dead":
             delivery.dead, delivery.last_error = True, error
-            _audit_failure(session, worker, delivery, who, error, dead=True)
+            _audit_failure(session, worker, delivery, who, error, dead=True, sent=False)
             return "dead"
         delivery.attempts += 1
         if ok:
@@ -242,13 +242,13 @@ def _settle(database: Database, delivery_id: int, who: str, ok: bool, error: str
 
 
 def _audit_failure(session: Session, worker: Actor, delivery: Delivery, who: str, error: str | None,
-                   dead: bool) -> None:
+                   dead: bool, sent: bool = True) -> None:
     """A failed attempt, and a delivery given up (a dead letter), are in the audit chain. The
-    receiver may have read the body before it failed to answer 2xx, so the subjects are named as
-    for a delivery."""
+    receiver may have read the body before it failed to answer 2xx, so the subjects of a sent
+    attempt are named as for a delivery (none when nothing was sent: the grant had ended)."""
     sub = delivery.subscription
     append_event(session, actor=worker, action="share.deliver.dead" if dead else "share.deliver.retry",
-                 target=Target("subscription", str(sub.id)), outcome="failure", subjects=delivery.subjects,
+                 target=Target("subscription", str(sub.id)), outcome="failure", subjects=delivery.subjects if sent else (),
                  purpose=sub.grant.purpose,
                  detail={"delivery": delivery.id, "attempts": delivery.attempts, "error": (error or "")[:200],
                          "worker": who})
