@@ -34,6 +34,7 @@ def test_the_audit_page_shows_beijing_time(client, world, database):
         event = session.scalar(select(AuditEvent).where(AuditEvent.seq == int(seq)))
     beijing = event.occurred_at.replace(tzinfo=event.occurred_at.tzinfo or UTC) + timedelta(hours=8)
     assert shown == beijing.strftime("%Y-%m-%d %H:%M:%S") and "Asia/Shanghai" in html
+    assert "<td>成功</td>" in html and "<td>success</td>" not in html  # outcomes in the reader's language
     api = client.get("/api/v1/audit/events?limit=1", headers={"Authorization": "Bearer " + client.post(
         "/api/v1/auth/token", data={"grant_type": "password", "username": "aud", "password": PASSWORD}
     ).json()["access_token"]}).json()
