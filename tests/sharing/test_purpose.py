@@ -84,3 +84,9 @@ def test_the_service_enforces_purpose_and_batch_limit(client, shared, database):
                                         purpose="核查")["missing"] == ["A", "B", "C"]
         finally:
             session.info["share_batch_limit"] = 1000
+
+
+def test_a_department_does_not_request_its_own_resource(client, shared, login):
+    answer = client.post("/api/v1/share/requests", headers=login("dadmin") | {"Accept-Language": "en"}, json={
+        "resource": shared["code"], "items": ["姓名"], "purpose": "核查", "legal_basis": "x", "days": 30})
+    assert answer.status_code == 422 and "your own department's resource" in answer.json()["detail"]

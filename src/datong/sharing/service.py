@@ -104,6 +104,9 @@ def request_access(session: Session, actor: Actor, *, resource_code: str, items:
         raise InvalidInput(field="purpose", reason=Term(N_("give the purpose and the legal basis")))
     if not 1 <= days <= 1095:
         raise InvalidInput(field="days", reason=Term(N_("between 1 day and 3 years")))
+    if resource.provider_id == actor.department_id:
+        raise InvalidInput(field="resource", reason=Term(N_(
+            "it is your own department's resource, which is not requested through sharing")))
     chosen = _items_of(resource, items)
     if resource.sharing_type == "none":
         raise _refused(NotShared(resource=resource.name, reason=resource.sharing_condition or "—"), actor,

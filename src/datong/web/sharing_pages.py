@@ -33,6 +33,8 @@ def _requests_page(request: Request, actor: Actor, status: int = 200, **context)
         may_decide = {r.id: r.status == PENDING and is_allowed(actor, "share.decide", Target(
             "request", str(r.id), r.resource.provider_id)) for r in requests}
         resources, _ = search_resources(session, limit=500)
+        # Others' resources that share at all: a department does not request its own.
+        resources = [r for r in resources if r.provider_id != actor.department_id and r.sharing_type != "none"]
         return render(request, "sharing/requests.html", status=status, requests=requests, may_decide=may_decide,
                       turnaround=_turnaround, resources=resources,
                       may_request=is_allowed(actor, "share.request", Target("department", None, actor.department_id)),
