@@ -311,3 +311,25 @@ def test_sqlite_chain_commits_while_a_writer_holds_the_main_file(settings, datab
         blocker.close()
     with database.reading() as session:
         assert session.get(AuditEvent, seq).action == "share.read" and verify_chain(session).intact
+
+
+def test_sqlite_appends_of_several_processes_wait_on_one_lock(settings, database, operator):
+    """Server processes sharing a SQLite chain take turns through one file lock: while this process
+    appends, another cannot take it (and so waits, woken when it is let go, not polling)."""
+    if database.dialect != "sqlite":
+        pytest.skip("PostgreSQL serialises appends with an advisory lock")
+    from datong.security.chain import AppendLock
+
+    lock_file = audit_path(settings.database_url.removeprefix("sqlite:///")).with_suffix(".lock")
+    probe = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR)\n"
+             "try:\n    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); print('free')\n"
+             "except BlockingIOError:\n    print('held')")
+    with AppendLock(lock_file).held():
+        assert subprocess.run([sys.executable, "-c", probe, str(lock_file)], capture_output=True,
+                              text=True).stdout.strip() == "held"
+    assert subprocess.run([sys.executable, "-c", probe, str(lock_file)], capture_output=True,
+                          text=True).stdout.strip() == "free"
+    assert oct(lock_file.stat().st_mode & 0o777) == "0o600"
+    seq = database.audit.record(actor=operator, action="share.read", target="resource:x", purpose="core")
+    with database.reading() as session:
+        assert session.get(AuditEvent, seq) is not None and verify_chain(session).intact

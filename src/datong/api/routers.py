@@ -7,6 +7,7 @@ from datong.catalog.ckan import router as ckan_router
 from datong.security.api import router as security_router
 from datong.sharing.api import router as sharing_router
 
-# Ingest and quality first: their /resources/{code}/… routes must win over the catalog's
+# Sharing first: routes are matched in order, and its governed reads are the hot path. Ingest and
+# quality before the catalog: their /resources/{code}/… routes must win over the catalog's
 # /resources/{code} (resource codes contain a slash).
-ROUTERS = [security_router, ingest_router, quality_router, sharing_router, catalog_router, ckan_router]
+ROUTERS = [sharing_router, security_router, ingest_router, quality_router, catalog_router, ckan_router]

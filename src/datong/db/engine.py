@@ -56,15 +56,16 @@ def _sqlite_connect(audit_file: str, busy_ms: int):
 
 
 def _sqlite_begin(connection) -> None:
+    # BEGIN goes straight to the driver: it runs for every transaction, and SQLAlchemy's execution
+    # path cost more than SQLite's own work for it.
+    connection.connection.dbapi_connection.execute("BEGIN")
     if connection.get_execution_options().get("datong_begin") != "WRITE":
-        connection.exec_driver_sql("BEGIN")
         return
     # A writer takes the main file's write lock first, waiting for it (busy timeout) instead of
     # failing later when a read snapshot cannot be upgraded. Not BEGIN IMMEDIATE: that would lock
     # every attached file, the audit chain's too, and stall audited reads behind a long load.
     # An UPDATE that matches nothing still takes the lock; alembic_version exists in every
     # migrated database.
-    connection.exec_driver_sql("BEGIN")
     connection.exec_driver_sql("UPDATE main.alembic_version SET version_num = version_num WHERE 0")
 
 
@@ -168,9 +169,13 @@ class Database:
             self.audit.drain_soon(wait=True)
 
     @contextmanager
-    def reading(self) -> Iterator[Session]:
-        """One read-only transaction that never waits for a writer."""
+    def reading(self, *, audit_waits: list | None = None) -> Iterator[Session]:
+        """One read-only transaction that never waits for a writer. With ``audit_waits``, reads of
+        personal data put their pending audit commits in that list instead of waiting for them:
+        the caller must wait for them (``audit.settled``) before its answer leaves."""
         session = self.sessions()
+        if audit_waits is not None:
+            session.info["audit_waits"] = audit_waits
         if self.dialect == "postgresql":
             session.connection().exec_driver_sql("SET TRANSACTION READ ONLY")
         with self._transaction(session) as session:

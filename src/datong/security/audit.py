@@ -8,7 +8,9 @@ Services record events in one of two ways (the writer is :mod:`datong.security.c
 - :func:`append_event` for a change: the event is written to the outbox in the change's own
   transaction and reaches the chain once that commits;
 - :func:`record_read` for a read of personal data: the event is group-committed to the chain
-  before the function returns, so no answer leaves unaudited.
+  before the function returns, so no answer leaves unaudited; or, where the caller that sends the
+  answer has asked to wait itself (the governed reads of the API, which wait on the event loop
+  instead of holding a thread), before that caller sends it.
 """
 
 from __future__ import annotations
@@ -49,11 +51,19 @@ def append_event(
     session.info["audit_outbox"] = True
 
 
-def record_read(session: Session, **event) -> int:
+AUDIT_WAITS = "audit_waits"
+
+
+def record_read(session: Session, **event) -> None:
     """Append a read's event to the chain and wait until it has committed (group commit with
     other requests); raises AuditUnavailable (503) if it cannot. Takes the keywords of
-    :func:`append_event`; returns the event's sequence number."""
-    return session.info["audit_writer"].record(**event)
+    :func:`append_event`. A session opened with ``Database.reading(audit_waits=[...])`` collects
+    the pending commit in that list instead, and its opener waits for it before answering."""
+    writer, waits = session.info["audit_writer"], session.info.get(AUDIT_WAITS)
+    if waits is None:
+        writer.record(**event)
+    else:
+        waits.append(writer.submit(make_event(**event)))
 
 
 @dataclass(frozen=True)

@@ -21,21 +21,25 @@ deleted in the batch's own transaction.
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import json
 import logging
 import os
 import queue
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC
+from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
 from sqlalchemy import Engine, delete, select
 
 from datong.db.base import utcnow
+from datong.db.engine import audit_path
 from datong.errors import DatongError
 from datong.i18n import N_
 from datong.security.models import AuditEvent, AuditHead, AuditOutbox, AuditSubject
@@ -114,6 +118,32 @@ def _statements(dialect) -> dict:
     }
 
 
+class AppendLock:
+    """Serialises appends to a SQLite chain among the processes sharing its file. SQLite's own
+    busy handler sleeps and polls (1, 2, 5 … up to 100 ms a try), so a second server process lost
+    milliseconds on every batch of the first; a process waiting on this lock (flock) is woken the
+    moment the holder lets go. The chain's SQLite write lock is still taken inside it, so a writer
+    that does not know this lock stays correct, only slower. Released by the kernel if its holder
+    dies; a holder that hangs makes the waiting requests answer 503 after their wait."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._threads = threading.Lock()  # flock is per open file, shared by this process's threads
+        self._fd: int | None = None
+        self._pid: int | None = None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with self._threads:
+            if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
+                self._fd, self._pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
 class AuditWriter:
     """Collects events from every thread of this process and appends them in batches."""
 
@@ -131,6 +161,8 @@ class AuditWriter:
         self._pid = os.getpid()
         self._guard = threading.Lock()
         self._cleaned_at = 0.0
+        self._lock = (nullcontext if self.postgres else
+                      AppendLock(audit_path(engine.url.database).with_suffix(".lock")).held)
 
     # --- callers ----------------------------------------------------------------------------
 
@@ -142,14 +174,28 @@ class AuditWriter:
 
     def record(self, **event) -> int:
         """Append one event and wait for its batch to commit; returns its sequence number."""
-        future = self.submit(make_event(**event))
+        return self._wait(self.submit(make_event(**event)))
+
+    def settle(self, futures: list[Future]) -> None:
+        """Wait (blocking) until these submitted events have committed; AuditUnavailable if not."""
+        for future in futures:
+            self._wait(future)
+
+    async def settled(self, futures: list[Future]) -> None:
+        """The same on the event loop, holding no thread while the batch commits."""
         try:
-            return future.result(timeout=self.wait_seconds)
-        except FutureTimeout as exc:
-            raise AuditUnavailable() from exc
+            await asyncio.wait_for(asyncio.gather(*map(asyncio.wrap_future, futures)), self.wait_seconds)
         except AuditUnavailable:
             raise
-        except Exception as exc:  # noqa: BLE001 - any failure to commit the batch
+        except Exception as exc:  # noqa: BLE001 - a timeout or any failure to commit the batch
+            raise AuditUnavailable() from exc
+
+    def _wait(self, future: Future) -> int:
+        try:
+            return future.result(timeout=self.wait_seconds)
+        except AuditUnavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a timeout or any failure to commit the batch
             raise AuditUnavailable() from exc
 
     def drain_soon(self, *, wait: bool = False) -> None:
@@ -230,7 +276,7 @@ class AuditWriter:
     def append(self, events: list[dict], *, drain: bool = True) -> tuple[list[int], int]:
         """Append outbox rows (with ``drain``) and then ``events`` in one transaction; returns the
         new events' sequence numbers and how many outbox rows were moved."""
-        with self.engine.connect() as connection, connection.begin():
+        with self._lock(), self.engine.connect() as connection, connection.begin():
             connection.exec_driver_sql(*self._sql["lock"])
             seq, prev, mark = connection.exec_driver_sql(self._sql["head"]).one()
             pending = self._take_outbox(connection, mark) if drain else []

@@ -248,16 +248,22 @@ def retry(session: SessionDep, actor: ActorDep, delivery_id: IdPath):
 
 
 async def _governed(request: Request, actor: Actor, read) -> JSONResponse:
-    """Run a governed read in one thread hop: the rate limit, a read transaction, the service (which
-    waits for its audit event to commit). The answer is plain JSON, sent as it is."""
+    """Run a governed read in one thread hop (the rate limit, a read transaction, the service),
+    then wait on the event loop, holding no thread, until its audit events have committed: only
+    then does the answer leave. An answer that failed still waits for what it audited."""
     database = request.app.state.database
+    waits: list = []
 
     def work():
         _limit(request, actor)
-        with database.reading() as session:
+        with database.reading(audit_waits=waits) as session:
             return read(session)
 
-    return JSONResponse(await run_in_threadpool(work))
+    try:
+        result = await run_in_threadpool(work)
+    finally:
+        await database.audit.settled(waits)
+    return JSONResponse(result)
 
 
 @router.get("/subjects/{number}")

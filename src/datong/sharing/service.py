@@ -16,7 +16,7 @@ from pathlib import Path
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from datong.catalog.models import Resource
@@ -227,54 +227,80 @@ class GrantView:
 
 
 # The hot read path runs statements built once (Core, with bound parameters), on the session's
-# connection: building and compiling them per request cost more than the database work.
-def _view_query():
-    from datong.security.models import Department
-
-    return (select(Resource.id, Resource.version, Department.name, Resource.attached_at)
-            .join(Department, Department.id == Resource.provider_id).where(Resource.code == bindparam("code")))
-
-
-def _grant_query(client: bool):
-    stmt = select(Grant.id, Grant.items, Grant.plain_items).where(
-        Grant.resource_id == bindparam("resource"), Grant.consumer_id == bindparam("consumer"),
-        Grant.revoked_at.is_(None), Grant.valid_from <= bindparam("now"), Grant.valid_until > bindparam("now"))
+# connection: building and compiling them per request cost more than the database work, and so did
+# each further statement, so a read by key costs two: the resource with the caller's grant, and
+# the records with the subjects they mention.
+def _grant_clause(client: bool):
     clients = or_(Grant.client_id.is_(None), Grant.client_id == bindparam("client")) if client \
         else Grant.client_id.is_(None)
-    return stmt.where(clients).order_by(Grant.id.desc()).limit(1)
+    return and_(Grant.resource_id == Resource.id, Grant.consumer_id == bindparam("consumer"),
+                Grant.revoked_at.is_(None), Grant.valid_from <= bindparam("now"), Grant.valid_until > bindparam("now"),
+                clients)
 
 
-_VIEW = _view_query()
-_GRANT = {True: _grant_query(True), False: _grant_query(False)}
-_RECORDS = select(Record.key, Record.payload).where(Record.resource_id == bindparam("resource"),
-                                                   Record.key.in_(bindparam("keys", expanding=True)))
+def _view_query(where, client: bool):
+    from datong.security.models import Department
+
+    return (select(Resource.id, Resource.code, Resource.version, Department.name, Resource.attached_at,
+                   Grant.id.label("grant_id"), Grant.items, Grant.plain_items)
+            .join(Department, Department.id == Resource.provider_id)
+            .outerjoin(Grant, _grant_clause(client)).where(where).order_by(Grant.id.desc()).limit(1))
+
+
+def _records_query(many: bool):
+    keys = Record.key.in_(bindparam("keys", expanding=True)) if many else Record.key == bindparam("key")
+    return (select(Record.key, Record.payload, RecordKey.value)
+            .outerjoin(RecordKey, and_(RecordKey.resource_id == Record.resource_id, RecordKey.record_key == Record.key))
+            .where(Record.resource_id == bindparam("resource"), keys))
+
+
+_BY_CODE, _BY_ID = Resource.code == bindparam("code"), Resource.id == bindparam("id")
+_VIEW = {(by, client): _view_query(where, client) for by, where in (("code", _BY_CODE), ("id", _BY_ID))
+         for client in (True, False)}
+_RECORDS = {many: _records_query(many) for many in (True, False)}
 _HITS = select(RecordKey.resource_id, RecordKey.record_key).where(RecordKey.value == bindparam("value"))
-_CODE = select(Resource.code).where(Resource.id == bindparam("id"))
-_SUBJECTS = select(RecordKey.value).where(RecordKey.resource_id == bindparam("resource"),
-                                         RecordKey.record_key.in_(bindparam("keys", expanding=True)))
 
 
-def _view(session: Session, code: str) -> tuple[ResourceView, str, str | None]:
-    """The resource's cached view, its provider's name and when its data was last loaded."""
-    row = session.connection().execute(_VIEW, {"code": code.strip()}).one_or_none()
+@dataclass(frozen=True)
+class Readable:
+    """A resource as one read sees it: its cached view, provider, last load and the caller's grant."""
+
+    view: ResourceView
+    provider: str
+    last_updated: str | None
+    grant: GrantView | None
+
+
+def _readable(session: Session, actor: Actor, *, code: str | None = None, resource_id: int | None = None) -> Readable:
+    """The resource (by code or id) and the caller's active grant on it, in one statement."""
+    by, params = ("code", {"code": code.strip()}) if code is not None else ("id", {"id": resource_id})
+    params.update(consumer=actor.department_id, now=utcnow(), client=actor.id)
+    row = session.connection().execute(_VIEW[by, actor.kind == "client"], params).one_or_none()
     if row is None:
-        get_resource(session, code)  # raises NotFound, worded as everywhere else
+        get_resource(session, code or "")  # raises NotFound, worded as everywhere else
     views = session.info.setdefault("views", {})  # one cache per Database; an edit bumps the version
     view = views.get((row.id, row.version))
     if view is None:
-        resource = get_resource(session, code)
+        resource = get_resource(session, row.code)
         view = ResourceView(resource.id, resource.code, resource.name, resource.provider_id, tuple(
             ItemView(i.name, i.element.identifier if i.element else None, i.sensitivity) for i in resource.items))
         if len(views) > 10_000:
             views.clear()
         views[(row.id, row.version)] = view
-    return view, row.name, row.attached_at.isoformat(timespec="seconds") if row.attached_at else None
+    grant = GrantView(row.grant_id, tuple(row.items), frozenset(row.plain_items)) if row.grant_id else None
+    return Readable(view, row.name, row.attached_at.isoformat(timespec="seconds") if row.attached_at else None, grant)
 
 
-def _active_grant(session: Session, actor: Actor, resource_id: int) -> GrantView | None:
-    row = session.connection().execute(_GRANT[actor.kind == "client"], {
-        "resource": resource_id, "consumer": actor.department_id, "now": utcnow(), "client": actor.id}).first()
-    return GrantView(row.id, tuple(row.items), frozenset(row.plain_items)) if row else None
+def _records(session: Session, resource_id: int, keys: list[str]) -> tuple[dict[str, dict], set[str]]:
+    """The payloads of these keys' records, and every subject (ID number, credit code) they mention."""
+    params = {"resource": resource_id, "keys": keys} if len(keys) != 1 else {"resource": resource_id, "key": keys[0]}
+    found, subjects = {}, set()
+    for key, payload, subject in session.connection().execute(_RECORDS[len(keys) != 1], params):
+        if key not in found:
+            found[key] = json.loads(payload)
+        if subject is not None:
+            subjects.add(subject)
+    return found, subjects
 
 
 def shape_payload(session: Session, grant: Grant, payload: dict) -> dict:
@@ -328,9 +354,9 @@ def read_records(session: Session, actor: Actor, *, resource_code: str, keys: li
     limit = session.info.get("share_batch_limit", 1000)
     if len(keys) > limit:
         raise TooManyKeys(limit=limit)
-    view, provider, last_updated = _view(session, resource_code)
+    readable = _readable(session, actor, code=resource_code)
+    view, grant = readable.view, readable.grant
     authorize(actor, "share.read", Target("resource", view.code, view.provider_id))
-    grant = _active_grant(session, actor, view.id)
     wanted = _items_of(view, items) if items else None
     target = f"resource:{view.code}"
     if grant is None:
@@ -342,17 +368,12 @@ def read_records(session: Session, actor: Actor, *, resource_code: str, keys: li
                        {"grant": grant.id, "items": outside})
     shown_items = wanted or list(grant.items)
     normalised = list(dict.fromkeys(k.strip().upper() for k in keys if k.strip()))
-    connection = session.connection()
-    rows = connection.execute(_RECORDS, {"resource": view.id, "keys": normalised}).all()
-    found = {key: json.loads(payload) for key, payload in rows}
-    subjects = set()
-    if found:
-        subjects = set(connection.execute(_SUBJECTS, {"resource": view.id, "keys": list(found)}).scalars())
+    found, subjects = _records(session, view.id, normalised) if normalised else ({}, set())
     record_read(session, actor=actor, action="share.read", target=target, subjects=subjects, purpose=purpose,
                  case_number=case_number, detail={"grant": grant.id, "items": shown_items, "returned": len(found),
                                                   "client": actor.name if actor.kind == "client" else None})
     return {
-        "resource": view.code, "source": provider, "last_updated": last_updated, "grant": grant.id,
+        "resource": view.code, "source": readable.provider, "last_updated": readable.last_updated, "grant": grant.id,
         "records": [{"key": k, **_shape(view.items, grant, found[k], shown_items, masking_of(session))}
                     for k in normalised if k in found],
         "missing": [k for k in normalised if k not in found],
@@ -373,15 +394,16 @@ def subject_view(session: Session, actor: Actor, *, number: str, purpose: str,
         by_resource.setdefault(resource_id, []).append(record_key)
     groups, grants = [], []
     for resource_id, record_keys in by_resource.items():
-        grant = _active_grant(session, actor, resource_id)
+        readable = _readable(session, actor, resource_id=resource_id)
+        view, grant = readable.view, readable.grant
         if grant is None:
             continue
-        view, provider, last_updated = _view(session, connection.execute(_CODE, {"id": resource_id}).scalar_one())
-        rows = connection.execute(_RECORDS, {"resource": resource_id, "keys": record_keys}).all()
+        found, _ = _records(session, resource_id, record_keys)
         grants.append(grant.id)
-        groups.append({"resource": view.code, "name": view.name, "source": provider, "last_updated": last_updated,
-                       "records": [{"key": k, **_shape(view.items, grant, json.loads(p), grant.items,
-                                                       masking_of(session))} for k, p in rows]})
+        groups.append({"resource": view.code, "name": view.name, "source": readable.provider,
+                       "last_updated": readable.last_updated,
+                       "records": [{"key": k, **_shape(view.items, grant, payload, grant.items, masking_of(session))}
+                                   for k, payload in found.items()]})
     record_read(session, actor=actor, action="share.subject", target="subject", subjects=[value] if groups else [],
                  purpose=purpose, case_number=case_number,
                  detail={"grants": grants, "resources": [g["resource"] for g in groups]})
@@ -408,7 +430,7 @@ def export_records(session: Session, actor: Actor, *, resource_code: str, purpos
 
     resource = get_resource(session, resource_code)
     authorize(actor, "share.read", Target("resource", resource.code, resource.provider_id))
-    grant = _active_grant(session, actor, resource.id)
+    grant = _readable(session, actor, resource_id=resource.id).grant
     if grant is None:
         raise _refused(NoGrant(what=Term(N_("any data item")), resource=resource.name), actor, "share.export",
                        f"resource:{resource.code}", {"format": fmt})
@@ -451,8 +473,7 @@ def export_records(session: Session, actor: Actor, *, resource_code: str, purpos
 
 def _grant_reader(session: Session, actor: Actor, resource_code: str, item: str) -> str | None:
     """For quality issue samples: how this actor may see an item of another department's resource."""
-    view, _, _ = _view(session, resource_code)
-    grant = _active_grant(session, actor, view.id) if actor.kind in ("user", "client") else None
+    grant = _readable(session, actor, code=resource_code).grant if actor.kind in ("user", "client") else None
     if grant is None or item not in grant.items:
         return None
     return "plain" if item in grant.plain_items else "masked"
