@@ -3,7 +3,10 @@
 import pytest
 from playwright.sync_api import expect
 
+from sqlalchemy import select
+
 from datong.security import service as identity
+from datong.sharing.models import Grant, ShareRequest
 from tests.helpers import OTHER_CODE, PASSWORD
 from tests.sharing.test_sharing import shared  # noqa: F401
 from tests.web.test_console import sign_in
@@ -17,10 +20,14 @@ def test_request_approve_and_revoke_in_the_console(page, live_server, shared, da
                              department_code=OTHER_CODE, roles=["data_steward"], password=PASSWORD)
     sign_in(page, live_server, "mzsteward")
     page.click("nav >> text=数据共享")
-    page.select_option("[data-testid=request-resource]", shared["code"])
-    page.click("form.filters button")
+    page.get_by_test_id("request-search").fill("常住人口")  # htmx narrows the list as one types
+    found = page.get_by_test_id("requestable").locator("tbody tr")
+    expect(found).to_have_count(1)
+    expect(found.first).to_contain_text("常住人口信息")
+    found.first.get_by_test_id("request-this").click()
     page.check("input[name=items][value=姓名]")
     page.check("input[name=items][value=住址]")
+    page.check("input[name=items][value=公民身份号码]")
     page.fill("input[name=purpose]", "低保资格核查")
     page.fill("input[name=legal_basis]", "《社会救助暂行办法》")
     page.click("form.card button[type=submit]")
@@ -31,16 +38,73 @@ def test_request_approve_and_revoke_in_the_console(page, live_server, shared, da
     sign_in(page, live_server, "dadmin")
     page.goto(f"{live_server}/share")
     row = page.get_by_test_id("requests").locator("tbody tr").filter(has_text="低保资格核查")
-    row.get_by_test_id("approve").click()
+    row.get_by_test_id("review").click()
+    detail = page.get_by_test_id("request-detail")
+    expect(detail).to_contain_text("mzsteward")
+    expect(page.get_by_test_id("legal-basis")).to_have_text("《社会救助暂行办法》")
+    form = page.get_by_test_id("decision-form")
+    form.locator("tr[data-item=住址] input[name=items]").uncheck()  # the provider narrows the grant
+    form.locator("tr[data-item=姓名] input[name=plain_items]").check()
+    form.locator("tr[data-item=公民身份号码] input[name=plain_items]").uncheck()
+    form.locator("input[name=days]").fill("30")
+    form.get_by_test_id("approve").click()
+    confirm = page.get_by_test_id("confirm")  # nothing is decided before the confirmation
+    expect(confirm).to_contain_text("30")
+    expect(confirm.locator("li")).to_have_count(2)
+    expect(confirm.locator("li").filter(has_text="姓名")).to_contain_text("明文")
+    expect(confirm.locator("li").filter(has_text="公民身份号码")).to_contain_text("脱敏")
+    with database.reading() as session:
+        assert session.scalar(select(ShareRequest.status).where(ShareRequest.purpose == "低保资格核查")) == "pending"
+    confirm.get_by_test_id("confirm-decision").click()
     expect(page.get_by_test_id("decided")).to_be_visible()
     expect(page.get_by_test_id("requests").locator("tbody tr").filter(has_text="低保资格核查")).to_contain_text("已批准")
+    with database.reading() as session:
+        grant = session.scalar(select(Grant).join(ShareRequest).where(ShareRequest.purpose == "低保资格核查"))
+        assert sorted(grant.items) == sorted(["姓名", "公民身份号码"]) and grant.plain_items == ["姓名"]
+        assert (grant.valid_until - grant.valid_from).days == 30
     page.click("nav.tabs >> text=授权")
-    grant = page.get_by_test_id("grants").locator("tbody tr").filter(has_text="姓名、住址")
-    expect(grant).to_contain_text("有效")
-    grant.locator("input[name=reason]").fill("核查结束")
-    grant.get_by_test_id("revoke").click()
+    grant_row = page.get_by_test_id("grants").locator("tbody tr").filter(has_text="公民身份号码、姓名")
+    expect(grant_row).to_contain_text("有效")
+    grant_row.locator("input[name=reason]").fill("核查结束")
+    grant_row.get_by_test_id("revoke").click()
     expect(page.get_by_test_id("revoked")).to_be_visible()
-    expect(page.get_by_test_id("grants").locator("tbody tr").filter(has_text="姓名、住址")).to_contain_text("已撤销")
+    expect(page.get_by_test_id("grants").locator("tbody tr").filter(has_text="公民身份号码、姓名")).to_contain_text("已撤销")
+
+
+def test_the_resource_page_offers_sharing_only_where_it_can_be_asked(page, live_server, shared, database, operator):
+    with database.unit_of_work() as session:
+        identity.create_user(session, operator, username="mzclerk2", display_name="民政窗口",
+                             department_code=OTHER_CODE, roles=["clerk"], password=PASSWORD)
+    sign_in(page, live_server, "mzclerk2")
+    page.goto(f"{live_server}/catalog/r/{shared['code']}")
+    page.get_by_test_id("request-share").click()
+    expect(page.locator("h1")).to_contain_text("常住人口信息")
+    expect(page.locator("input[name=resource]")).to_have_value(shared["code"])
+    page.goto(f"{live_server}/catalog/r/{shared['closed']}")  # 不予共享: nothing to ask for
+    expect(page.get_by_test_id("resource-name")).to_be_visible()
+    expect(page.get_by_test_id("request-share")).to_have_count(0)
+    page.goto(f"{live_server}/share/new?resource=999/999999")  # a missing resource: the list, with a message
+    expect(page.get_by_test_id("error")).to_contain_text("999/999999")
+    expect(page.get_by_test_id("requestable")).to_be_visible()
+    page.goto(f"{live_server}/share/new")
+    expect(page).to_have_url(f"{live_server}/share")
+
+
+def test_a_rejection_needs_a_reason_and_a_confirmation(page, live_server, shared, client, database):
+    from tests.sharing.test_sharing import ask
+
+    request_id = ask(client, shared["system"], shared["code"], ["姓名"]).json()["id"]
+    sign_in(page, live_server, "dadmin")
+    page.goto(f"{live_server}/share/requests/{request_id}")
+    page.get_by_test_id("reject").click()
+    expect(page.get_by_test_id("error")).to_contain_text("驳回")
+    page.locator("input[name=reason]").fill("用途与法定依据不符")
+    page.get_by_test_id("reject").click()
+    expect(page.get_by_test_id("confirm")).to_contain_text("用途与法定依据不符")
+    page.get_by_test_id("confirm-decision").click()
+    expect(page.get_by_test_id("decided")).to_be_visible()
+    with database.reading() as session:
+        assert session.get(ShareRequest, request_id).status == "rejected"
 
 
 def test_a_refused_request_says_why(page, live_server, shared, database, operator):

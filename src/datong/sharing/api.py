@@ -182,6 +182,11 @@ def list_requests(session: SessionDep, actor: ActorDep):
     return [RequestOut.of(r) for r in service.list_requests(session, actor)]
 
 
+@router.get("/requests/{request_id}", response_model=RequestOut)
+def get_request(session: SessionDep, actor: ActorDep, request_id: IdPath):
+    return RequestOut.of(service.get_request(session, actor, request_id=request_id))
+
+
 @router.post("/requests/{request_id}/decision", response_model=RequestOut)
 def decide(session: SessionDep, actor: ActorDep, request_id: IdPath, body: DecisionIn):
     return RequestOut.of(service.decide_request(session, actor, request_id=request_id, approve=body.approve,

@@ -95,6 +95,13 @@ def _grant(session: Session, request: ShareRequest, items: list[str], days: int,
     return grant
 
 
+def may_request(actor: Actor, resource: Resource) -> bool:
+    """Whether this actor could ask for the resource: its department may request, the resource is
+    another department's, and it is shared at all (the service still decides the request)."""
+    return (resource.provider_id != actor.department_id and resource.sharing_type != "none"
+            and is_allowed(actor, "share.request", Target("department", None, actor.department_id)))
+
+
 @service(mutates=True)
 def request_access(session: Session, actor: Actor, *, resource_code: str, items: list[str], purpose: str,
                    legal_basis: str, days: int, client_id: str | None = None) -> ShareRequest:
@@ -183,6 +190,18 @@ def _visible(session: Session, actor: Actor, model, kind: str) -> list:
 @service(mutates=False)
 def list_requests(session: Session, actor: Actor) -> list[ShareRequest]:
     return _visible(session, actor, ShareRequest, "requests")
+
+
+@service(mutates=False)
+def get_request(session: Session, actor: Actor, *, request_id: int) -> ShareRequest:
+    """One request, for its consumer, its provider, the bureau and auditors (others get NotFound,
+    so that a request's existence says nothing to them)."""
+    authorize(actor, "share.read", Target("requests", None, actor.department_id))
+    request = session.get(ShareRequest, request_id)
+    if request is None or not (is_allowed(actor, "share.oversee", Target("requests")) or actor.department_id in (
+            request.consumer_id, request.resource.provider_id)):
+        raise NotFound(what=REQUEST, key=str(request_id))
+    return request
 
 
 @service(mutates=False)

@@ -17,6 +17,7 @@ from datong.errors import DatongError, InvalidInput
 from datong.i18n import N_, Message
 from datong.security.authz import Actor, Target, is_allowed
 from datong.security.service import list_departments
+from datong.sharing.service import may_request
 from datong.web.pages import ConsoleActor, Csrf, localised, render
 from datong.web.render import console_locale
 
@@ -230,4 +231,4 @@ def resource_page(request: Request, actor: ConsoleActor, code: str):
         resource = service.get_resource(session, code)
         history = service.resource_history(session, code)
         return render(request, "catalog/resource.html", resource=resource, history=history,
-                      may_edit=_may_edit(actor, resource.provider_id))
+                      may_edit=_may_edit(actor, resource.provider_id), may_request=may_request(actor, resource))

@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from datong.api.deps import IdPath
 from datong.catalog.service import get_resource, search_resources
-from datong.errors import DatongError
+from datong.errors import DatongError, InvalidInput, NotFound
+from datong.i18n import N_, Term
 from datong.security.authz import Actor, Target, is_allowed
 from datong.sharing import service as sharing
 from datong.sharing import subscriptions
@@ -27,30 +28,46 @@ def _turnaround(request) -> str:
     return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} d"
 
 
-def _requests_page(request: Request, actor: Actor, status: int = 200, **context) -> Response:
+#: How many matching resources the request search shows at once.
+FOUND_LIMIT = 20
+
+
+def _requestable(session, actor: Actor, q: str) -> list:
+    """Other departments' shared resources matching the search, for the 申请共享 list."""
+    resources, _ = search_resources(session, q=q.strip() or None, limit=500)
+    return [r for r in resources if sharing.may_request(actor, r)][:FOUND_LIMIT]
+
+
+def _requests_page(request: Request, actor: Actor, status: int = 200, q: str = "", **context) -> Response:
     with request.app.state.database.reading() as session:
         requests = sharing.list_requests(session, actor)
-        may_decide = {r.id: r.status == PENDING and is_allowed(actor, "share.decide", Target(
-            "request", str(r.id), r.resource.provider_id)) for r in requests}
-        resources, _ = search_resources(session, limit=500)
-        # Others' resources that share at all: a department does not request its own.
-        resources = [r for r in resources if r.provider_id != actor.department_id and r.sharing_type != "none"]
+        may_decide = {r.id: _may_decide(actor, r) for r in requests}
+        may_request = is_allowed(actor, "share.request", Target("department", None, actor.department_id))
         return render(request, "sharing/requests.html", status=status, requests=requests, may_decide=may_decide,
-                      turnaround=_turnaround, resources=resources,
-                      may_request=is_allowed(actor, "share.request", Target("department", None, actor.department_id)),
-                      **context)
+                      turnaround=_turnaround, found=_requestable(session, actor, q) if may_request else [], q=q,
+                      may_request=may_request, **context)
+
+
+def _may_decide(actor: Actor, share_request) -> bool:
+    return share_request.status == PENDING and is_allowed(actor, "share.decide", Target(
+        "request", str(share_request.id), share_request.resource.provider_id))
 
 
 @router.get("/share")
-def requests_page(request: Request, actor: ConsoleActor):
-    return _requests_page(request, actor)
+def requests_page(request: Request, actor: ConsoleActor, q: str = ""):
+    return _requests_page(request, actor, q=q[:100])
 
 
 @router.get("/share/new")
-def new_request(request: Request, actor: ConsoleActor, resource: str):
-    with request.app.state.database.reading() as session:
-        chosen = get_resource(session, resource)
-        return render(request, "sharing/new.html", resource=chosen)
+def new_request(request: Request, actor: ConsoleActor, resource: str = ""):
+    if not resource.strip():
+        return RedirectResponse("/share", status_code=303)
+    try:
+        with request.app.state.database.reading() as session:
+            chosen = get_resource(session, resource)
+            return render(request, "sharing/new.html", resource=chosen)
+    except NotFound as error:
+        return _requests_page(request, actor, status=404, error=localised(request, error), q=resource[:100])
 
 
 @router.post("/share/new", dependencies=[Csrf])
@@ -62,8 +79,10 @@ async def create_request(request: Request, actor: ConsoleActor):
             created = sharing.request_access(session, actor, resource_code=code, items=form.getlist("items"),
                                              purpose=str(form.get("purpose") or ""),
                                              legal_basis=str(form.get("legal_basis") or ""),
-                                             days=int(form.get("days") or 365))
+                                             days=_days(form.get("days"), 365))
             created_id, created_status = created.id, created.status
+    except NotFound as error:
+        return _requests_page(request, actor, status=404, error=localised(request, error))
     except DatongError as error:
         with request.app.state.database.reading() as session:
             return render(request, "sharing/new.html", status=error.status, resource=get_resource(session, code),
@@ -71,14 +90,50 @@ async def create_request(request: Request, actor: ConsoleActor):
     return _requests_page(request, actor, created=created_id, created_status=created_status)
 
 
+def _days(value, default: int) -> int:
+    try:
+        return int(str(value or default))
+    except ValueError:
+        return 0  # refused by the service with its own message
+
+
+def _decision_page(request: Request, actor: Actor, request_id: int, status: int = 200, **context) -> Response:
+    with request.app.state.database.reading() as session:
+        found = sharing.get_request(session, actor, request_id=request_id)
+        items = {i.name: i for i in found.resource.items}
+        return render(request, "sharing/request.html", status=status, r=found, items=items,
+                      may_decide=_may_decide(actor, found), turnaround=_turnaround,
+                      default_plain=sharing.default_plain(found.resource, found.items), **context)
+
+
+@router.get("/share/requests/{request_id}")
+def request_page(request: Request, actor: ConsoleActor, request_id: IdPath):
+    """One request in full: who asks, why, on what basis, for which items; the provider narrows it
+    and decides, then confirms."""
+    return _decision_page(request, actor, request_id)
+
+
 @router.post("/share/requests/{request_id}", dependencies=[Csrf])
-def decide(request: Request, actor: ConsoleActor, request_id: IdPath, decision: Annotated[str, Form()],
-           reason: Annotated[str, Form()] = ""):
+async def decide(request: Request, actor: ConsoleActor, request_id: IdPath):
+    """Two steps: the first shows what the decision will do, the second (``step=confirm``) makes it."""
+    form = await request.form()
+    decision = {"approve": form.get("decision") == "approve", "items": form.getlist("items"),
+                "plain_items": form.getlist("plain_items"), "days": _days(form.get("days"), 0) or None,
+                "reason": str(form.get("reason") or "").strip()}
+    missing = (N_("choose at least one data item to grant, or reject the request") if decision["approve"]
+               and not decision["items"] else N_("say why the request is rejected") if not decision["approve"]
+               and not decision["reason"] else None)
+    if missing:
+        return _decision_page(request, actor, request_id, status=422, chosen=decision, error=localised(
+            request, InvalidInput(field="items" if decision["approve"] else "reason", reason=Term(missing))))
+    if form.get("step") != "confirm":
+        return _decision_page(request, actor, request_id, confirm=True, chosen=decision)
     try:
         with request.app.state.database.unit_of_work() as session:
-            sharing.decide_request(session, actor, request_id=request_id, approve=decision == "approve", reason=reason)
+            sharing.decide_request(session, actor, request_id=request_id, **decision)
     except DatongError as error:
-        return _requests_page(request, actor, status=error.status, error=localised(request, error))
+        return _decision_page(request, actor, request_id, status=error.status, chosen=decision,
+                              error=localised(request, error))
     return _requests_page(request, actor, decided=request_id)
 
 
