@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from datong.untrusted import neutralise, text_cells
+from datong.catalog.models import Resource
 from datong.catalog.service import get_resource
 from datong.codes.credit_code import validate_credit_code
 from datong.codes.id_number import validate_id_number
@@ -25,7 +26,7 @@ from datong.store.models import COMMITTED, FAILED, RUNNING, Load, LoadProblem
 from datong.ingest.sources import Source
 from datong.quality.rules import KIND_LABELS, REASONS
 from datong.security.audit import append_event, record_read
-from datong.security.authz import Actor, Target, authorize, service
+from datong.security.authz import Actor, Target, authorize, is_allowed, service
 
 LOAD = Term(N_("Load"))
 
@@ -126,6 +127,20 @@ def list_loads(session: Session, actor: Actor, *, resource_code: str, limit: int
     authorize(actor, "load.read", Target("resource", resource.code, resource.provider_id))
     return list(session.scalars(select(Load).where(Load.resource_id == resource.id)
                                 .order_by(Load.id.desc()).limit(limit)))
+
+
+@service(mutates=False)
+def failed_loads(session: Session, actor: Actor, *, days: int = 7, limit: int = 20) -> list[Load]:
+    """Loads that failed in the last ``days``: the bureau's and auditors' view covers every
+    department, a provider's its own resources."""
+    everyone = is_allowed(actor, "load.read", Target("resource", None, -1))
+    authorize(actor, "load.read", Target("resource", None, -1 if everyone else actor.department_id))
+    since = utcnow() - timedelta(days=days)
+    stmt = (select(Load).join(Resource, Resource.id == Load.resource_id)
+            .where(Load.status == FAILED, Load.started_at >= since).order_by(Load.id.desc()).limit(limit))
+    if not everyone:
+        stmt = stmt.where(Resource.provider_id == actor.department_id)
+    return list(session.scalars(stmt))
 
 
 def explain(problem: LoadProblem, locale: str) -> str:

@@ -123,20 +123,6 @@ def switch_locale(request: Request, locale: str):
 # --- home ---------------------------------------------------------------------------------------
 
 
-@router.get("/")
-def home(request: Request, actor: ConsoleActor):
-    may = {
-        "departments": is_allowed(actor, "department.list", Target("departments")),
-        "create_department": is_allowed(actor, "department.create", Target("department")),
-        "users": is_allowed(actor, "user.list", Target("users", department_id=actor.department_id)),
-        "clients": is_allowed(actor, "client.list", Target("clients", department_id=actor.department_id)),
-        "audit": is_allowed(actor, "audit.read", Target("audit_events")),
-    }
-    with request.app.state.database.reading() as session:
-        department = service.get_department(session, actor.department_code)
-    return render(request, "home.html", may=may, department=department)
-
-
 # --- departments --------------------------------------------------------------------------------
 
 
