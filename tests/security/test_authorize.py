@@ -42,10 +42,13 @@ NO_ACTOR = {
     "datong.sharing.service.masking_of", "datong.sharing.service.shape_payload",
     "datong.sharing.subscriptions.fan_out", "datong.sharing.subscriptions.secret_box",
     "datong.sharing.subscriptions.callback_policy",
+    # whether a delivery worker reported lately: a time, no data
+    "datong.sharing.subscriptions.worker_seen",
 }
 #: Primitives that take the actor by keyword to record or check it.
 PRIMITIVES = {"datong.security.audit.append_event", "datong.security.authz.authorize",
-              "datong.security.authz.is_allowed", "datong.security.chain.make_event"}
+              "datong.security.authz.is_allowed", "datong.security.chain.make_event",
+              "datong.sharing.service.may_request"}
 
 
 def _domain_functions():

@@ -148,3 +148,65 @@ def test_datong_worker_delivers_from_the_command_line(client, database, operator
     result = run(settings, "worker", "--once")
     assert result.exit_code == 0 and "delivered 2, failed 0, dead letters 0" in result.output
     assert sorted(json.loads(body)["event"] for _, body in receiver.received) == ["deleted", "deleted"]
+
+
+def test_subscriptions_are_listed_changed_and_ended_and_never_doubled(client, database, operator, shared, receiver,
+                                                                      login, tmp_path):
+    ask(client, shared["system"], shared["open"], ["公民身份号码", "姓名"])
+    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()[0]
+    made = client.post("/api/v1/share/subscriptions", headers=shared["system"],
+                       json={"grant_id": grant["id"], "callback_url": receiver.url})
+    again = client.post("/api/v1/share/subscriptions", headers=shared["system"],
+                        json={"grant_id": grant["id"], "callback_url": receiver.url, "events": ["deleted"]})
+    assert again.status_code == 409 and f"#{made.json()['id']}" in again.json()["detail"]
+    sub = made.json()["id"]
+    listed = client.get("/api/v1/share/subscriptions", headers=shared["system"]).json()
+    assert [(s["id"], s["active"], s["callback_url"]) for s in listed] == [(sub, True, receiver.url)]
+    assert client.get("/api/v1/share/subscriptions", headers=login("dadmin")).json() == []  # the provider's own: none
+
+    changed = client.patch(f"/api/v1/share/subscriptions/{sub}", headers=shared["system"],
+                           json={"events": ["deleted"], "callback_url": receiver.url + "?v=2"})
+    assert changed.status_code == 200 and changed.json()["events"] == ["deleted"]
+    internal = client.patch(f"/api/v1/share/subscriptions/{sub}", headers=shared["system"],
+                            json={"callback_url": "http://169.254.169.254/latest"})
+    assert internal.status_code == 422  # checked as at subscribe
+    assert client.patch(f"/api/v1/share/subscriptions/{sub}", headers=login("dadmin"),
+                        json={"events": ["updated"]}).status_code == 403  # not the provider's to change
+
+    run_load(database, operator, resource_code=shared["open"], mode="full",
+             source=Source.from_path(write_csv(tmp_path / "fewer.csv", HEADER, shared["rows"][:4])))
+    ended = client.delete(f"/api/v1/share/subscriptions/{sub}", headers=shared["system"])
+    assert ended.status_code == 200 and ended.json()["active"] is False
+    assert client.delete(f"/api/v1/share/subscriptions/{sub}", headers=shared["system"]).status_code == 422
+    assert deliver_due(database) == {"delivered": 0, "failed": 0, "dead": 1}  # queued before the end: not sent
+    assert receiver.received == []
+    dead = client.get("/api/v1/share/deliveries?dead=true", headers=shared["system"]).json()
+    assert dead[0]["last_error"] == "the subscription was ended"
+    renewed = client.post("/api/v1/share/subscriptions", headers=shared["system"],
+                          json={"grant_id": grant["id"], "callback_url": receiver.url})
+    assert renewed.status_code == 201  # an ended one does not block a new one
+    with database.reading() as session:
+        actions = set(session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("share.%subscri%"))))
+    assert {"share.subscribe", "share.subscription.update", "share.unsubscribe"} <= actions
+
+
+def test_the_console_says_when_no_delivery_worker_runs(client, database, operator, shared, receiver, tmp_path):
+    import re
+
+    from tests.helpers import PASSWORD
+
+    ask(client, shared["system"], shared["open"], ["公民身份号码", "姓名"])
+    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()[0]
+    client.post("/api/v1/share/subscriptions", headers=shared["system"],
+                json={"grant_id": grant["id"], "callback_url": receiver.url})
+    run_load(database, operator, resource_code=shared["open"], mode="full",
+             source=Source.from_path(write_csv(tmp_path / "fewer.csv", HEADER, shared["rows"][:4])))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    client.post("/login", data={"username": "boss", "password": PASSWORD, "csrf_token": token})
+    page = client.get("/share/deliveries").text
+    assert 'data-testid="no-worker"' in page and "datong worker" in page
+    receiver.failing = 100  # a worker runs a round (and fails to deliver): it has reported
+    deliver_due(database)
+    page = client.get("/share/deliveries").text
+    assert 'data-testid="no-worker"' not in page and 'data-testid="worker-seen"' in page
+    assert 'data-subscription="' in page

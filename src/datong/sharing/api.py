@@ -241,6 +241,53 @@ def subscribe(session: SessionDep, actor: ActorDep, body: SubscriptionIn):
             "events": subscription.events, "keys": len(subscription.keys or []), "secret": secret}
 
 
+class SubscriptionOut(BaseModel):
+    id: int
+    grant_id: int
+    resource: str
+    consumer: str
+    callback_url: str
+    events: list[str]
+    keys: int
+    active: bool
+    created_by: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, s) -> SubscriptionOut:
+        return cls(id=s.id, grant_id=s.grant_id, resource=s.grant.resource.code, consumer=s.grant.consumer.code,
+                   callback_url=s.callback_url, events=s.events, keys=len(s.keys or []), active=s.active,
+                   created_by=s.created_by, created_at=s.created_at)
+
+
+class SubscriptionChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    callback_url: str | None = Field(default=None, max_length=500)
+    keys: list[str] | None = Field(default=None, max_length=100_000)
+    events: list[str] | None = None
+
+
+@router.get("/subscriptions", response_model=list[SubscriptionOut])
+def list_subscriptions(session: SessionDep, actor: ActorDep):
+    """Your department's subscriptions (every department's for the bureau and auditors)."""
+    return [SubscriptionOut.of(s) for s in subscriptions.list_subscriptions(session, actor)]
+
+
+@router.patch("/subscriptions/{subscription_id}", response_model=SubscriptionOut)
+def update_subscription(session: SessionDep, actor: ActorDep, subscription_id: IdPath, body: SubscriptionChange):
+    """Change the callback (checked as at subscribe), the events or the ID filter; the secret stays."""
+    return SubscriptionOut.of(subscriptions.update_subscription(
+        session, actor, subscription_id=subscription_id, callback_url=body.callback_url, events=body.events,
+        keys=body.keys))
+
+
+@router.delete("/subscriptions/{subscription_id}", response_model=SubscriptionOut)
+def end_subscription(session: SessionDep, actor: ActorDep, subscription_id: IdPath):
+    """End the subscription: nothing more is queued, and what was queued becomes a dead letter. It
+    stays listed (inactive), since the audit log names it."""
+    return SubscriptionOut.of(subscriptions.end_subscription(session, actor, subscription_id=subscription_id))
+
+
 @router.get("/deliveries", response_model=list[DeliveryOut])
 def deliveries(session: SessionDep, actor: ActorDep, dead: bool | None = None):
     """The outbox as the consumer sees it; ``dead=true`` lists the dead letters."""

@@ -109,3 +109,12 @@ class Delivery(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     subscription: Mapped[Subscription] = relationship(lazy="joined")
+
+
+class WorkerHeartbeat(Base):
+    """A delivery worker's last sign of life, so that the console can say when none is running."""
+
+    __tablename__ = "worker_heartbeats"
+
+    holder: Mapped[str] = mapped_column(String(100), primary_key=True)  # host:pid
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

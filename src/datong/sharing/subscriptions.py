@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from datong import events
 from datong.db.base import utcnow
 from datong.db.engine import Database
-from datong.errors import InvalidInput, NotFound
+from datong.errors import Conflict, InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize, service
@@ -33,7 +33,7 @@ from datong.security.sealing import SecretBox
 from datong.security import masking
 from datong.sharing.callbacks import CallbackPolicy
 from datong.sharing import service as sharing
-from datong.sharing.models import Delivery, Grant, Subscription
+from datong.sharing.models import Delivery, Grant, Subscription, WorkerHeartbeat
 from datong.store.writer import Bulk
 from datong.warehouse import engine as warehouse
 from datong.warehouse.engine import sql_string
@@ -84,9 +84,12 @@ def subscribe(session: Session, actor: Actor, *, grant_id: int, callback_url: st
         raise InvalidInput(field="grant_id", reason=Term(N_("the grant is not active")))
     if "subscription" not in grant.resource.sharing_methods:
         raise InvalidInput(field="grant_id", reason=Term(N_("the resource is not shared by subscription")))
-    chosen = events or list(EVENTS.values())
-    if not set(chosen) <= set(EVENTS.values()):
-        raise InvalidInput(field="events", reason=Term(N_("inserted, updated or deleted")))
+    chosen = _events(events)
+    same = session.scalar(select(Subscription.id).where(Subscription.grant_id == grant.id,
+                                                        Subscription.callback_url == callback_url,
+                                                        Subscription.active.is_(True)))
+    if same is not None:
+        raise DuplicateSubscription(id=same, url=callback_url)
     secret = new_secret()
     subscription = Subscription(grant=grant, resource_id=grant.resource_id, consumer_id=grant.consumer_id,
                                 callback_url=callback_url, secret=secret_box(session).seal(secret),
@@ -97,6 +100,97 @@ def subscribe(session: Session, actor: Actor, *, grant_id: int, callback_url: st
     append_event(session, actor=actor, action="share.subscribe", target=Target("grant", str(grant.id)),
                  detail={"subscription": subscription.id, "callback": callback_url, "keys": len(keys or [])})
     return subscription, secret
+
+
+class DuplicateSubscription(Conflict):
+    code = "duplicate_subscription"
+    message = N_("Subscription #{id} already sends this grant's changes to {url}; change or end it instead.")
+
+
+def _events(events: list[str] | None) -> list[str]:
+    chosen = events or list(EVENTS.values())
+    if not set(chosen) <= set(EVENTS.values()):
+        raise InvalidInput(field="events", reason=Term(N_("inserted, updated or deleted")))
+    return chosen
+
+
+def _own_subscription(session: Session, actor: Actor, subscription_id: int) -> Subscription:
+    subscription = session.get(Subscription, subscription_id)
+    if subscription is None:
+        raise NotFound(what=SUBSCRIPTION, key=str(subscription_id))
+    authorize(actor, "share.request", Target("subscription", str(subscription_id), subscription.consumer_id))
+    return subscription
+
+
+@service(mutates=False)
+def list_subscriptions(session: Session, actor: Actor) -> list[Subscription]:
+    """A consumer's own subscriptions; the bureau and auditors see every department's."""
+    authorize(actor, "share.read", Target("subscriptions", None, actor.department_id))
+    stmt = select(Subscription).order_by(Subscription.active.desc(), Subscription.id.desc())
+    if not sharing.is_allowed(actor, "share.oversee", Target("subscriptions")):
+        stmt = stmt.where(Subscription.consumer_id == actor.department_id)
+    return list(session.scalars(stmt))
+
+
+@service(mutates=True)
+def update_subscription(session: Session, actor: Actor, *, subscription_id: int, callback_url: str | None = None,
+                        events: list[str] | None = None, keys: list[str] | None = None) -> Subscription:
+    """Change where and what a subscription sends (the signing secret stays)."""
+    if callback_url is not None:
+        callback_policy(session).check(callback_url)  # before the first statement, as at subscribe
+    subscription = _own_subscription(session, actor, subscription_id)
+    if not subscription.active:
+        raise InvalidInput(field="subscription", reason=Term(N_("the subscription has ended")))
+    changed = {}
+    if callback_url is not None and callback_url != subscription.callback_url:
+        subscription.callback_url = changed["callback"] = callback_url
+    if events is not None:
+        subscription.events = changed["events"] = _events(events)
+    if keys is not None:
+        subscription.keys = [k.strip().upper() for k in keys] or None
+        changed["keys"] = len(keys)
+    append_event(session, actor=actor, action="share.subscription.update",
+                 target=Target("subscription", str(subscription.id)), detail=changed)
+    return subscription
+
+
+@service(mutates=True)
+def end_subscription(session: Session, actor: Actor, *, subscription_id: int) -> Subscription:
+    """取消订阅: nothing more is queued; what is queued becomes a dead letter. Kept, not deleted:
+    the audit chain names it."""
+    subscription = _own_subscription(session, actor, subscription_id)
+    if not subscription.active:
+        raise InvalidInput(field="subscription", reason=Term(N_("the subscription has ended")))
+    subscription.active = False
+    append_event(session, actor=actor, action="share.unsubscribe", target=Target("subscription", str(subscription.id)),
+                 detail={"grant": subscription.grant_id})
+    return subscription
+
+
+#: A worker not seen for this long is taken for stopped (it reports at every round, every 2 s).
+HEARTBEAT_SECONDS = 60
+
+
+def _heartbeat(dialect: str, holder: str):
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(WorkerHeartbeat).values(
+        holder=holder, seen_at=utcnow())
+    return statement.on_conflict_do_update(index_elements=["holder"], set_={"seen_at": statement.excluded.seen_at})
+
+
+def worker_seen(session: Session) -> datetime | None:
+    """When a delivery worker last reported, if one did within HEARTBEAT_SECONDS (a time, no data)."""
+    return session.scalar(select(WorkerHeartbeat.seen_at).where(
+        WorkerHeartbeat.seen_at > utcnow() - timedelta(seconds=HEARTBEAT_SECONDS))
+        .order_by(WorkerHeartbeat.seen_at.desc()).limit(1))
+
+
+@service(mutates=False)
+def waiting_deliveries(session: Session, actor: Actor) -> int:
+    """How many of the actor's visible deliveries wait to be sent (a count)."""
+    return sum(1 for d in list_deliveries(session, actor, dead=False) if d.delivered_at is None)
 
 
 _CHANGES = """
@@ -203,7 +297,9 @@ def _attempt(database: Database, delivery_id: int, timeout: float) -> tuple[bool
     with database.reading() as session:
         delivery = session.get(Delivery, delivery_id)
         sub = delivery.subscription
-        if sharing.grant_state(sub.grant) != "active" or not sub.active:
+        if not sub.active:
+            return False, "the subscription was ended", "dead"
+        if sharing.grant_state(sub.grant) != "active":
             return False, "the grant is no longer active", "dead"
         body = delivery.body.encode("utf-8")
         headers = {**signed_headers(secret_box(session).open(sub.secret), f"dtd-{delivery.id}", body),
@@ -264,6 +360,7 @@ def deliver_due(database: Database, *, limit: int = 100, max_attempts: int = MAX
     except Exception as exc:  # noqa: BLE001 - deliver what is queued; the event is tried next round
         log.warning("load events not dispatched: %s", exc)
     counts = {"delivered": 0, "failed": 0, "dead": 0}
+    database.try_write(_heartbeat(database.dialect, f"{socket.gethostname()}:{os.getpid()}"[:100]))
     who = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
     for delivery_id in _claim(database, who, limit):
         ok, error, outcome = _attempt(database, delivery_id, timeout)

@@ -161,11 +161,30 @@ def revoke(request: Request, actor: ConsoleActor, grant_id: IdPath, reason: Anno
     return _grants_page(request, actor, revoked=grant_id)
 
 
-@router.get("/share/deliveries")
-def deliveries(request: Request, actor: ConsoleActor, dead: bool = False):
+def _deliveries_page(request: Request, actor: Actor, dead: bool = False, status: int = 200, **context) -> Response:
     with request.app.state.database.reading() as session:
         found = subscriptions.list_deliveries(session, actor, dead=True if dead else None)
-        return render(request, "sharing/deliveries.html", deliveries=found, dead=dead)
+        subs = subscriptions.list_subscriptions(session, actor)
+        may_end = {s.id: is_allowed(actor, "share.request", Target("subscription", str(s.id), s.consumer_id))
+                   for s in subs}
+        return render(request, "sharing/deliveries.html", status=status, deliveries=found, dead=dead, subs=subs,
+                      may_end=may_end, waiting=subscriptions.waiting_deliveries(session, actor),
+                      worker_seen=subscriptions.worker_seen(session), **context)
+
+
+@router.get("/share/deliveries")
+def deliveries(request: Request, actor: ConsoleActor, dead: bool = False):
+    return _deliveries_page(request, actor, dead=dead)
+
+
+@router.post("/share/subscriptions/{subscription_id}/end", dependencies=[Csrf])
+def end_subscription(request: Request, actor: ConsoleActor, subscription_id: IdPath):
+    try:
+        with request.app.state.database.unit_of_work() as session:
+            subscriptions.end_subscription(session, actor, subscription_id=subscription_id)
+    except DatongError as error:
+        return _deliveries_page(request, actor, status=error.status, error=localised(request, error))
+    return _deliveries_page(request, actor, ended=subscription_id)
 
 
 @router.post("/share/deliveries/{delivery_id}/retry", dependencies=[Csrf])

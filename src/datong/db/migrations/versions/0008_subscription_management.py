@@ -1,0 +1,35 @@
+"""delivery workers' heartbeats
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-01
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import datong.db.base
+
+revision: str = '0008'
+down_revision: str | None = '0007'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'worker_heartbeats',
+        sa.Column('holder', sa.String(length=100), nullable=False),
+        sa.Column('seen_at', datong.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('holder', name=op.f('pk_worker_heartbeats')),
+    )
+    with op.batch_alter_table('worker_heartbeats', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_worker_heartbeats_seen_at'), ['seen_at'], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('worker_heartbeats', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_worker_heartbeats_seen_at'))
+    op.drop_table('worker_heartbeats')
