@@ -48,7 +48,7 @@ NO_ACTOR = {
 #: Primitives that take the actor by keyword to record or check it.
 PRIMITIVES = {"datong.security.audit.append_event", "datong.security.authz.authorize",
               "datong.security.authz.is_allowed", "datong.security.chain.make_event",
-              "datong.sharing.service.may_request"}
+              "datong.sharing.service.may_request", "datong.sharing.service.may_decide"}
 
 
 def _domain_functions():

@@ -176,13 +176,9 @@ class AuditWriter:
         """Append one event and wait for its batch to commit; returns its sequence number."""
         return self._wait(self.submit(make_event(**event)))
 
-    def settle(self, futures: list[Future]) -> None:
-        """Wait (blocking) until these submitted events have committed; AuditUnavailable if not."""
-        for future in futures:
-            self._wait(future)
-
     async def settled(self, futures: list[Future]) -> None:
-        """The same on the event loop, holding no thread while the batch commits."""
+        """Wait on the event loop, holding no thread, until these submitted events have committed;
+        AuditUnavailable (503) if they cannot."""
         try:
             await asyncio.wait_for(asyncio.gather(*map(asyncio.wrap_future, futures)), self.wait_seconds)
         except AuditUnavailable:

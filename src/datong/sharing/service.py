@@ -102,6 +102,12 @@ def may_request(actor: Actor, resource: Resource) -> bool:
             and is_allowed(actor, "share.request", Target("department", None, actor.department_id)))
 
 
+def may_decide(actor: Actor, request: ShareRequest) -> bool:
+    """Whether this actor could decide the request now: it is pending and theirs to decide."""
+    return request.status == PENDING and is_allowed(actor, "share.decide", Target(
+        "request", str(request.id), request.resource.provider_id))
+
+
 @service(mutates=True)
 def request_access(session: Session, actor: Actor, *, resource_code: str, items: list[str], purpose: str,
                    legal_basis: str, days: int, client_id: str | None = None) -> ShareRequest:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 from standardwebhooks import Webhook
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from datong import events
@@ -189,8 +189,13 @@ def worker_seen(session: Session) -> datetime | None:
 
 @service(mutates=False)
 def waiting_deliveries(session: Session, actor: Actor) -> int:
-    """How many of the actor's visible deliveries wait to be sent (a count)."""
-    return sum(1 for d in list_deliveries(session, actor, dead=False) if d.delivered_at is None)
+    """How many of the deliveries the actor may see wait to be sent (a count, in SQL)."""
+    authorize(actor, "share.read", Target("deliveries", None, actor.department_id))
+    stmt = select(func.count(Delivery.id)).join(Subscription).where(Delivery.delivered_at.is_(None),
+                                                                    Delivery.dead.is_(False))
+    if not sharing.is_allowed(actor, "share.oversee", Target("deliveries")):
+        stmt = stmt.where(Subscription.consumer_id == actor.department_id)
+    return session.scalar(stmt) or 0
 
 
 _CHANGES = """

@@ -14,7 +14,6 @@ from datong.security import service as identity
 from datong.security.authz import Actor, Target, is_allowed
 from datong.sharing import service as sharing
 from datong.sharing import subscriptions
-from datong.sharing.models import PENDING
 from datong.web.pages import ConsoleActor, render
 
 router = APIRouter(include_in_schema=False)
@@ -39,8 +38,7 @@ def worklist(session, actor: Actor) -> list[Work]:
     links to uses, so nobody is told of work they could not see."""
     work = []
     if _own(actor, "share.decide"):
-        pending = [r for r in sharing.list_requests(session, actor) if r.status == PENDING and is_allowed(
-            actor, "share.decide", Target("request", str(r.id), r.resource.provider_id))]
+        pending = [r for r in sharing.list_requests(session, actor) if sharing.may_decide(actor, r)]
         work.append(Work("requests", len(pending), N_("sharing requests waiting for your decision"), "/share"))
     if is_allowed(actor, "source.resolve", Target("source")):
         elements = {c.element_id for c in list_claims(session, status=CONFLICT)}

@@ -15,7 +15,6 @@ from datong.i18n import N_, Term
 from datong.security.authz import Actor, Target, is_allowed
 from datong.sharing import service as sharing
 from datong.sharing import subscriptions
-from datong.sharing.models import PENDING
 from datong.web.pages import ConsoleActor, Csrf, localised, render
 
 router = APIRouter(include_in_schema=False)
@@ -41,16 +40,11 @@ def _requestable(session, actor: Actor, q: str) -> list:
 def _requests_page(request: Request, actor: Actor, status: int = 200, q: str = "", **context) -> Response:
     with request.app.state.database.reading() as session:
         requests = sharing.list_requests(session, actor)
-        may_decide = {r.id: _may_decide(actor, r) for r in requests}
+        may_decide = {r.id: sharing.may_decide(actor, r) for r in requests}
         may_request = is_allowed(actor, "share.request", Target("department", None, actor.department_id))
         return render(request, "sharing/requests.html", status=status, requests=requests, may_decide=may_decide,
                       turnaround=_turnaround, found=_requestable(session, actor, q) if may_request else [], q=q,
                       may_request=may_request, **context)
-
-
-def _may_decide(actor: Actor, share_request) -> bool:
-    return share_request.status == PENDING and is_allowed(actor, "share.decide", Target(
-        "request", str(share_request.id), share_request.resource.provider_id))
 
 
 @router.get("/share")
@@ -102,7 +96,7 @@ def _decision_page(request: Request, actor: Actor, request_id: int, status: int 
         found = sharing.get_request(session, actor, request_id=request_id)
         items = {i.name: i for i in found.resource.items}
         return render(request, "sharing/request.html", status=status, r=found, items=items,
-                      may_decide=_may_decide(actor, found), turnaround=_turnaround,
+                      may_decide=sharing.may_decide(actor, found), turnaround=_turnaround,
                       default_plain=sharing.default_plain(found.resource, found.items), **context)
 
 
