@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     # limits storage URI: "memory://" (one process) or e.g. "redis://127.0.0.1:6379" (shared).
     rate_limit_storage: str = "memory://"
     snapshot_keep: int = Field(default=3, ge=1, le=1000)
+    #: A full load that would delete more than this share of a resource's records stops unless
+    #: told that the deletes are meant (``--allow-deletes``; ``allow_deletes`` over the API).
+    full_load_delete_share: float = Field(default=0.2, ge=0, le=1)
     load_lease_seconds: int = Field(default=60, ge=5, le=3600)
     # Hosts and networks webhooks may reach although they are not public, e.g.
     # "receiver.dept.internal,10.20.0.0/16" (datong.sharing.callbacks). In development it defaults

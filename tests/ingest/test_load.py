@@ -16,8 +16,9 @@ from tests.ingest.conftest import write_csv
 
 
 def load(database, operator, code, path, **kwargs):
-    mode = kwargs.pop("mode", "full")
-    return run_load(database, operator, resource_code=code, source=Source.from_path(path, **kwargs), mode=mode)
+    mode, allow = kwargs.pop("mode", "full"), kwargs.pop("allow_deletes", False)
+    return run_load(database, operator, resource_code=code, source=Source.from_path(path, **kwargs), mode=mode,
+                    allow_deletes=allow)
 
 
 def records(database, code=None) -> dict[str, dict]:
@@ -90,7 +91,12 @@ def test_full_load_replaces_and_incremental_upserts_and_deletes(database, operat
     load(database, operator, population, write_csv(tmp_path / "a.csv", POPULATION_HEADER, rows))
     changed = [list(r) for r in rows[:15]]
     changed[0][4] = "新地址"
-    second = load(database, operator, population, write_csv(tmp_path / "b.csv", POPULATION_HEADER, changed))
+    with pytest.raises(LoadFailed) as guarded:  # a quarter of the records would go: not without saying so
+        load(database, operator, population, write_csv(tmp_path / "b.csv", POPULATION_HEADER, changed))
+    assert "delete 5 of the resource's 20 records (25%), more than 20%" in guarded.value.localised("en")
+    assert "--allow-deletes" in guarded.value.localised("en") and len(records(database)) == 20
+    second = load(database, operator, population, write_csv(tmp_path / "b.csv", POPULATION_HEADER, changed),
+                  allow_deletes=True)
     assert (second.inserted, second.updated, second.unchanged, second.deleted) == (0, 1, 14, 5)
     stored = records(database)
     assert len(stored) == 15 and stored[rows[0][0]]["住址"] == "新地址" and stored[rows[0][0]]["__version"] == 2
@@ -236,3 +242,28 @@ def test_old_snapshots_are_pruned_and_the_next_diff_still_works(database, operat
         kept = [p for p in session.scalars(select(Load.snapshot).order_by(Load.id)) if p]
     files = sorted(Path(database.data_dir / "snapshots").glob("resource-*/load-*.parquet"))
     assert len(kept) == 2 and sorted(map(Path, kept)) == files
+
+
+def test_rejected_rows_are_kept_as_read_to_fix_and_load_again(database, operator, population, tmp_path):
+    from datong.ingest import service
+
+    rows = population_rows(4)
+    bad = [list(r) for r in rows]
+    bad[1][0] = bad[1][0][:-1] + ("0" if bad[1][0][-1] != "0" else "1")  # a wrong check character
+    bad[2][3] = "1980-13-45"
+    path = tmp_path / "two-bad.csv"
+    path.write_text(",".join([*POPULATION_HEADER]) + "\n" + "\n".join(",".join(r) for r in bad) + "\n",
+                    encoding="utf-8")
+    loaded = load(database, operator, population, path)
+    assert loaded.rejected == 2
+    with database.reading() as session:
+        found = service.problems(session, operator, loaded.id)
+    assert sorted(found.originals) == [3, 4]  # file lines of the two bad rows
+    assert found.originals[3][POPULATION_HEADER[0]] == bad[1][0]  # exactly as written, not standardised
+    assert found.originals[4][POPULATION_HEADER[3]] == "1980-13-45"
+    again = service.report(found, "csv", "en", part="rows").decode("utf-8-sig").splitlines()
+    assert again[0] == ",".join(POPULATION_HEADER) and len(again) == 3  # the header and the two rows
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_text("\n".join([again[0], ",".join(rows[1]), ",".join(rows[2])]) + "\n", encoding="utf-8")
+    second = load(database, operator, population, fixed, mode="incremental")
+    assert (second.rejected, second.inserted) == (0, 2)

@@ -143,7 +143,7 @@ def test_datong_worker_delivers_from_the_command_line(client, database, operator
     grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()[0]
     client.post("/api/v1/share/subscriptions", headers=shared["system"],
                 json={"grant_id": grant["id"], "callback_url": receiver.url})
-    run_load(database, operator, resource_code=shared["open"], mode="full",
+    run_load(database, operator, resource_code=shared["open"], mode="full", allow_deletes=True,
              source=Source.from_path(write_csv(tmp_path / "less.csv", HEADER, shared["rows"][:3])))
     result = run(settings, "worker", "--once")
     assert result.exit_code == 0 and "delivered 2, failed 0, dead letters 0" in result.output

@@ -37,11 +37,28 @@ def test_upload_see_progress_and_the_result_then_fix_the_issue(page, live_server
         page.get_by_test_id("rejections").click()
     saved = tmp_path / "rejected.xlsx"
     download.value.save_as(saved)
-    reported = [r for r in load_workbook(saved).active.iter_rows(min_row=2, values_only=True)]
+    book = load_workbook(saved)
+    reported = [r for r in book.worksheets[0].iter_rows(min_row=2, values_only=True)]
     assert {(r[0], r[1]) for r in reported} == {(12, "出生日期"), (22, "公民身份号码")}
+    as_read = list(book.worksheets[1].iter_rows(values_only=True))  # the rows to fix and load again
+    assert list(as_read[0]) == POPULATION_HEADER and [r[3] for r in as_read[1:]] == ["1990-02-30", rows[20][3]]
+
+    # the history refreshed by itself when the load ended
+    expect(page.get_by_test_id("load-history").locator("tbody tr")).to_have_count(1)
+    expect(page.get_by_test_id("load-history")).to_contain_text("已提交")
+
+    few = write_csv(tmp_path / "少量.csv", POPULATION_HEADER, rows[:100])  # most records would go
+    page.set_input_files("input[name=file]", str(few))
+    page.click("[data-testid=load-form] button[type=submit]")
+    expect(page.get_by_test_id("job-error")).to_contain_text("--allow-deletes", timeout=30000)
+    page.set_input_files("input[name=file]", str(few))
+    page.check("[data-testid=allow-deletes]")
+    page.click("[data-testid=load-form] button[type=submit]")
+    expect(page.get_by_test_id("job-done")).to_contain_text("删除 2900", timeout=30000)
+    expect(page.get_by_test_id("load-history").locator("tbody tr")).to_have_count(3)
 
     page.reload()
-    expect(page.get_by_test_id("load-history").locator("tbody tr")).to_have_count(1)
+    expect(page.get_by_test_id("load-history").locator("tbody tr")).to_have_count(3)
     expect(page.get_by_test_id("score-chart").locator("svg")).to_have_count(1)
 
     page.click("nav >> text=数据质量")

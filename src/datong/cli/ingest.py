@@ -57,6 +57,8 @@ def ingest(
     query: Annotated[str | None, typer.Option(help="With --from-sql: the SELECT to run.")] = None,
     report: Annotated[Path | None, typer.Option(help="Write the rejected rows to this .xlsx or .csv file.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as one JSON object.")] = False,
+    allow_deletes: Annotated[bool, typer.Option(
+        "--allow-deletes", help="Let a full load delete more records than DATONG_FULL_LOAD_DELETE_SHARE.")] = False,
 ) -> None:
     """Load data into a resource: all of it or, on a fatal problem, none (exit 2)."""
     context: Context = ctx.obj
@@ -70,9 +72,10 @@ def ingest(
         if bar:
             with bar:
                 load = run_load(context.database, context.actor, resource_code=resource, source=source,
-                                mode=mode.value, progress=progress)
+                                mode=mode.value, progress=progress, allow_deletes=allow_deletes)
         else:
-            load = run_load(context.database, context.actor, resource_code=resource, source=source, mode=mode.value)
+            load = run_load(context.database, context.actor, resource_code=resource, source=source, mode=mode.value,
+                            allow_deletes=allow_deletes)
     except DatongError as error:
         if as_json:
             typer.echo(json.dumps({"status": "failed", "error": error.localised(context.locale)}, ensure_ascii=False))
@@ -96,8 +99,7 @@ def ingest(
 def _write_report(context: Context, load_id: int, target: Path) -> None:
     fmt = "csv" if target.suffix.lower() == ".csv" else "xlsx"
     with context.unit_of_work() as session:
-        rows, _ = loads.problems(session, context.actor, load_id)
-        target.write_bytes(loads.report(rows, fmt, context.locale))
+        target.write_bytes(loads.report(loads.problems(session, context.actor, load_id), fmt, context.locale))
 
 
 @quality_app.command("run")

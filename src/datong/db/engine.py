@@ -123,6 +123,7 @@ class Database:
                  data_dir: Path | None = None, issue_deadline_days: int = 15, warehouse_memory: str = "3GB",
                  masking: dict[str, str] | None = None, audit_batch_size: int = 512, audit_flush_ms: float = 0.0,
                  audit_wait_seconds: float = 15.0, snapshot_keep: int = 3, load_lease_seconds: int = 60,
+                 full_load_delete_share: float = 0.2,
                  share_batch_limit: int = 1000, secret: str | None = None, callback_allow: str = "") -> None:
         from datong.security.chain import AuditWriter  # the audit chain lives in security/
 
@@ -130,6 +131,7 @@ class Database:
         self.data_dir = private_dir(Path(data_dir) if data_dir is not None else Path("./var"))
         self.warehouse_memory = warehouse_memory
         self.snapshot_keep = snapshot_keep
+        self.full_load_delete_share = full_load_delete_share
         self.load_lease_seconds = load_lease_seconds
         self.audit = AuditWriter(engine, algorithm=audit_hash, batch_size=audit_batch_size,
                                  flush_ms=audit_flush_ms, wait_seconds=audit_wait_seconds)
@@ -152,6 +154,7 @@ class Database:
                    warehouse_memory=settings.warehouse_memory, masking=settings.masking,
                    audit_batch_size=settings.audit_batch_size, audit_flush_ms=settings.audit_flush_ms,
                    audit_wait_seconds=settings.audit_wait_seconds, snapshot_keep=settings.snapshot_keep,
+                   full_load_delete_share=settings.full_load_delete_share,
                    load_lease_seconds=settings.load_lease_seconds, share_batch_limit=settings.share_batch_limit,
                    secret=settings.resolved_secret(), callback_allow=settings.callback_allow)
 

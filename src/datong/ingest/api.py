@@ -77,8 +77,10 @@ def records_in(document: object) -> RecordsIn:
 
 @router.post("/resources/{code:path}/loads", response_model=LoadOut, status_code=201)
 async def create_load(request: Request, code: str, actor: ActorDep):
-    """Load data: a multipart upload (``file``, ``mode``, ``encoding``, ``sheet``) or a JSON body
-    ``{"mode": "incremental", "records": [{…}, …]}``. 422 when nothing was loaded."""
+    """Load data: a multipart upload (``file``, ``mode``, ``encoding``, ``sheet``, ``allow_deletes``)
+    or a JSON body ``{"mode": "incremental", "records": [{…}, …]}``. 422 when nothing was loaded,
+    e.g. a full load that would delete more of the records than the deployment allows without
+    ``allow_deletes=true``."""
     refuse_oversize(request)
     database = request.app.state.database
     folder = Path(tempfile.mkdtemp(prefix="datong-upload-"))
@@ -86,6 +88,7 @@ async def create_load(request: Request, code: str, actor: ActorDep):
         if request.headers.get("content-type", "").startswith("application/json"):
             body = records_in(await json_body(request))
             source, mode = Source("records", "records", records=body.records), body.mode
+            allow_deletes = body.allow_deletes
         else:
             form = await request.form()
             upload = form.get("file")
@@ -95,7 +98,9 @@ async def create_load(request: Request, code: str, actor: ActorDep):
             source = Source.from_path(path, encoding=form.get("encoding") or None, sheet=form.get("sheet") or None,
                                       label=path.name)
             mode = str(form.get("mode") or "full")
-        load = await run_in_threadpool(run_load, database, actor, resource_code=code, source=source, mode=mode)
+            allow_deletes = str(form.get("allow_deletes") or "").lower() in ("1", "true", "yes", "on")
+        load = await run_in_threadpool(run_load, database, actor, resource_code=code, source=source, mode=mode,
+                                       allow_deletes=allow_deletes)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return LoadOut.of(load)
@@ -117,18 +122,23 @@ def get_load(session: SessionDep, actor: ActorDep, request: Request, load_id: Id
 @router.get("/loads/{load_id}/rejections", response_model=list[ProblemOut])
 def rejections(session: SessionDep, actor: ActorDep, request: Request, load_id: IdPath,
                format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
-               severity: Annotated[str | None, Query(pattern="^(reject|warn)$")] = None):
-    """The rows a rule refused (and, with ``severity=warn``, flagged): row, column, value, rule
-    and reason, as JSON, CSV (UTF-8 with BOM) or an Excel workbook."""
+               severity: Annotated[str | None, Query(pattern="^(reject|warn)$")] = None,
+               part: Annotated[str, Query(pattern="^(problems|rows)$")] = "problems"):
+    """The rows a rule refused (and, with ``severity=warn``, flagged): row, column, value, rule,
+    reason and the row as it was read, as JSON, CSV (UTF-8 with BOM) or an Excel workbook (a sheet
+    of problems and a sheet of the rejected rows as read, to fix and load again). CSV gives the
+    problems, or with ``part=rows`` the rejected rows as read."""
     locale = request_locale(request)
-    rows, _ = service.problems(session, actor, load_id, severity=severity or ("reject" if format == "json" else None))
+    found = service.problems(session, actor, load_id, severity=severity or ("reject" if format == "json" else None))
     if format == "json":
         return [ProblemOut(row=p.row, column=p.column, value=p.value, rule=p.rule, severity=p.severity,
-                           reason=service.explain(p, locale)) for p in rows]
+                           reason=service.explain(p, locale), original=found.originals.get(p.row))
+                for p in found.rows]
     media = "text/csv; charset=utf-8" if format == "csv" else \
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(service.report(rows, format, locale), media_type=media, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''load-{load_id}-rejections.{format}"})
+    name = f"load-{load_id}-{'rows' if part == 'rows' and format == 'csv' else 'rejections'}.{format}"
+    return Response(service.report(found, format, locale, part), media_type=media, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
 
 
 class MappingIn(BaseModel):

@@ -26,7 +26,7 @@ from datong.staging.plan import Plan, plan_for
 from datong.ingest.lease import Lease, clean_dead_loads
 from datong.ingest.sources import LoadFailed, Source, read_source
 from datong.ingest.columns import known_headers, match_columns, match_headers
-from datong.staging.stage import stage
+from datong.staging.stage import keep_originals, stage
 from datong.store.snapshots import prune_snapshots
 from datong.store.writer import Progress, Writer
 from datong.quality import service as quality
@@ -132,15 +132,17 @@ def _bulk(con, database: Database, plan: Plan, source: Source, mode: str, snapsh
     precompute(con, plan.items, date.today())
     checks = build_checks(plan.items, plan.declared, plan.lookups, date.today())
     evaluate(con, checks)
+    keep_originals(con)
     progress("diff", 0, 0)
     _old(con, plan, database)
     return diff(con, plan, checks, mode, snapshot), checks, encoding
 
 
 def run_load(database: Database, actor: Actor, *, resource_code: str, source: Source, mode: str = "full",
-             progress: Progress | None = None, started=None):
+             progress: Progress | None = None, started=None, allow_deletes: bool = False):
     """Load ``source`` into the resource; returns the committed Load, or raises LoadFailed
-    after recording why (nothing of the data is kept)."""
+    after recording why (nothing of the data is kept). A full load that would delete more than
+    ``database.full_load_delete_share`` of the records stops, unless ``allow_deletes``."""
     if mode not in MODES:
         raise LoadFailed(source=source.label, reason=Message(N_("the mode must be full or incremental")))
     clean_dead_loads(database)
@@ -157,7 +159,7 @@ def run_load(database: Database, actor: Actor, *, resource_code: str, source: So
             if progress is not None:
                 progress(phase, done, total)
 
-        load = _run(database, actor, plan, load_id, source, mode, report)
+        load = _run(database, actor, plan, load_id, source, mode, report, allow_deletes)
     try:  # the load has committed: what follows may wait for `datong worker`, never undo it
         events.dispatch(database)  # subscriptions (and later registries) take the new data now
         with database.unit_of_work() as session:
@@ -167,7 +169,8 @@ def run_load(database: Database, actor: Actor, *, resource_code: str, source: So
     return load
 
 
-def _run(database: Database, actor: Actor, plan: Plan, load_id: int, source: Source, mode: str, progress: Progress):
+def _run(database: Database, actor: Actor, plan: Plan, load_id: int, source: Source, mode: str, progress: Progress,
+         allow_deletes: bool = False):
     if not plan.key_items:
         error = LoadFailed(source=source.label, reason=Message(
             N_("the resource has no key data item; mark the items that identify a record as keys in the catalog")))
@@ -178,12 +181,16 @@ def _run(database: Database, actor: Actor, plan: Plan, load_id: int, source: Sou
     try:
         with warehouse.session(work / "tmp", memory=database.warehouse_memory) as con:
             outcome, checks, encoding = _bulk(con, database, plan, source, mode, snapshot, work, progress)
+            if not allow_deletes:
+                _check_deletes(con, source, outcome, database.full_load_delete_share)
             total = outcome.inserted + outcome.updated + outcome.deleted
             progress("write", 0, total)
             with database.unit_of_work() as session:
                 writer = Writer(session, plan.resource_id, load_id, progress)
                 writer.apply(con, total)
                 quality.record_load(session, con, writer, plan, checks, load_id)
+                writer.copy_query(con, f"SELECT {int(load_id)}, __row, original FROM originals ORDER BY __row",
+                                  "load_rows", ("load_id", "row", "original"))
                 load = service.finish_load(session, actor, load_id=load_id, outcome=vars(outcome),
                                            encoding=encoding, snapshot=str(snapshot))
                 if total:  # the outbox: consumers learn of the change exactly when it commits
@@ -201,6 +208,19 @@ def _run(database: Database, actor: Actor, plan: Plan, load_id: int, source: Sou
                                                              detail=type(error).__name__)) from error
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _check_deletes(con: duckdb.DuckDBPyConnection, source: Source, outcome: Outcome, share: float) -> None:
+    """A full load deletes what its file lacks: a file cut short would empty the resource. Above
+    the share the deployment sets, the load stops and says how to go on."""
+    existing = _count(con, "SELECT count(*) FROM old")
+    if outcome.deleted and existing and outcome.deleted / existing > share:
+        raise LoadFailed(source=source.label, reason=Message(N_(
+            "this full load would delete {deleted} of the resource's {existing} records ({percent}%), more than "
+            "{limit}%: if that is meant, load it again allowing deletes (datong ingest --allow-deletes; "
+            "allow_deletes=true over the API); otherwise check that the file is complete, or load incrementally"),
+            deleted=outcome.deleted, existing=existing, percent=round(100 * outcome.deleted / existing),
+            limit=round(100 * share)))
 
 
 def _failed(database: Database, actor: Actor, load_id: int, error: BaseException) -> None:

@@ -41,6 +41,7 @@ class RecordsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     mode: str = Field(default="incremental", pattern="^(full|incremental)$")
     records: list[dict] = Field(min_length=1)
+    allow_deletes: bool = False  # a full load may delete more than DATONG_FULL_LOAD_DELETE_SHARE
 
 
 class ProblemOut(BaseModel):
@@ -50,3 +51,4 @@ class ProblemOut(BaseModel):
     rule: str
     severity: str
     reason: str
+    original: dict | None = None  # the row as it was read: source column → value

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import socket
+from dataclasses import dataclass
 from datetime import timedelta
 
 from openpyxl import Workbook
@@ -22,7 +23,7 @@ from datong.codes.id_number import validate_id_number
 from datong.db.base import utcnow
 from datong.errors import Conflict, NotFound
 from datong.i18n import N_, Message, Term, translate
-from datong.store.models import COMMITTED, FAILED, RUNNING, Load, LoadProblem
+from datong.store.models import COMMITTED, FAILED, RUNNING, Load, LoadProblem, LoadRow
 from datong.ingest.sources import Source
 from datong.quality.rules import KIND_LABELS, REASONS
 from datong.security.audit import append_event, record_read
@@ -155,9 +156,18 @@ def explain(problem: LoadProblem, locale: str) -> str:
     return translate(locale, template, value=problem.value or "", detail=problem.detail or "")
 
 
+@dataclass(frozen=True)
+class Rejections:
+    """A load's problems (one page of them), how many there are, and the rows they are in as read."""
+
+    rows: list[LoadProblem]
+    total: int
+    originals: dict[int, dict]  # row number → source column → value
+
+
 @service(mutates=False, personal=True)
 def problems(session: Session, actor: Actor, load_id: int, *, severity: str | None = None,
-             limit: int | None = None, offset: int = 0) -> tuple[list[LoadProblem], int]:
+             limit: int | None = None, offset: int = 0) -> Rejections:
     """Rejected and flagged rows show the values as loaded, personal data included: only the
     provider's staff, the bureau and auditors may read them, and each read is audited."""
     load = session.get(Load, load_id)
@@ -169,9 +179,15 @@ def problems(session: Session, actor: Actor, load_id: int, *, severity: str | No
         stmt = stmt.where(LoadProblem.severity == severity)
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = list(session.scalars(stmt.order_by(LoadProblem.row, LoadProblem.id).offset(offset).limit(limit)))
+    numbers = sorted({p.row for p in rows})
+    originals = {}
+    for start in range(0, len(numbers), 10_000):  # bounded IN lists
+        originals.update((row, json.loads(text)) for row, text in session.execute(
+            select(LoadRow.row, LoadRow.original).where(LoadRow.load_id == load.id,
+                                                        LoadRow.row.in_(numbers[start:start + 10_000]))))
     record_read(session, actor=actor, action="load.problems.read", target=Target("load", str(load.id)),
                  purpose="data quality rectification", detail={"rows": len(rows), "severity": severity})
-    return rows, total
+    return Rejections(rows, total, originals)
 
 
 HEADERS = (N_("Row"), N_("Column"), N_("Value"), N_("Rule"), N_("Severity"), N_("Reason"))
@@ -183,10 +199,20 @@ def _report_rows(rows: list[LoadProblem], locale: str) -> list[list]:
             for p in rows]
 
 
-def report(rows: list[LoadProblem], fmt: str, locale: str) -> bytes:
-    header = [translate(locale, h) for h in HEADERS]
-    body = _report_rows(rows, locale)
+def _as_read(found: Rejections) -> tuple[list[str], list[list]]:
+    """The rejected rows as they were read, in the file's own columns: fix them and load them again."""
+    rejected = sorted({p.row for p in found.rows if p.severity == "reject"} & found.originals.keys())
+    header = list(dict.fromkeys(column for row in rejected for column in found.originals[row]))
+    return header, [[found.originals[row].get(column) for column in header] for row in rejected]
+
+
+def report(found: Rejections, fmt: str, locale: str, part: str = "problems") -> bytes:
+    """The problems (``part="problems"``) or the rejected rows as read (``part="rows"``) as CSV; an
+    Excel workbook holds both, one sheet each."""
+    header, body = [translate(locale, h) for h in HEADERS], _report_rows(found.rows, locale)
     if fmt == "csv":
+        if part == "rows":
+            header, body = _as_read(found)
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(header)
@@ -195,17 +221,22 @@ def report(rows: list[LoadProblem], fmt: str, locale: str) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = translate(locale, N_("Rejected rows"))[:31]
+    _fill(sheet, header, body)
+    for letter, width in zip("ABCDEF", (8, 18, 24, 24, 10, 60)):
+        sheet.column_dimensions[letter].width = width
+    _fill(book.create_sheet(translate(locale, N_("As read (fix, load again)"))[:31]), *_as_read(found))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _fill(sheet, header: list, body: list[list]) -> None:
     sheet.append(header)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in body:
         sheet.append(row)
     text_cells(sheet)  # a value such as =HYPERLINK(…) is shown, never run
-    for letter, width in zip("ABCDEF", (8, 18, 24, 24, 10, 60)):
-        sheet.column_dimensions[letter].width = width
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 @service(mutates=True)

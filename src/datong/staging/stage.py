@@ -43,7 +43,8 @@ def code_aliases(labels: dict[str, str]) -> dict[str, str]:
 
 def stage(con: duckdb.DuckDBPyConnection, items: list[ItemColumn], mapping: Mapping,
           labels: dict[int, dict[str, str]]) -> None:
-    """Create ``staged``: standardised item columns, ``__key``, ``__op`` and ``__first``."""
+    """Create ``staged``: standardised item columns, ``__key``, ``__op`` and ``__first``. The rows
+    as read stay in ``original`` until :func:`keep_originals` keeps those with problems."""
     selects = ["__row"]
     for col in items:
         expr = _standardise(col, mapping.columns[col.index])
@@ -59,7 +60,7 @@ def stage(con: duckdb.DuckDBPyConnection, items: list[ItemColumn], mapping: Mapp
     else:
         selects.append("'U' AS __op")
     con.execute(f"CREATE TABLE standard AS SELECT {', '.join(selects)} FROM raw")
-    con.execute("DROP TABLE raw")
+    con.execute("ALTER TABLE raw RENAME TO original")  # rows as read: see keep_originals
     keys = [c for c in items if c.key_kind]
     if len(keys) == 1:
         key = keys[0].ref
@@ -76,3 +77,13 @@ def stage(con: duckdb.DuckDBPyConnection, items: list[ItemColumn], mapping: Mapp
     con.execute("ALTER TABLE staged DROP COLUMN __seen")
     con.execute("ALTER TABLE staged DROP COLUMN first_row")
     con.execute("DROP TABLE standard")
+
+
+def keep_originals(con: duckdb.DuckDBPyConnection) -> None:
+    """Keep the rows that have problems as they were read, every source column as given, in
+    ``originals`` (``__row``, ``original`` as a JSON object), and let go of the rest."""
+    columns = [r[0] for r in con.execute("DESCRIBE original").fetchall() if r[0] != "__row"]
+    pairs = ", ".join(f"{sql_string(c)}, {quote_identifier(c)}" for c in columns)
+    con.execute(f"""CREATE TABLE originals AS SELECT __row, json_object({pairs})::VARCHAR AS original
+                    FROM original SEMI JOIN (SELECT DISTINCT __row FROM problems) USING (__row)""")
+    con.execute("DROP TABLE original")

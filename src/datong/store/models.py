@@ -74,6 +74,18 @@ class LoadProblem(Base):
     severity: Mapped[str] = mapped_column(String(8))
 
 
+class LoadRow(Base):
+    """A row that had problems, as it was read (every source column as given), so the provider can
+    fix it and load it again."""
+
+    __tablename__ = "load_rows"
+    __table_args__ = (PrimaryKeyConstraint("load_id", "row"),)
+
+    load_id: Mapped[int] = mapped_column(ForeignKey("loads.id", ondelete="CASCADE"))
+    row: Mapped[int] = mapped_column(Integer)
+    original: Mapped[str] = mapped_column(Text)  # JSON object: source column → value
+
+
 class Record(Base):
     """One record of a resource, kept once: the current payload, its hash and its version."""
 

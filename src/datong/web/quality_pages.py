@@ -37,7 +37,7 @@ def _dimension_names(request: Request) -> dict[str, str]:
 
 
 def _start(request: Request, actor: Actor, code: str, path: Path, mode: str, encoding: str | None,
-           sheet: str | None) -> tuple[int | None, str | None]:
+           sheet: str | None, allow_deletes: bool = False) -> tuple[int | None, str | None]:
     """Run the load in a thread of its own and return its id once it is recorded (or the reason it
     could not start). Its progress is kept in its ``loads`` row, so any server process can show it."""
     database, locale = request.app.state.database, console_locale(request)
@@ -50,7 +50,8 @@ def _start(request: Request, actor: Actor, code: str, path: Path, mode: str, enc
     def work() -> None:
         try:
             source = Source.from_path(path, encoding=encoding, sheet=sheet, label=path.name)
-            run_load(database, actor, resource_code=code, source=source, mode=mode, started=begun)
+            run_load(database, actor, resource_code=code, source=source, mode=mode, started=begun,
+                     allow_deletes=allow_deletes)
         except DatongError as error:
             outcome["error"] = outcome["error"] or error.localised(locale)
         except Exception as error:  # noqa: BLE001 - shown to the user; the load records it too
@@ -83,7 +84,8 @@ def _load_page(request: Request, actor: Actor, code: str, status: int = 200, **c
         locale = console_locale(request)
         errors = {load.id: loads.error_text(load, locale) for load in history}
         return render(request, "quality/loads.html", status=status, resource=resource, history=history, errors=errors,
-                      scores=scores, chart=chart, may_load=may_load, dimensions=quality.DIMENSION_LABELS, **context)
+                      scores=scores, chart=chart, may_load=may_load, dimensions=quality.DIMENSION_LABELS,
+                      delete_percent=round(100 * request.app.state.database.full_load_delete_share), **context)
 
 
 @router.get("/catalog/r/{code:path}/loads")
@@ -97,7 +99,7 @@ def load_page(request: Request, actor: ConsoleActor, code: str, load: int | None
 @router.post("/catalog/r/{code:path}/loads", dependencies=[Csrf])
 async def upload(request: Request, actor: ConsoleActor, code: str, file: UploadFile,
                  mode: Annotated[str, Form()] = "full", encoding: Annotated[str, Form()] = "",
-                 sheet: Annotated[str, Form()] = ""):
+                 sheet: Annotated[str, Form()] = "", allow_deletes: Annotated[bool, Form()] = False):
     from datong.ingest.api import TooLarge, refuse_oversize, save_upload
 
     folder = request.app.state.database.data_dir / "uploads" / uuid.uuid4().hex
@@ -109,7 +111,7 @@ async def upload(request: Request, actor: ConsoleActor, code: str, file: UploadF
         shutil.rmtree(folder, ignore_errors=True)
         return _load_page(request, actor, code, status=413, error=localised(request, error))
     load_id, error = await run_in_threadpool(_start, request, actor, code, path, mode, encoding or None,
-                                             sheet or None)
+                                             sheet or None, allow_deletes)
     if load_id is None:
         return _load_page(request, actor, code, job_id=0, job={"finished": True, "error": error})
     # Post/Redirect/Get: reloading the page follows the load instead of uploading the file again.
@@ -128,16 +130,19 @@ def job_status(request: Request, actor: ConsoleActor, load_id: IdPath, page_code
         committed = load if load.status == "committed" else None
     if page_code is not None:
         return _load_page(request, actor, page_code, job_id=load_id, job=job, load=committed)
+    if job["finished"] and request.headers.get("hx-request"):
+        # The whole page again, so that the load history shows the load that just ended.
+        return Response(status_code=204, headers={
+            "HX-Redirect": f"/catalog/r/{quote(load.resource.code)}/loads?load={load_id}"})
     return render(request, "quality/_job.html", job_id=load_id, job=job, load=committed, phases=PHASES)
 
 
 @router.get("/loads/{load_id}/rejections.{fmt}")
-def rejections(request: Request, actor: ConsoleActor, load_id: IdPath, fmt: str):
-    if fmt not in ("csv", "xlsx"):
+def rejections(request: Request, actor: ConsoleActor, load_id: IdPath, fmt: str, part: str = "problems"):
+    if fmt not in ("csv", "xlsx") or part not in ("problems", "rows"):
         return Response(status_code=404)
     with request.app.state.database.reading() as session:
-        rows, _ = loads.problems(session, actor, load_id)
-        content = loads.report(rows, fmt, console_locale(request))
+        content = loads.report(loads.problems(session, actor, load_id), fmt, console_locale(request), part)
     media = "text/csv; charset=utf-8" if fmt == "csv" else \
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(content, media_type=media,

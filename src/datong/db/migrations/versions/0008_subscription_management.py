@@ -1,4 +1,4 @@
-"""delivery workers' heartbeats
+"""delivery workers' heartbeats; rows with problems kept as they were read
 
 Revision ID: 0008
 Revises: 0007
@@ -27,9 +27,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('worker_heartbeats', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_worker_heartbeats_seen_at'), ['seen_at'], unique=False)
+    op.create_table(
+        'load_rows',
+        sa.Column('load_id', sa.Integer(), nullable=False),
+        sa.Column('row', sa.Integer(), nullable=False),
+        sa.Column('original', sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(['load_id'], ['loads.id'], name=op.f('fk_load_rows_load_id_loads'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('load_id', 'row', name=op.f('pk_load_rows')),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('load_rows')
     with op.batch_alter_table('worker_heartbeats', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_worker_heartbeats_seen_at'))
     op.drop_table('worker_heartbeats')
