@@ -75,6 +75,18 @@ def neutralise_sql(expression: str) -> str:
             f"THEN '''' || {expression} ELSE {expression} END")
 
 
+def fill_sheet(sheet, header: list, rows: list[list]) -> None:
+    """A header in bold and the rows below it, formula-looking values kept as text."""
+    from openpyxl.styles import Font
+
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append(row)
+    text_cells(sheet)
+
+
 def text_cells(sheet) -> None:
     """Mark every string cell of an openpyxl sheet as text, so a formula-looking value stays text."""
     for row in sheet.iter_rows():

@@ -29,7 +29,7 @@ def test_the_audit_page_shows_beijing_time(client, world, database):
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
     client.post("/login", data={"username": "aud", "password": PASSWORD, "csrf_token": token})
     html = client.get("/audit").text
-    seq, shown = re.search(r"<td>(\d+)</td><td>([\d: -]+)</td>", html).groups()
+    seq, shown = re.search(r'<td><a href="/audit/events/\d+">(\d+)</a></td><td>([\d: -]+)</td>', html).groups()
     with database.reading() as session:
         event = session.scalar(select(AuditEvent).where(AuditEvent.seq == int(seq)))
     beijing = event.occurred_at.replace(tzinfo=event.occurred_at.tzinfo or UTC) + timedelta(hours=8)

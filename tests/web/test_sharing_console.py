@@ -135,6 +135,56 @@ def test_an_auditor_answers_who_looked_at_my_data(page, live_server, shared, cli
     page.click("form.filters button")
     rows = page.get_by_test_id("events").locator("tbody tr")
     expect(rows).to_have_count(1)
-    expect(rows.first).to_contain_text("share.read")
+    expect(rows.first).to_contain_text("读取共享数据")  # the action in words, the code in its title
     expect(rows.first).to_contain_text("低保资格核查 (MZ-7)")
-    expect(rows.first).to_contain_text(OTHER_CODE)
+    expect(rows.first).to_contain_text("测试省民政厅")  # the department by name
+    expect(rows.first).to_contain_text("社会救助系统")  # the system by name
+    expect(rows.first).to_contain_text("人口统计")  # the resource by name
+
+
+def test_the_auditor_filters_reads_an_event_in_full_and_exports(page, live_server, shared, client, tmp_path):
+    from urllib.parse import quote
+
+    from openpyxl import load_workbook
+
+    from tests.sharing.test_sharing import ask
+
+    ask(client, shared["system"], shared["open"], ["姓名"])
+    person = shared["rows"][1][0]
+    read = {**shared["system"], "X-Purpose": quote("低保资格核查"), "X-Case-No": "MZ-8"}
+    client.get(f"/api/v1/share/{shared['open']}/records/{person}", headers=read)
+    client.get(f"/api/v1/share/{shared['code']}/records/{person}", headers=read)  # no grant: refused
+    sign_in(page, live_server, "aud")
+    page.goto(f"{live_server}/audit")
+    filters = page.get_by_test_id("audit-filters")
+    filters.locator("select[name=department]").select_option(label="测试省民政厅")
+    filters.locator("select[name=outcome]").select_option("denied")
+    filters.locator("input[name=since]").fill("2020-01-01")
+    filters.locator("button").click()
+    rows = page.get_by_test_id("events").locator("tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("拒绝")
+    expect(rows.first).to_contain_text("常住人口信息")
+    filters = page.get_by_test_id("audit-filters")
+    filters.locator("select[name=outcome]").select_option("success")
+    filters.locator("select[name=action]").select_option("share.read")
+    filters.locator("button").click()
+    expect(rows).to_have_count(1)
+    rows.first.locator("a").first.click()
+    detail = page.get_by_test_id("event-detail")
+    expect(page.get_by_test_id("subjects")).to_contain_text(person)
+    expect(page.get_by_test_id("chain-position")).to_contain_text("SM3")
+    expect(page.get_by_test_id("detail")).to_contain_text('"grant"')
+    expect(detail).to_contain_text("MZ-8")
+
+    page.goto(f"{live_server}/audit?department={OTHER_CODE}")
+    with page.expect_download() as download:
+        page.get_by_test_id("export-xlsx").click()
+    saved = tmp_path / "audit.xlsx"
+    download.value.save_as(saved)
+    sheet = list(load_workbook(saved).active.iter_rows(values_only=True))
+    assert sheet[0][0] == "序号" and "Asia/Shanghai" in sheet[0][1]
+    actions = {r[4] for r in sheet[1:]}
+    assert "读取共享数据" in actions and all(r[3] == "测试省民政厅" for r in sheet[1:])
+    page.goto(f"{live_server}/audit?action=audit.export")  # the export is itself in the log
+    expect(page.get_by_test_id("events").locator("tbody tr").first).to_contain_text("导出审计日志")

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from datong.untrusted import neutralise, text_cells
+from datong.untrusted import fill_sheet, neutralise
 from datong.catalog.models import Resource
 from datong.catalog.service import get_resource
 from datong.codes.credit_code import validate_credit_code
@@ -221,22 +220,13 @@ def report(found: Rejections, fmt: str, locale: str, part: str = "problems") -> 
     book = Workbook()
     sheet = book.active
     sheet.title = translate(locale, N_("Rejected rows"))[:31]
-    _fill(sheet, header, body)
+    fill_sheet(sheet, header, body)
     for letter, width in zip("ABCDEF", (8, 18, 24, 24, 10, 60)):
         sheet.column_dimensions[letter].width = width
-    _fill(book.create_sheet(translate(locale, N_("As read (fix, load again)"))[:31]), *_as_read(found))
+    fill_sheet(book.create_sheet(translate(locale, N_("As read (fix, load again)"))[:31]), *_as_read(found))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
-
-
-def _fill(sheet, header: list, body: list[list]) -> None:
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in body:
-        sheet.append(row)
-    text_cells(sheet)  # a value such as =HYPERLINK(…) is shown, never run
 
 
 @service(mutates=True)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 
-from datong.api.deps import MAX_ID, ActorDep, SessionDep, client_address
+from datong.api.deps import MAX_ID, ActorDep, IdPath, SessionDep, client_address
 from datong.errors import BadCredentials, InvalidInput
 from datong.i18n import N_, Term
 from datong.security import audit, service
@@ -106,6 +106,8 @@ def audit_events(
     by_actor: Annotated[str | None, Query(alias="actor")] = None,
     action: str | None = None,
     subject: str | None = None,
+    department: Annotated[str | None, Query(description="The actor's department (credit code).")] = None,
+    outcome: Annotated[str | None, Query(pattern="^(success|denied|failure)$")] = None,
     since: datetime | None = None,
     until: datetime | None = None,
     before_seq: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
@@ -113,7 +115,13 @@ def audit_events(
 ):
     """Auditors only. Newest first; page with ``before_seq``."""
     events = audit.list_audit_events(
-        session, actor, by_actor=by_actor, action=action, subject=subject, since=since,
-        until=until, limit=limit, before_seq=before_seq,
+        session, actor, by_actor=by_actor, action=action, subject=subject, department=department, outcome=outcome,
+        since=since, until=until, limit=limit, before_seq=before_seq,
     )
     return [AuditEventOut.model_validate(e) for e in events]
+
+
+@router.get("/audit/events/{seq}", response_model=AuditEventOut, tags=["audit"])
+def audit_event(session: SessionDep, actor: ActorDep, seq: IdPath):
+    """Auditors only: one event in full, with the hash that links it to the one before."""
+    return AuditEventOut.model_validate(audit.get_audit_event(session, actor, seq=seq))

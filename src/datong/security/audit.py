@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from datong.errors import NotFound
+from datong.i18n import N_, Term
 from datong.security.authz import Actor, Target, authorize, service
 from datong.security.chain import GENESIS, canonical, digest, make_event
 from datong.security.models import AuditEvent, AuditHead, AuditOutbox, AuditSubject
@@ -133,6 +135,49 @@ def verify_audit_chain(session: Session, actor: Actor) -> ChainReport:
     return report
 
 
+#: What each recorded action is called for people reading the log (the code stays in the chain).
+ACTION_LABELS = {
+    "auth.login": N_("signed in to the console"), "auth.token": N_("obtained an API token"),
+    "auth.lock": N_("account locked after failed sign-ins"), "user.unlock": N_("unlocked an account"),
+    "user.create": N_("created an account"), "department.create": N_("registered a department"),
+    "client.create": N_("registered a department system"), "code_list.create": N_("created a code list"),
+    "data_element.create": N_("created a data element"), "dictionary.install": N_("installed the data dictionary"),
+    "resource.create": N_("registered a resource"), "resource.update": N_("changed a resource"),
+    "resource.mapping": N_("saved a column mapping"), "resource.edit": N_("edited the catalog"),
+    "source.claim": N_("claimed an authoritative source"), "source.resolve": N_("decided a source conflict"),
+    "data.load": N_("loaded data"), "load.read": N_("read loads"), "load.problems.read": N_("read rejected rows"),
+    "quality.run": N_("ran the quality rules"), "quality.rule": N_("declared a quality rule"),
+    "quality.samples": N_("read quality issue samples"), "issue.transition": N_("moved a quality issue"),
+    "share.request": N_("requested shared data"), "share.decide": N_("decided a sharing request"),
+    "share.revoke": N_("revoked a grant"), "share.read": N_("read shared records"),
+    "share.subject": N_("read everything about one person or company (一号)"),
+    "share.export": N_("exported shared data as a file"), "share.subscribe": N_("subscribed to changes"),
+    "share.subscription.update": N_("changed a subscription"), "share.unsubscribe": N_("ended a subscription"),
+    "share.deliver": N_("delivered a change to a subscriber"),
+    "share.deliver.retry": N_("a delivery failed and will be retried"),
+    "share.deliver.dead": N_("a delivery was given up (dead letter)"),
+    "share.deliver.requeue": N_("asked for a dead letter to be sent again"),
+    "audit.read": N_("read the audit log"), "audit.verify": N_("verified the audit chain"),
+    "audit.export": N_("exported the audit log"),
+}
+OUTCOMES = ("success", "denied", "failure")
+
+
+def _filtered(stmt, *, by_actor, action, subject, department, outcome, since, until):
+    since, until = (t.replace(tzinfo=UTC) if t and t.tzinfo is None else t for t in (since, until))
+    for column, value in ((AuditEvent.actor, by_actor), (AuditEvent.action, action),
+                          (AuditEvent.actor_department, department), (AuditEvent.outcome, outcome)):
+        if value:
+            stmt = stmt.where(column == value)
+    if subject:
+        stmt = stmt.where(AuditEvent.seq.in_(select(AuditSubject.seq).where(AuditSubject.subject == subject)))
+    if since:
+        stmt = stmt.where(AuditEvent.occurred_at >= since)
+    if until:
+        stmt = stmt.where(AuditEvent.occurred_at < until)
+    return stmt
+
+
 @service(mutates=False, personal=True)
 def list_audit_events(
     session: Session,
@@ -141,29 +186,40 @@ def list_audit_events(
     by_actor: str | None = None,
     action: str | None = None,
     subject: str | None = None,
+    department: str | None = None,
+    outcome: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 100,
     before_seq: int | None = None,
+    export: str | None = None,
 ) -> list[AuditEvent]:
-    """Events newest first, filtered. Reading the log is itself logged (it names data subjects)."""
+    """Events newest first, filtered (``department`` is the actor's department code). Reading the
+    log is itself logged (it names data subjects); an ``export`` (its format) is logged as such and
+    may take up to 100,000 events."""
     authorize(actor, "audit.read", Target("audit_events"))
-    since, until = (t.replace(tzinfo=UTC) if t and t.tzinfo is None else t for t in (since, until))
-    stmt = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(min(limit, 1000))
-    if by_actor:
-        stmt = stmt.where(AuditEvent.actor == by_actor)
-    if action:
-        stmt = stmt.where(AuditEvent.action == action)
-    if subject:
-        stmt = stmt.where(AuditEvent.seq.in_(select(AuditSubject.seq).where(AuditSubject.subject == subject)))
-    if since:
-        stmt = stmt.where(AuditEvent.occurred_at >= since)
-    if until:
-        stmt = stmt.where(AuditEvent.occurred_at < until)
+    stmt = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(min(limit, 100_000 if export else 1000))
+    stmt = _filtered(stmt, by_actor=by_actor, action=action, subject=subject, department=department,
+                     outcome=outcome, since=since, until=until)
     if before_seq:
         stmt = stmt.where(AuditEvent.seq < before_seq)
     events = list(session.scalars(stmt))
-    filters = {k: v for k, v in {"actor": by_actor, "action": action, "subject": subject}.items() if v}
-    record_read(session, actor=actor, action="audit.read", target="audit_events",
-                 subjects=[subject] if subject else [], detail={"filters": filters, "returned": len(events)})
+    filters = {k: v for k, v in {"actor": by_actor, "action": action, "subject": subject, "department": department,
+                                 "outcome": outcome, "since": since and since.isoformat(),
+                                 "until": until and until.isoformat()}.items() if v}
+    record_read(session, actor=actor, action="audit.export" if export else "audit.read", target="audit_events",
+                subjects=[subject] if subject else [],
+                detail={"filters": filters, "returned": len(events), **({"format": export} if export else {})})
     return events
+
+
+@service(mutates=False, personal=True)
+def get_audit_event(session: Session, actor: Actor, *, seq: int) -> AuditEvent:
+    """One event in full, with its place in the chain; the reading is logged with its subjects."""
+    authorize(actor, "audit.read", Target("audit_events"))
+    event = session.get(AuditEvent, seq)
+    if event is None:
+        raise NotFound(what=Term(N_("Audit event")), key=str(seq))
+    record_read(session, actor=actor, action="audit.read", target=f"audit_event:{seq}", subjects=event.subjects,
+                detail={"event": seq})
+    return event

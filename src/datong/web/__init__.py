@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from datong.web import catalog_pages, dashboard, pages, quality_pages, sharing_pages
+from datong.web import audit_pages, catalog_pages, dashboard, pages, quality_pages, sharing_pages
 from datong.web.render import Renderer
 
 
@@ -31,6 +31,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", CachedStatic(directory=str(resources.files("datong.web") / "static")), name="static")
     app.include_router(pages.router)
     app.include_router(dashboard.router)
+    app.include_router(audit_pages.router)
     app.include_router(quality_pages.router)  # before the catalog's /catalog/r/{code} pages
     app.include_router(sharing_pages.router)
     app.include_router(catalog_pages.router)

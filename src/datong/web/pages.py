@@ -215,22 +215,3 @@ def create_client(request: Request, actor: ConsoleActor, department_code: Annota
 
 
 # --- audit (auditors) ---------------------------------------------------------------------------
-
-
-@router.get("/audit")
-def audit_log(request: Request, actor: ConsoleActor, by_actor: str = "", action: str = "", subject: str = "",
-              before_seq: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None):
-    filters = {"by_actor": by_actor.strip() or None, "action": action.strip() or None,
-               "subject": subject.strip().upper() or None}
-    with request.app.state.database.reading() as session:
-        events = audit.list_audit_events(session, actor, limit=50, before_seq=before_seq, **filters)
-        return render(request, "audit.html", events=events, filters=filters,
-                      next_before=events[-1].seq if len(events) == 50 else None)
-
-
-@router.post("/audit/verify", dependencies=[Csrf])
-def audit_verify(request: Request, actor: ConsoleActor):
-    with request.app.state.database.reading() as session:
-        report = audit.verify_audit_chain(session, actor)
-        events = audit.list_audit_events(session, actor, limit=50)
-        return render(request, "audit.html", events=events, filters={}, next_before=None, report=report)
