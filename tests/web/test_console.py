@@ -90,8 +90,8 @@ def test_clerk_is_refused_the_department_form_and_sign_out_works(page, live_serv
 def test_auditor_reads_filters_and_verifies_the_chain(page, live_server):
     sign_in(page, live_server, "aud")
     page.click("nav >> text=审计日志")
-    expect(page.get_by_test_id("events")).to_contain_text("user.create")
-    page.fill("input[name=action]", "department.create")
+    expect(page.get_by_test_id("events")).to_contain_text("新建账号")  # user.create, in words
+    page.select_option("select[name=action]", "department.create")
     page.click("form.filters button")
     expect(page.get_by_test_id("events").locator("tbody tr")).to_have_count(3)
     page.click("text=校验审计链")
