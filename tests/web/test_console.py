@@ -94,7 +94,7 @@ def test_auditor_reads_filters_and_verifies_the_chain(page, live_server):
     page.select_option("select[name=action]", "department.create")
     page.click("form.filters button")
     expect(page.get_by_test_id("events").locator("tbody tr")).to_have_count(3)
-    page.click("text=校验审计链")
+    page.get_by_role("button", name="校验审计链").click()
     expect(page.get_by_test_id("chain")).to_contain_text("审计链完整")
 
 
