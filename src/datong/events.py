@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: A load committed new data for a resource. Payload: load, resource, snapshot, previous (snapshot).
 LOAD_COMMITTED = "load.committed"
+#: A resource was withdrawn (撤销). Payload: resource (id), code, reason, by.
+RESOURCE_WITHDRAWN = "resource.withdrawn"
 
 
 class Event(Base):

@@ -40,7 +40,8 @@ NO_ACTOR = {
     "datong.events.publish", "datong.quality.service.check_timeliness", "datong.quality.service.record_load",
     "datong.staging.plan.plan_for", "datong.store.snapshots.last_snapshot", "datong.store.snapshots.prune_snapshots",
     "datong.sharing.service.masking_of", "datong.sharing.service.shape_payload",
-    "datong.sharing.subscriptions.fan_out", "datong.sharing.subscriptions.secret_box",
+    "datong.sharing.subscriptions.fan_out", "datong.sharing.subscriptions.on_withdrawn",
+    "datong.sharing.subscriptions.secret_box",
     "datong.sharing.subscriptions.callback_policy",
     # whether a delivery worker reported lately: a time, no data
     "datong.sharing.subscriptions.worker_seen",

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.background import BackgroundTask
+
+from datong import events
 
 from datong.api.deps import ActorDep, IdPath, SessionDep
 from datong.catalog import dcat, service, sources
@@ -46,6 +50,21 @@ def create_resource(body: ResourceIn, session: SessionDep, actor: ActorDep):
 @router.get("/resources/{code:path}/history", response_model=list[VersionOut])
 def resource_history(code: str, session: SessionDep, actor: ActorDep):
     return [VersionOut.model_validate(v) for v in service.resource_history(session, code)]
+
+
+class WithdrawIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.post("/resources/{code:path}/withdraw", response_model=ResourceOut)
+def withdraw_resource(request: Request, code: str, body: WithdrawIn, session: SessionDep, actor: ActorDep):
+    """撤销: the resource stays listed as withdrawn; nothing more is loaded or requested; its grants
+    are revoked, its subscriptions ended and its pending requests rejected (right after the
+    answer, and on every worker round); its records and loads are kept."""
+    resource = service.withdraw_resource(session, actor, code=code, reason=body.reason)
+    return JSONResponse(ResourceOut.of(resource).model_dump(mode="json"),
+                        background=BackgroundTask(events.dispatch, request.app.state.database))
 
 
 @router.get("/resources/{code:path}", response_model=ResourceOut)

@@ -76,6 +76,8 @@ class ResourceOut(BaseModel):
     attached: bool
     attached_at: datetime | None
     version: int
+    withdrawn_at: datetime | None = None
+    withdrawn_reason: str | None = None
     created_at: datetime
     updated_at: datetime
     items: list[DataItemOut]
@@ -91,6 +93,7 @@ class ResourceOut(BaseModel):
             open_condition=resource.open_condition, update_cycle=resource.update_cycle,
             published_on=resource.published_on, attached=resource.attached, attached_at=resource.attached_at,
             version=resource.version, created_at=resource.created_at, updated_at=resource.updated_at,
+            withdrawn_at=resource.withdrawn_at, withdrawn_reason=resource.withdrawn_reason,
             items=[
                 DataItemOut(name=i.name, element=i.element.identifier if i.element else None,
                             element_name=i.element.name if i.element else None, data_type=i.data_type,

@@ -16,7 +16,8 @@ from datong.catalog.models import CodeList, CodeListEntry, DataElement, DataItem
 from datong.catalog.schemas import CodeListIn, DataElementIn, DataItemIn, ResourceIn
 from datong.catalog.vocab import Category, OpenType, SharingType
 from datong.db.base import utcnow
-from datong.errors import Conflict, InvalidInput, NotFound
+from datong import events
+from datong.errors import Conflict, DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize, service
@@ -283,6 +284,38 @@ def resource_history(session: Session, code: str) -> list[ResourceVersion]:
                                 .order_by(ResourceVersion.version.desc())))
 
 
+class Withdrawn(DatongError):
+    status = 409
+    code = "withdrawn"
+    message = N_("{resource} was withdrawn on {date}: {reason}")
+
+
+def refuse_withdrawn(resource: Resource) -> None:
+    """A withdrawn resource is neither loaded nor requested any more."""
+    if resource.withdrawn_at is not None:
+        raise Withdrawn(resource=resource.name, date=resource.withdrawn_at.date().isoformat(),
+                        reason=resource.withdrawn_reason or "—")
+
+
+@service(mutates=True)
+def withdraw_resource(session: Session, actor: Actor, *, code: str, reason: str) -> Resource:
+    """撤销: the resource stays in the catalog, marked withdrawn, and nothing more is loaded into
+    or requested from it; sharing revokes its grants, ends its subscriptions and rejects its
+    pending requests (the ``resource.withdrawn`` event). Its records and loads are kept."""
+    resource = get_resource(session, code)
+    authorize(actor, "resource.withdraw", Target("resource", resource.code, resource.provider_id))
+    refuse_withdrawn(resource)
+    if not reason.strip():
+        raise InvalidInput(field="reason", reason=Term(N_("say why (it is kept in the audit log)")))
+    resource.withdrawn_at, resource.withdrawn_reason = utcnow(), reason.strip()[:500]
+    resource.version += 1  # cached views of the resource are renewed
+    events.publish(session, events.RESOURCE_WITHDRAWN, {"resource": resource.id, "code": resource.code,
+                                                        "reason": resource.withdrawn_reason, "by": actor.name})
+    append_event(session, actor=actor, action="resource.withdraw", target=f"resource:{resource.code}",
+                 detail={"reason": resource.withdrawn_reason})
+    return resource
+
+
 def search_resources(
     session: Session,
     *,
@@ -293,12 +326,14 @@ def search_resources(
     category: str | None = None,
     attached: bool | None = None,
     only_open: bool = False,
+    withdrawn: bool | None = False,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Resource], int]:
     """Filter and search the catalog; every word of ``q`` must occur in the name, summary,
     keywords, provider or an item name. Chinese has no spaces between words, so matching is by
-    substring, which finds 人口 in 人口基本信息 and in 户籍人口 alike."""
+    substring, which finds 人口 in 人口基本信息 and in 户籍人口 alike. Withdrawn resources are left
+    out unless ``withdrawn`` is True (only them) or None (all)."""
     conditions = []
     for word in (q or "").lower().split():
         conditions.append(Resource.search_text.like(f"%{_escape_like(word)}%", escape="\\"))
@@ -312,6 +347,8 @@ def search_resources(
         conditions.append(Resource.attached.is_(attached))
     if only_open:
         conditions.append(Resource.open_type != OpenType.NONE.value)
+    if withdrawn is not None:
+        conditions.append(Resource.withdrawn_at.is_not(None) if withdrawn else Resource.withdrawn_at.is_(None))
     where = and_(*conditions) if conditions else None
     count = select(func.count(Resource.id))
     stmt = select(Resource).order_by(Resource.code).limit(limit).offset(offset)  # callers bound the limit

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from datong.untrusted import fill_sheet, neutralise
 from datong.catalog.models import Resource
-from datong.catalog.service import get_resource
+from datong.catalog.service import get_resource, refuse_withdrawn
 from datong.codes.credit_code import validate_credit_code
 from datong.codes.id_number import validate_id_number
 from datong.db.base import utcnow
@@ -43,6 +43,7 @@ def begin_load(session: Session, actor: Actor, *, resource_code: str, source: So
     out belongs to a process that died: it is marked failed (nothing of it was written)."""
     resource = get_resource(session, resource_code)
     authorize(actor, "data.load", Target("resource", resource.code, resource.provider_id))
+    refuse_withdrawn(resource)
     now = utcnow()
     for running in session.scalars(select(Load).where(Load.resource_id == resource.id, Load.status == RUNNING)):
         if running.lease_until is not None and running.lease_until > now and not holder_gone(running.holder):

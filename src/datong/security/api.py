@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from datong.api.deps import MAX_ID, ActorDep, IdPath, SessionDep, client_address
 from datong.errors import BadCredentials, InvalidInput
 from datong.i18n import N_, Term
-from datong.security import audit, service
+from datong.security import audit, lifecycle, service
 from datong.security.schemas import (
     AuditEventOut, ClientCreated, ClientIn, ClientOut, DepartmentIn, DepartmentOut, TokenOut,
     UserIn, UserOut,
@@ -86,6 +87,77 @@ def create_user(body: UserIn, session: SessionDep, actor: ActorDep):
 def unlock_user(session: SessionDep, actor: ActorDep, username: str):
     """Security administrators: lift a lock that wrong passwords put on the account."""
     return UserOut.of(service.unlock_user(session, actor, username=username))
+
+
+class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class RolesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    roles: list[str]
+
+
+class PasswordReset(BaseModel):
+    username: str
+    password: str  # shown this once
+
+
+@router.post("/users/{username}/disable", response_model=UserOut, tags=["identity"])
+def disable_user(session: SessionDep, actor: ActorDep, username: str, body: ReasonIn):
+    """The account can no longer sign in; tokens it holds stop within 30 seconds. Kept, not deleted."""
+    return UserOut.of(lifecycle.set_user_active(session, actor, username=username, active=False, reason=body.reason))
+
+
+@router.post("/users/{username}/enable", response_model=UserOut, tags=["identity"])
+def enable_user(session: SessionDep, actor: ActorDep, username: str, body: ReasonIn):
+    return UserOut.of(lifecycle.set_user_active(session, actor, username=username, active=True, reason=body.reason))
+
+
+@router.post("/users/{username}/reset-password", response_model=PasswordReset, tags=["identity"])
+def reset_password(session: SessionDep, actor: ActorDep, username: str):
+    """A new one-time password, shown this once; hand it to the person, who changes it."""
+    user, password = lifecycle.reset_password(session, actor, username=username)
+    return PasswordReset(username=user.username, password=password)
+
+
+@router.put("/users/{username}/roles", response_model=UserOut, tags=["identity"])
+def set_roles(session: SessionDep, actor: ActorDep, username: str, body: RolesIn):
+    """Replace the account's roles (each one changed must be yours to grant; 三员 stay separate)."""
+    return UserOut.of(lifecycle.set_roles(session, actor, username=username, roles=body.roles))
+
+
+@router.post("/departments/{code}/deactivate", response_model=DepartmentOut, tags=["identity"])
+def deactivate_department(session: SessionDep, actor: ActorDep, code: str, body: ReasonIn):
+    """Its accounts and systems can no longer sign in; its resources stay until withdrawn."""
+    return DepartmentOut.of(lifecycle.set_department_active(session, actor, code=code, active=False,
+                                                            reason=body.reason))
+
+
+@router.post("/departments/{code}/activate", response_model=DepartmentOut, tags=["identity"])
+def activate_department(session: SessionDep, actor: ActorDep, code: str, body: ReasonIn):
+    return DepartmentOut.of(lifecycle.set_department_active(session, actor, code=code, active=True,
+                                                            reason=body.reason))
+
+
+@router.post("/clients/{client_id}/disable", response_model=ClientOut, tags=["identity"])
+def disable_client(session: SessionDep, actor: ActorDep, client_id: str, body: ReasonIn):
+    return ClientOut.of(lifecycle.set_client_active(session, actor, client_id=client_id, active=False,
+                                                    reason=body.reason))
+
+
+@router.post("/clients/{client_id}/enable", response_model=ClientOut, tags=["identity"])
+def enable_client(session: SessionDep, actor: ActorDep, client_id: str, body: ReasonIn):
+    return ClientOut.of(lifecycle.set_client_active(session, actor, client_id=client_id, active=True,
+                                                    reason=body.reason))
+
+
+@router.post("/clients/{client_id}/rotate-secret", response_model=ClientCreated, tags=["identity"])
+def rotate_secret(session: SessionDep, actor: ActorDep, client_id: str):
+    """A new secret, shown this once; the old one stops working at once."""
+    client, secret = lifecycle.rotate_secret(session, actor, client_id=client_id)
+    return ClientCreated(**ClientOut.of(client).model_dump(), client_secret=secret)
 
 
 @router.get("/clients", response_model=list[ClientOut], tags=["identity"])

@@ -97,6 +97,9 @@ POLICY: dict[str, Rule] = {
     ),
     "role.grant": _grant_role,
     "client.create": _either(_roles(*_STAFF_ADMINS), _own_department(Role.DEPT_ADMIN)),
+    "client.manage": _either(_roles(*_STAFF_ADMINS), _own_department(Role.DEPT_ADMIN)),
+    "user.manage": _either(_roles(*_STAFF_ADMINS), _own_department(Role.DEPT_ADMIN)),
+    "resource.withdraw": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DEPT_ADMIN)),
     "client.list": _either(
         _roles(*_STAFF_ADMINS, Role.SECURITY_ADMIN, Role.AUDITOR), _own_department(Role.DEPT_ADMIN)
     ),
@@ -132,6 +135,9 @@ ACTION_LABELS = {
     "user.unlock": N_("unlock accounts"),
     "role.grant": N_("grant this role"),
     "client.create": N_("register systems for this department"),
+    "client.manage": N_("disable systems or renew their secrets for this department"),
+    "user.manage": N_("disable accounts, reset passwords or change roles in this department"),
+    "resource.withdraw": N_("withdraw this department's resources"),
     "client.list": N_("see these systems"),
     "dictionary.edit": N_("change the data element dictionary"),
     "resource.edit": N_("edit this department's catalog"),

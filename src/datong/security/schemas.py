@@ -27,6 +27,7 @@ class DepartmentOut(BaseModel):
     name: str
     short_name: str | None
     parent_code: str | None = None
+    is_active: bool = True
     created_at: datetime
 
     @classmethod

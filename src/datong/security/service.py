@@ -74,7 +74,7 @@ def list_departments(session: Session, actor: Actor) -> list[Department]:
 # --- users ------------------------------------------------------------------------------------
 
 
-def _parse_roles(roles: list[str]) -> set[Role]:
+def parse_roles(roles: list[str]) -> set[Role]:
     parsed: set[Role] = set()
     for role in roles:
         try:
@@ -99,7 +99,7 @@ def create_user(
 ) -> User:
     department = get_department(session, department_code)
     authorize(actor, "user.create", Target("user", username, department.id))
-    parsed = _parse_roles(roles)
+    parsed = parse_roles(roles)
     for role in sorted(parsed):
         authorize(actor, "role.grant", Target("role", role.value, department.id))
     username = username.strip().lower()
@@ -173,7 +173,8 @@ def authenticate_user(session: Session, *, username: str, password: str) -> Acto
         error.audit = {"actor": Actor(kind="user", name=user.username), "action": "auth.login",
                        "target": f"user:{user.username}", "outcome": "denied", "detail": {"reason": "locked"}}
         raise error
-    if not verify_secret(user.password_hash if user else None, password) or not user.is_active:
+    if not verify_secret(user.password_hash if user else None, password) or not user.is_active \
+            or not user.department.is_active:
         error = BadCredentials()
         error.audit = {"actor": Actor(kind="user", name=username[:100]), "action": "auth.login",
                        "target": f"user:{username[:64]}", "outcome": "failure"}
@@ -254,7 +255,8 @@ def actor_for_client(client: ApiClient) -> Actor:
 
 def authenticate_client(session: Session, *, client_id: str, secret: str) -> Actor:
     client = session.scalar(select(ApiClient).where(ApiClient.client_id == client_id.strip()))
-    if not verify_secret(client.secret_hash if client else None, secret) or not client.is_active:
+    if not verify_secret(client.secret_hash if client else None, secret) or not client.is_active \
+            or not client.department.is_active:
         error = BadCredentials()
         error.audit = {"actor": Actor(kind="client", name=client_id[:100]), "action": "auth.token",
                        "target": f"client:{client_id[:64]}", "outcome": "failure"}
@@ -269,10 +271,10 @@ def actor_from_claims(session: Session, claims: dict) -> Actor | None:
     kind, subject = claims.get("kind"), claims.get("sub", "")
     if kind == "user":
         user = session.scalar(select(User).where(User.username == subject))
-        return actor_for_user(user) if user and user.is_active else None
+        return actor_for_user(user) if user and user.is_active and user.department.is_active else None
     if kind == "client":
         client = session.scalar(select(ApiClient).where(ApiClient.client_id == subject))
-        return actor_for_client(client) if client and client.is_active else None
+        return actor_for_client(client) if client and client.is_active and client.department.is_active else None
     return None
 
 

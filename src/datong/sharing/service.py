@@ -20,7 +20,7 @@ from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from datong.catalog.models import Resource
-from datong.catalog.service import get_resource
+from datong.catalog.service import get_resource, refuse_withdrawn
 from datong.quality import service as quality_service
 from datong.db.base import utcnow
 from datong.errors import DatongError, InvalidInput, NotFound
@@ -99,6 +99,7 @@ def may_request(actor: Actor, resource: Resource) -> bool:
     """Whether this actor could ask for the resource: its department may request, the resource is
     another department's, and it is shared at all (the service still decides the request)."""
     return (resource.provider_id != actor.department_id and resource.sharing_type != "none"
+            and resource.withdrawn_at is None
             and is_allowed(actor, "share.request", Target("department", None, actor.department_id)))
 
 
@@ -120,6 +121,7 @@ def request_access(session: Session, actor: Actor, *, resource_code: str, items:
     if resource.provider_id == actor.department_id:
         raise InvalidInput(field="resource", reason=Term(N_(
             "it is your own department's resource, which is not requested through sharing")))
+    refuse_withdrawn(resource)
     chosen = _items_of(resource, items)
     if resource.sharing_type == "none":
         raise _refused(NotShared(resource=resource.name, reason=resource.sharing_condition or "—"), actor,
@@ -258,7 +260,8 @@ class GrantView:
 def _grant_clause(client: bool):
     clients = or_(Grant.client_id.is_(None), Grant.client_id == bindparam("client")) if client \
         else Grant.client_id.is_(None)
-    return and_(Grant.resource_id == Resource.id, Grant.consumer_id == bindparam("consumer"),
+    return and_(Grant.resource_id == Resource.id, Resource.withdrawn_at.is_(None),
+                Grant.consumer_id == bindparam("consumer"),
                 Grant.revoked_at.is_(None), Grant.valid_from <= bindparam("now"), Grant.valid_until > bindparam("now"),
                 clients)
 

@@ -242,6 +242,31 @@ def _delivery_rows(con, session: Session, sub: Subscription, load_id: int, now_t
         FROM changes WHERE {where} ORDER BY change, __key""")
 
 
+@events.consumer(events.RESOURCE_WITHDRAWN, "sharing.withdrawn")
+def on_withdrawn(session: Session, payload: dict, database: Database) -> None:
+    """A withdrawn resource: its grants are revoked, its subscriptions ended and its pending
+    requests rejected, with the provider's reason, in one audited step."""
+    from datong.sharing.models import PENDING, REJECTED, ShareRequest
+
+    now, reason = utcnow(), f"撤销 / withdrawn: {payload['reason']}"
+    grants = list(session.scalars(select(Grant).where(Grant.resource_id == payload["resource"],
+                                                      Grant.revoked_at.is_(None))))
+    for grant in grants:
+        grant.revoked_at, grant.revoked_by = now, payload["by"]
+    subs = list(session.scalars(select(Subscription).where(Subscription.resource_id == payload["resource"],
+                                                           Subscription.active.is_(True))))
+    for sub in subs:
+        sub.active = False
+    pending = list(session.scalars(select(ShareRequest).where(ShareRequest.resource_id == payload["resource"],
+                                                              ShareRequest.status == PENDING)))
+    for request in pending:
+        request.status, request.reason, request.decided_by, request.decided_at = REJECTED, reason, payload["by"], now
+    append_event(session, actor=Actor.system("sharing"), action="share.withdrawn",
+                 target=f"resource:{payload['code']}", detail={"grants": [g.id for g in grants],
+                                                               "subscriptions": [s.id for s in subs],
+                                                               "requests": [r.id for r in pending]})
+
+
 @events.consumer(events.LOAD_COMMITTED, "sharing.subscriptions")
 def fan_out(session: Session, payload: dict, database: Database) -> int:
     """Put a committed load's changes for every active subscription of its resource into the

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from datong import events
 from datong.api.deps import MAX_ID, IdPath
 from datong.catalog import service, sources, transfer
 from datong.catalog.schemas import ResourceIn
@@ -231,4 +232,20 @@ def resource_page(request: Request, actor: ConsoleActor, code: str):
         resource = service.get_resource(session, code)
         history = service.resource_history(session, code)
         return render(request, "catalog/resource.html", resource=resource, history=history,
-                      may_edit=_may_edit(actor, resource.provider_id), may_request=may_request(actor, resource))
+                      may_edit=_may_edit(actor, resource.provider_id), may_request=may_request(actor, resource),
+                      may_withdraw=is_allowed(actor, "resource.withdraw", Target(
+                          "resource", resource.code, resource.provider_id)))
+
+
+@router.post("/catalog/r/{code:path}/withdraw", dependencies=[Csrf])
+def withdraw(request: Request, actor: ConsoleActor, code: str, reason: Annotated[str, Form()]):
+    database = request.app.state.database
+    try:
+        with database.unit_of_work() as session:
+            service.withdraw_resource(session, actor, code=code, reason=reason)
+    except DatongError as error:
+        with database.reading() as session:
+            return render(request, "catalog/resource.html", status=error.status, resource=service.get_resource(
+                session, code), history=service.resource_history(session, code), error=localised(request, error))
+    events.dispatch(database)  # grants, subscriptions and requests follow at once
+    return RedirectResponse(f"/catalog/r/{code}", status_code=303)

@@ -7,14 +7,15 @@ import secrets
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from datong.api.deps import MAX_ID, client_address
+from datong.api.deps import client_address
 from datong.errors import DatongError, PermissionDenied
-from datong.i18n import N_, Term
-from datong.security import audit, service
+from datong.i18n import N_, Term, translate
+from datong.db.base import utcnow
+from datong.security import lifecycle, service
 from datong.security.authz import Actor, Target, is_allowed
 from datong.security.models import User
 from datong.security.roles import Role
@@ -152,6 +153,27 @@ def create_department(request: Request, actor: ConsoleActor, code: Annotated[str
     return _departments_page(request, actor, status=201, created=created.name)
 
 
+def _lifecycle(request: Request, actor: Actor, page, act, done: str | None = None, **shown) -> Response:
+    """Run one lifecycle change in a unit of work and show the page again, with what was done or
+    why it was refused."""
+    try:
+        with request.app.state.database.unit_of_work() as session:
+            result = act(session)
+        extra = result if isinstance(result, dict) else {}
+    except DatongError as error:
+        return page(request, actor, status=error.status, error=localised(request, error))
+    return page(request, actor, changed=done, **shown, **extra)
+
+
+@router.post("/departments/{code}/{change}", dependencies=[Csrf])
+def department_state(request: Request, actor: ConsoleActor, code: str, change: str,
+                     reason: Annotated[str, Form()] = ""):
+    if change not in ("activate", "deactivate"):
+        return Response(status_code=404)
+    return _lifecycle(request, actor, _departments_page, lambda session: lifecycle.set_department_active(
+        session, actor, code=code, active=change == "activate", reason=reason))
+
+
 # --- users --------------------------------------------------------------------------------------
 
 
@@ -161,8 +183,31 @@ def _users_page(request: Request, actor: Actor, status: int = 200, **context) ->
     with request.app.state.database.reading() as session:
         users = service.list_users(session, actor)
         departments = service.list_departments(session, actor)
+        manageable = {u.username: u.username != actor.name and is_allowed(
+            actor, "user.manage", Target("user", u.username, u.department_id)) for u in users}
         return render(request, "users.html", status=status, users=users, departments=departments,
-                      grantable=grantable, **context)
+                      grantable=grantable, manageable=manageable, now=utcnow(), **context)
+
+
+@router.post("/users/{username}/{change}", dependencies=[Csrf])
+def user_change(request: Request, actor: ConsoleActor, username: str, change: str,
+                reason: Annotated[str, Form()] = "", roles: Annotated[list[str], Form()] = []):  # noqa: B006
+    def say(text: str) -> str:
+        return translate(console_locale(request), text, name=username)
+
+    if change in ("activate", "deactivate"):
+        return _lifecycle(request, actor, _users_page, lambda session: lifecycle.set_user_active(
+            session, actor, username=username, active=change == "activate", reason=reason),
+            done=say(N_("Account {name} enabled.") if change == "activate" else N_("Account {name} disabled.")))
+    if change == "reset-password":
+        def reset(session):
+            user, password = lifecycle.reset_password(session, actor, username=username)
+            return {"password": {"username": user.username, "password": password}}
+        return _lifecycle(request, actor, _users_page, reset)
+    if change == "roles":
+        return _lifecycle(request, actor, _users_page, lambda session: lifecycle.set_roles(
+            session, actor, username=username, roles=roles), done=say(N_("Roles of {name} saved.")))
+    return Response(status_code=404)
 
 
 @router.get("/users")
@@ -192,8 +237,27 @@ def _clients_page(request: Request, actor: Actor, status: int = 200, **context) 
     with request.app.state.database.reading() as session:
         clients = service.list_clients(session, actor)
         departments = service.list_departments(session, actor)
+        manageable = {c.client_id: is_allowed(actor, "client.manage", Target("client", c.client_id, c.department_id))
+                      for c in clients}
         return render(request, "clients.html", status=status, clients=clients, departments=departments,
-                      **context)
+                      manageable=manageable, **context)
+
+
+@router.post("/clients/{client_id}/{change}", dependencies=[Csrf])
+def client_change(request: Request, actor: ConsoleActor, client_id: str, change: str,
+                  reason: Annotated[str, Form()] = ""):
+    locale = console_locale(request)
+    if change in ("activate", "deactivate"):
+        return _lifecycle(request, actor, _clients_page, lambda session: lifecycle.set_client_active(
+            session, actor, client_id=client_id, active=change == "activate", reason=reason),
+            done=translate(locale, N_("System {name} enabled.") if change == "activate" else
+                           N_("System {name} disabled."), name=client_id))
+    if change == "rotate-secret":
+        def rotate(session):
+            client, secret = lifecycle.rotate_secret(session, actor, client_id=client_id)
+            return {"created": {"client_id": client.client_id, "secret": secret, "name": client.name}}
+        return _lifecycle(request, actor, _clients_page, rotate)
+    return Response(status_code=404)
 
 
 @router.get("/clients")

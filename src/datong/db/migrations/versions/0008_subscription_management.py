@@ -1,4 +1,5 @@
-"""delivery workers' heartbeats; rows with problems kept as they were read
+"""delivery workers' heartbeats; rows with problems kept as they were read; departments
+deactivated and resources withdrawn
 
 Revision ID: 0008
 Revises: 0007
@@ -37,7 +38,19 @@ def upgrade() -> None:
     )
 
 
+    with op.batch_alter_table('departments', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('is_active', sa.Boolean(), nullable=False, server_default=sa.true()))
+    with op.batch_alter_table('resources', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('withdrawn_at', datong.db.base.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('withdrawn_reason', sa.Text(), nullable=True))
+
+
 def downgrade() -> None:
+    with op.batch_alter_table('resources', schema=None) as batch_op:
+        batch_op.drop_column('withdrawn_reason')
+        batch_op.drop_column('withdrawn_at')
+    with op.batch_alter_table('departments', schema=None) as batch_op:
+        batch_op.drop_column('is_active')
     op.drop_table('load_rows')
     with op.batch_alter_table('worker_heartbeats', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_worker_heartbeats_seen_at'))
