@@ -60,6 +60,26 @@ def test_a_good_workbook_imports(database, operator, world):
         assert [i.name for i in resource.items] == ["公民身份号码", "姓名"] and resource.items[0].key_kind == "person"
 
 
+def test_importing_again_updates_by_code_or_by_provider_and_name_and_a_dry_run_changes_nothing(
+        database, operator, world):
+    with database.unit_of_work() as session:
+        first = transfer.import_catalog(session, operator, filename="目录.xlsx", content=_workbook(GOOD))
+    changed = [list(r) for r in GOOD]
+    changed[0][transfer.HEADERS.index("更新周期")] = "每周"  # the rows carry no code: matched by provider + name
+    with database.unit_of_work() as session:
+        preview = transfer.import_catalog(session, operator, filename="目录.xlsx", content=_workbook(changed),
+                                          dry_run=True)
+    assert preview.dry_run and preview.created == [] and len(preview.updated) == 1
+    assert preview.changes[preview.updated[0]] == ["update_cycle"] and len(preview.unchanged) == 1
+    with database.reading() as session:
+        assert service.get_resource(session, preview.updated[0]).update_cycle == "realtime"  # untouched
+    with database.unit_of_work() as session:
+        applied = transfer.import_catalog(session, operator, filename="目录.xlsx", content=_workbook(changed))
+    assert applied.updated == preview.updated and _count(database) == len(first.created)
+    with database.reading() as session:
+        assert service.get_resource(session, applied.updated[0]).update_cycle == "weekly"
+
+
 def test_a_workbook_with_mistakes_is_rejected_whole_with_located_problems(database, operator, world):
     bad = [list(r) for r in GOOD]
     bad[0][transfer.HEADERS.index("共享类型")] = "随便共享"  # not a sharing type

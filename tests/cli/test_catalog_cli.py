@@ -34,9 +34,14 @@ def test_template_is_a_workbook_with_the_chinese_headers(settings, tmp_path):
 def test_import_then_export_round_trips(settings, world, tmp_path):
     source = tmp_path / "catalog.yaml"
     source.write_text(yaml.safe_dump(CATALOG, allow_unicode=True), encoding="utf-8")
+    preview = run(settings, "catalog", "import", str(source), "--dry-run")
+    assert preview.exit_code == 0 and "Dry run, nothing changed: 2 to create" in preview.stdout
+    assert "would create: 婚姻登记信息" in preview.stdout
     result = run(settings, "catalog", "import", str(source))
     assert result.exit_code == 0, result.output
-    assert "2 created, 0 updated, 0 unchanged" in result.stdout
+    assert "2 created, 0 updated, 0 unchanged" in result.stdout  # the dry run created nothing
+    twice = run(settings, "catalog", "import", str(source))  # no codes in the file: matched by provider + name
+    assert twice.exit_code == 0 and "0 created, 0 updated, 2 unchanged" in twice.stdout
 
     exported = tmp_path / "out.yaml"
     assert run(settings, "catalog", "export", "--format", "yaml", "-o", str(exported)).exit_code == 0

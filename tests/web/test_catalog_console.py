@@ -101,7 +101,7 @@ def _workbook(rows: list[dict]) -> bytes:
     return buffer.getvalue()
 
 
-def test_excel_import_shows_every_problem_then_imports(page, live_server, world, tmp_path):
+def test_excel_import_shows_every_problem_then_imports(page, live_server, world, tmp_path, database):
     sign_in(page, live_server, "dadmin")
     page.goto(f"{live_server}/catalog/import")
     with page.expect_download() as download:
@@ -127,10 +127,27 @@ def test_excel_import_shows_every_problem_then_imports(page, live_server, world,
     good.write_bytes(_workbook([first, {"信息项名称": "证件号码", "数据类型": "字符型", "说明": "出入境证件编号"}]))
     page.set_input_files("input[name=file]", str(good))
     page.click("form.card button[type=submit]")
+    preview = page.get_by_test_id("preview")  # checked and shown, not yet imported
+    expect(preview.locator("tr[data-change=create]")).to_contain_text("出入境证件信息")
+    with database.reading() as session:
+        assert not service.search_resources(session, q="出入境")[0]
+    preview.get_by_test_id("confirm-import").click()
     expect(page.get_by_test_id("imported")).to_contain_text("新建 1")
     page.click("main ul a")
     expect(page.get_by_test_id("resource-name")).to_have_text("出入境证件信息")
     expect(page.get_by_test_id("items").locator("tbody tr")).to_have_count(2)
+
+    changed = tmp_path / "changed.xlsx"  # the same file again, one description changed: an update
+    changed.write_bytes(_workbook([first, {"信息项名称": "证件号码", "数据类型": "字符型", "说明": "护照或通行证编号"}]))
+    page.goto(f"{live_server}/catalog/import")
+    page.set_input_files("input[name=file]", str(changed))
+    page.click("form.card button[type=submit]")
+    expect(page.get_by_test_id("preview").locator("tr[data-change=update]")).to_contain_text("items")
+    expect(page.get_by_test_id("preview").locator("tr[data-change=create]")).to_have_count(0)
+    page.get_by_test_id("confirm-import").click()
+    expect(page.get_by_test_id("imported")).to_contain_text("更新 1")
+    with database.reading() as session:
+        assert len(service.search_resources(session, q="出入境")[0]) == 1  # no duplicate
 
 
 def test_dictionary_and_a_conflict_the_bureau_resolves(page, live_server, database, operator, catalog):

@@ -28,6 +28,7 @@ from datong.untrusted import inflated_size, text_cells
 from datong.catalog import service
 from datong.catalog.models import DataElement, Resource
 from datong.catalog.schemas import ResourceIn
+from datong.security.models import Department
 from datong.catalog.vocab import (
     Category, DataType, KeyKind, OpenType, Sensitivity, SharingMethod, SharingType, UpdateCycle, chinese,
     parse_label,
@@ -113,6 +114,9 @@ class ImportResult:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    changes: dict[str, list[str]] = field(default_factory=dict)  # updated code → the fields that change
+    names: dict[str, str] = field(default_factory=dict)  # code → resource name
+    dry_run: bool = False
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -270,9 +274,13 @@ CATALOG_MAX_INFLATED = 64 << 20
 
 
 @authz.service(mutates=True)
-def import_catalog(session: Session, actor: Actor, *, filename: str, content: bytes) -> ImportResult:
+def import_catalog(session: Session, actor: Actor, *, filename: str, content: bytes,
+                   dry_run: bool = False) -> ImportResult:
     """Import every resource in the file, or none: raises CatalogRejected listing each problem.
-    Each resource is created or updated by the catalog's own services, which authorize it."""
+    Each resource is created or updated by the catalog's own services, which authorize it. A row
+    matches an existing resource by its code or, without one, by provider and name, so importing
+    the same file again updates rather than duplicates. ``dry_run`` does all of it (every check
+    included) and rolls it back: the result is the preview of what the import would change."""
     authorize(actor, "resource.edit", Target("catalog", department_id=actor.department_id))
     suffix = Path(filename).suffix.lower()
     problems: list[Problem] = []
@@ -290,15 +298,19 @@ def import_catalog(session: Session, actor: Actor, *, filename: str, content: by
     result = ImportResult()
     seen: dict[str, int | None] = {}
     known = set(session.scalars(select(DataElement.identifier)))
+    preview = session.begin_nested()  # a dry run ends by rolling this back
     for entry in parsed:
         unknown = _unknown_elements(entry, known, problems)
         data = _validate(entry, problems)
         if data is None or unknown:
             continue
-        if data.code and data.code in seen:
-            problems.append(Problem(entry.sheet, entry.row, "信息资源代码", Term(N_("this resource code appears twice in the file"))))
+        key = data.code or f"{data.provider}/{data.name.strip()}"
+        if key in seen:
+            problems.append(Problem(entry.sheet, entry.row, "信息资源代码" if data.code else "信息资源名称", Term(
+                N_("this resource code appears twice in the file") if data.code else
+                N_("this provider's resource of this name appears twice in the file"))))
             continue
-        seen[data.code or f"#{entry.row}"] = entry.row
+        seen[key] = entry.row
         try:
             with session.begin_nested():
                 _land(session, actor, data, result)
@@ -306,16 +318,34 @@ def import_catalog(session: Session, actor: Actor, *, filename: str, content: by
             problems.append(_service_problem(entry, error))
     if problems:
         raise CatalogRejected(problems)
+    if dry_run:
+        preview.rollback()
+        result.dry_run = True
+    else:
+        preview.commit()
     return result
 
 
+def _existing(session: Session, data: ResourceIn) -> str | None:
+    """The code of the resource a row is about: its own code, or the provider's resource of that name."""
+    if data.code:
+        return session.scalar(select(Resource.code).where(Resource.code == data.code))
+    return session.scalar(select(Resource.code).join(Department, Department.id == Resource.provider_id).where(
+        Department.code == data.provider, Resource.name == data.name.strip(), Resource.withdrawn_at.is_(None)))
+
+
 def _land(session: Session, actor: Actor, data: ResourceIn, result: ImportResult) -> None:
-    existing = data.code and session.scalar(select(Resource.id).where(Resource.code == data.code))
-    if existing:
-        resource, changes = service.update_resource(session, actor, code=data.code, data=data)
+    code = _existing(session, data)
+    if code:
+        resource, changes = service.update_resource(session, actor, code=code, data=data.model_copy(
+            update={"code": code}))
         (result.updated if changes else result.unchanged).append(resource.code)
+        if changes:
+            result.changes[resource.code] = sorted(changes)
     else:
-        result.created.append(service.create_resource(session, actor, data=data).code)
+        resource = service.create_resource(session, actor, data=data)
+        result.created.append(resource.code)
+    result.names[resource.code] = resource.name
 
 
 # --- writing ------------------------------------------------------------------------------------

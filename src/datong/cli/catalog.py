@@ -27,17 +27,30 @@ class ExportFormat(StrEnum):
 def import_(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".xlsx, .yaml or .json")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and show what would change; change nothing.")] = False,
 ) -> None:
-    """Import a catalogue; all resources land or none, and every problem is listed."""
+    """Import a catalogue; all resources land or none, and every problem is listed. Rows match
+    existing resources by code, or by provider and name."""
     context: Context = ctx.obj
     try:
         with context.database.unit_of_work() as session:
-            result = transfer.import_catalog(session, context.actor, filename=path.name, content=path.read_bytes())
+            result = transfer.import_catalog(session, context.actor, filename=path.name, content=path.read_bytes(),
+                                             dry_run=dry_run)
     except transfer.CatalogRejected as rejected:
         typer.echo(rejected.localised(context.locale), err=True)
         for problem in rejected.problems:
             typer.echo(f"  {problem.where()}: {problem.localise(context.locale)}", err=True)
         raise typer.Exit(2) from rejected
+    if dry_run:
+        for code in result.created:
+            typer.echo(context.say(N_("would create: {name}"), name=result.names[code]))
+        for code in result.updated:
+            typer.echo(context.say(N_("would change {code} {name}: {fields}"), code=code, name=result.names[code],
+                                   fields=", ".join(result.changes.get(code, []))))
+        typer.echo(context.say(N_("Dry run, nothing changed: {created} to create, {updated} to update, {unchanged} "
+                                  "unchanged."), created=len(result.created), updated=len(result.updated),
+                               unchanged=len(result.unchanged)))
+        return
     typer.echo(context.say(N_("Imported: {created} created, {updated} updated, {unchanged} unchanged."),
                            created=len(result.created), updated=len(result.updated), unchanged=len(result.unchanged)))
 

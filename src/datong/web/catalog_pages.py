@@ -3,6 +3,8 @@ element dictionary and the 一数一源 table."""
 
 from __future__ import annotations
 
+import base64
+
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request, UploadFile
@@ -15,7 +17,7 @@ from datong.catalog import service, sources, transfer
 from datong.catalog.schemas import ResourceIn
 from datong.catalog.vocab import Category, DataType, KeyKind, OpenType, Sensitivity, SharingMethod, SharingType, UpdateCycle
 from datong.errors import DatongError, InvalidInput
-from datong.i18n import N_, Message
+from datong.i18n import N_, Message, translate
 from datong.security.authz import Actor, Target, is_allowed
 from datong.security.service import list_departments
 from datong.sharing.service import may_request
@@ -62,18 +64,38 @@ def import_form(request: Request, actor: ConsoleActor):
     return render(request, "catalog/import.html")
 
 
+#: A catalogue waiting for its confirmation travels in the preview page (no server state, any
+#: process may take the confirmation); catalogues are small, and larger files are refused.
+PREVIEW_LIMIT = 4 * 1024 * 1024
+
+
 @router.post("/catalog/import", dependencies=[Csrf])
-async def import_upload(request: Request, actor: ConsoleActor, file: UploadFile):
-    content = await file.read()
-    locale = console_locale(request)
+async def import_upload(request: Request, actor: ConsoleActor):
+    """Two steps: the file is checked and its changes shown (a dry run); the confirmation, which
+    carries the same file, imports it."""
+    form = await request.form()
+    upload, locale = form.get("file"), console_locale(request)
+    if upload is not None and not isinstance(upload, str):
+        filename, content = upload.filename or "", await upload.read()
+    else:
+        filename = str(form.get("filename") or "")
+        try:
+            content = base64.b64decode(str(form.get("content") or ""), validate=True)
+        except ValueError:
+            content = b""
+    confirm = form.get("step") == "confirm"
+    if len(content) > PREVIEW_LIMIT:
+        return render(request, "catalog/import.html", status=413, filename=filename, error=translate(
+            locale, N_("The catalogue is larger than {mb} MB; split it, or use datong catalog import."), mb=4))
     try:
         with request.app.state.database.unit_of_work() as session:
-            result = transfer.import_catalog(session, actor, filename=file.filename or "", content=content)
+            result = transfer.import_catalog(session, actor, filename=filename, content=content, dry_run=not confirm)
     except transfer.CatalogRejected as rejected:
         rows = [(p.sheet, p.row, p.column, p.localise(locale)) for p in rejected.problems]
         return render(request, "catalog/import.html", status=422, error=rejected.localised(locale),
-                      problems=rows, filename=file.filename)
-    return render(request, "catalog/import.html", result=result, filename=file.filename)
+                      problems=rows, filename=filename)
+    return render(request, "catalog/import.html", result=result, filename=filename,
+                  content=base64.b64encode(content).decode() if not confirm else None)
 
 
 @router.get("/catalog/elements")
