@@ -117,7 +117,7 @@ def enable_user(session: SessionDep, actor: ActorDep, username: str, body: Reaso
 
 @router.post("/users/{username}/reset-password", response_model=PasswordReset, tags=["identity"])
 def reset_password(session: SessionDep, actor: ActorDep, username: str):
-    """A new one-time password, shown this once; hand it to the person, who changes it."""
+    """A new password, shown this once, for the administrator to hand to the person."""
     user, password = lifecycle.reset_password(session, actor, username=username)
     return PasswordReset(username=user.username, password=password)
 

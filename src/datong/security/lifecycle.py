@@ -17,7 +17,7 @@ from datong.security.models import ApiClient, Department, User, UserRole
 from datong.security.passwords import hash_secret
 from datong.security.service import CLIENT, USER, get_department, parse_roles
 
-#: Characters of a generated one-time password: no 0/O, 1/l/I to misread at a counter.
+#: Characters of a generated password: no 0/O, 1/l/I to misread at a counter.
 _ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -57,7 +57,7 @@ def set_user_active(session: Session, actor: Actor, *, username: str, active: bo
 
 @service(mutates=True)
 def reset_password(session: Session, actor: Actor, *, username: str) -> tuple[User, str]:
-    """A new one-time password for the account, shown to the administrator this once; the lock
+    """A new password for the account, shown to the administrator this once; the lock
     and the failed sign-ins are cleared."""
     user = _user(session, username)
     authorize(actor, "user.manage", Target("user", user.username, user.department_id))

@@ -41,7 +41,7 @@ def console_actor(request: Request) -> Actor:
         raise LoginRequired()
     with request.app.state.database.reading() as session:
         user = session.scalar(select(User).where(User.username == username))
-        if user is None or not user.is_active:
+        if user is None or not user.is_active or not user.department.is_active:
             request.session.clear()
             raise LoginRequired()
         actor = service.actor_for_user(user)
