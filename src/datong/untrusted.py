@@ -75,6 +75,19 @@ def neutralise_sql(expression: str) -> str:
             f"THEN '''' || {expression} ELSE {expression} END")
 
 
+def csv_for_spreadsheets(header: list, rows: list[list]) -> bytes:
+    """CSV that a person opens in a spreadsheet: UTF-8 with a BOM (so Excel reads it as UTF-8), and
+    every formula-looking value kept as text."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows([neutralise(v) for v in row] for row in rows)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
 def fill_sheet(sheet, header: list, rows: list[list]) -> None:
     """A header in bold and the rows below it, formula-looking values kept as text."""
     from openpyxl.styles import Font

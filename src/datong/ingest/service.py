@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -14,7 +13,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from datong.untrusted import fill_sheet, neutralise
+from datong.untrusted import csv_for_spreadsheets, fill_sheet
 from datong.catalog.models import Resource
 from datong.catalog.service import get_resource, refuse_withdrawn
 from datong.codes.credit_code import validate_credit_code
@@ -213,11 +212,7 @@ def report(found: Rejections, fmt: str, locale: str, part: str = "problems") -> 
     if fmt == "csv":
         if part == "rows":
             header, body = _as_read(found)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(header)
-        writer.writerows([neutralise(v) for v in row] for row in body)  # a formula in the data stays text
-        return buffer.getvalue().encode("utf-8-sig")  # with a BOM, so that Excel reads it as UTF-8
+        return csv_for_spreadsheets(header, body)
     book = Workbook()
     sheet = book.active
     sheet.title = translate(locale, N_("Rejected rows"))[:31]

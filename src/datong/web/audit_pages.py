@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import date, datetime, time, timedelta
@@ -18,7 +17,7 @@ from datong.catalog.service import get_resource
 from datong.errors import NotFound
 from datong.i18n import N_, translate
 from datong.security import audit, service
-from datong.untrusted import fill_sheet, neutralise
+from datong.untrusted import csv_for_spreadsheets, fill_sheet
 from datong.web.pages import ConsoleActor, Csrf, render
 from datong.web.render import console_locale, local_time
 
@@ -130,19 +129,11 @@ def audit_export(request: Request, actor: ConsoleActor, fmt: str, by_actor: str 
                  json.dumps(e.detail, ensure_ascii=False, sort_keys=True), e.hash] for e in events]
     header = [translate(locale, c) for c in COLUMNS]
     header[1] = f"{header[1]} ({request.app.state.settings.timezone})"
-    content = _csv(header, rows) if fmt == "csv" else _xlsx(header, rows, translate(locale, N_("Audit log")))
+    content = csv_for_spreadsheets(header, rows) if fmt == "csv" else _xlsx(header, rows, translate(locale, N_("Audit log")))
     media = "text/csv; charset=utf-8" if fmt == "csv" else \
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(content, media_type=media,
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''audit-log.{fmt}"})
-
-
-def _csv(header: list[str], rows: list[list]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows([neutralise(v) for v in row] for row in rows)
-    return buffer.getvalue().encode("utf-8-sig")
 
 
 def _xlsx(header: list[str], rows: list[list], title: str) -> bytes:
