@@ -111,8 +111,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     if settings.docs_open:
         openapi.install_docs(app)
     _install_metrics(app, settings)
-    for router in ROUTERS:
-        app.include_router(router)
+    for router, checks in ROUTERS:
+        app.include_router(router, dependencies=checks)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> JSONResponse:

@@ -17,7 +17,7 @@ def test_bureau_admin_registers_a_department(client, login):
                            json={"code": NEW_CODE, "name": "测试市卫健委", "parent_code": DEPT_CODE})
     assert response.status_code == 201, response.text
     assert response.json()["parent_code"] == DEPT_CODE
-    listed = client.get("/api/v1/departments", headers=headers).json()
+    listed = client.get("/api/v1/departments", headers=headers).json()["items"]
     assert NEW_CODE in [d["code"] for d in listed]
 
 
@@ -43,9 +43,9 @@ def test_clerk_may_list_but_not_create_departments(client, login):
 
 
 def test_users_are_listed_by_scope(client, login, world):
-    everyone = {u["username"] for u in client.get("/api/v1/users", headers=login("sys")).json()}
+    everyone = {u["username"] for u in client.get("/api/v1/users", headers=login("sys")).json()["items"]}
     assert {"boss", "sys", "sec", "aud", "dadmin", "clerk1"} <= everyone
-    own = {u["username"] for u in client.get("/api/v1/users", headers=login("dadmin")).json()}
+    own = {u["username"] for u in client.get("/api/v1/users", headers=login("dadmin")).json()["items"]}
     assert own == {"dadmin", "clerk1"}
     assert client.get(f"/api/v1/users?department={world['bureau']}", headers=login("dadmin")).status_code == 403
     assert client.get("/api/v1/users", headers=login("clerk1")).status_code == 403
@@ -67,7 +67,7 @@ def test_separation_of_duties_over_http(client, login, world):
         "username": "both", "display_name": "B", "department_code": world["bureau"],
         "roles": ["security_admin", "auditor"], "password": PASSWORD})
     assert response.status_code in (403, 422)
-    assert "both" not in {u["username"] for u in client.get("/api/v1/users", headers=login("sys")).json()}
+    assert "both" not in {u["username"] for u in client.get("/api/v1/users", headers=login("sys")).json()["items"]}
 
 
 def test_client_secret_is_shown_once_and_stored_hashed(client, login, database, world):
@@ -78,7 +78,7 @@ def test_client_secret_is_shown_once_and_stored_hashed(client, login, database, 
     with database.unit_of_work() as session:
         stored = session.scalar(select(ApiClient).where(ApiClient.client_id == body["client_id"]))
     assert stored.secret_hash.startswith("$argon2id$") and body["client_secret"] not in stored.secret_hash
-    listed = client.get("/api/v1/clients", headers=login("boss")).json()
+    listed = client.get("/api/v1/clients", headers=login("boss")).json()["items"]
     assert body["client_id"] in [c["client_id"] for c in listed]
     assert "client_secret" not in listed[0]
 
@@ -87,13 +87,13 @@ def test_audit_log_is_for_auditors_and_filterable(client, login, world):
     assert client.get("/api/v1/audit/events", headers=login("boss")).status_code == 403
     assert client.get("/api/v1/audit/events", headers=login("sys")).status_code == 403
     headers = login("aud")
-    events = client.get("/api/v1/audit/events?action=user.create", headers=headers).json()
+    events = client.get("/api/v1/audit/events?action=user.create", headers=headers).json()["items"]
     assert len(events) == 6 and {e["action"] for e in events} == {"user.create"}
-    by_actor = client.get("/api/v1/audit/events?actor=boss&action=auth.login", headers=headers).json()
+    by_actor = client.get("/api/v1/audit/events?actor=boss&action=auth.login", headers=headers).json()["items"]
     assert by_actor and {e["actor"] for e in by_actor} == {"boss"}
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    assert client.get("/api/v1/audit/events", params={"since": future}, headers=headers).json() == []
-    reads = client.get("/api/v1/audit/events?action=audit.read", headers=headers).json()
+    assert client.get("/api/v1/audit/events", params={"since": future}, headers=headers).json()["items"] == []
+    reads = client.get("/api/v1/audit/events?action=audit.read", headers=headers).json()["items"]
     assert reads and reads[0]["actor"] == "aud"
 
 
@@ -104,7 +104,7 @@ def test_audit_log_finds_events_by_data_subject(client, login, database):
     with database.unit_of_work() as session:
         append_event(session, actor=Actor(kind="client", name="dtc_x"), action="record.read",
                      subjects=["11010519491231002X"], purpose="低保资格核查", case_number="MZ-2026-001")
-    events = client.get("/api/v1/audit/events?subject=11010519491231002X", headers=login("aud")).json()
+    events = client.get("/api/v1/audit/events?subject=11010519491231002X", headers=login("aud")).json()["items"]
     assert [e["case_number"] for e in events] == ["MZ-2026-001"]
 
 

@@ -32,7 +32,7 @@ def test_wrong_passwords_lock_the_account_until_unlocked(client, world, database
     assert len(lock) == 1 and lock[0].target == "user:boss"
     assert [e.outcome for e in events(database, "auth.login")][-6:] == ["failure"] * 5 + ["denied"]
     # The lock is visible to those who list accounts, and only a security administrator lifts it.
-    listed = client.get("/api/v1/users", headers=login("sys")).json()
+    listed = client.get("/api/v1/users", headers=login("sys")).json()["items"]
     assert next(u for u in listed if u["username"] == "boss")["locked_until"] is not None
     assert client.post("/api/v1/users/boss/unlock", headers=login("sys")).status_code == 403
     unlocked = client.post("/api/v1/users/boss/unlock", headers=login("sec"))

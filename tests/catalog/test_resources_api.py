@@ -16,11 +16,11 @@ def steward(client, login, database, operator, world):
 
 
 def test_standard_dictionary_is_installed(client, login):
-    elements = {e["identifier"]: e for e in client.get("/api/v1/data-elements", headers=login("clerk1")).json()}
+    elements = {e["identifier"]: e for e in client.get("/api/v1/data-elements", headers=login("clerk1")).json()["items"]}
     assert len(elements) >= 20
     assert elements["DE0001"]["name"] == "公民身份号码" and elements["DE0001"]["sensitivity"] == "highly_sensitive"
     assert elements["DE0003"]["code_list"] == "GB/T 2261.1"
-    sex = next(c for c in client.get("/api/v1/code-lists", headers=login("clerk1")).json() if c["identifier"] == "GB/T 2261.1")
+    sex = next(c for c in client.get("/api/v1/code-lists", headers=login("clerk1")).json()["items"] if c["identifier"] == "GB/T 2261.1")
     assert [e["value"] for e in sex["entries"]] == ["0", "1", "2", "9"]
 
 
@@ -71,12 +71,12 @@ def test_update_is_versioned_and_audited(client, steward, login):
     changed["items"].append({"name": "民族代码", "element": "DE0005"})
     response = client.put(f"/api/v1/resources/{code}", headers=steward, json=changed)
     assert response.status_code == 200 and response.json()["version"] == 2
-    history = client.get(f"/api/v1/resources/{code}/history", headers=steward).json()
+    history = client.get(f"/api/v1/resources/{code}/history", headers=steward).json()["items"]
     assert [v["version"] for v in history] == [2, 1]
     assert set(history[0]["changes"]) == {"items", "sharing_type", "summary"}
     assert history[0]["changes"]["sharing_type"] == ["conditional", "unconditional"]
     assert history[0]["changed_by"] == "steward1"
-    events = client.get("/api/v1/audit/events?action=resource.update", headers=login("aud")).json()
+    events = client.get("/api/v1/audit/events?action=resource.update", headers=login("aud")).json()["items"]
     assert events[0]["target"] == f"resource:{code}" and events[0]["detail"]["version"] == 2
 
 

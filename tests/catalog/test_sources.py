@@ -11,7 +11,7 @@ def test_claims_conflicts_and_decision(client, login):
     second = client.post("/api/v1/authoritative-sources", headers=boss,
                          json={"element": "DE0004", "department": OTHER_CODE})
     assert second.status_code == 201 and second.json()["status"] == "conflict"
-    conflicts = client.get("/api/v1/authoritative-sources?status=conflict", headers=login("clerk1")).json()
+    conflicts = client.get("/api/v1/authoritative-sources?status=conflict", headers=login("clerk1")).json()["items"]
     assert [c["department"] for c in conflicts] == [OTHER_CODE]
     refused = client.post(f"/api/v1/authoritative-sources/{second.json()['id']}/decision", headers=login("dadmin"),
                           json={"reason": "mine"})
@@ -19,7 +19,7 @@ def test_claims_conflicts_and_decision(client, login):
     decided = client.post(f"/api/v1/authoritative-sources/{second.json()['id']}/decision", headers=boss,
                           json={"reason": "民政部门掌握出生日期的原始登记"})
     assert decided.json()["status"] == "authoritative"
-    claims = {c["department"]: c for c in client.get("/api/v1/authoritative-sources", headers=boss).json()}
+    claims = {c["department"]: c for c in client.get("/api/v1/authoritative-sources", headers=boss).json()["items"]}
     assert claims[DEPT_CODE]["status"] == "rejected" and claims[OTHER_CODE]["decided_by"] == "boss"
 
 

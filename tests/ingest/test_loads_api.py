@@ -42,14 +42,14 @@ def test_upload_a_file_then_read_the_load_and_its_rejections(client, population,
     steward = login("dadmin")
     assert client.get(f"/api/v1/loads/{body['id']}", headers=steward).json()["inserted"] == 5
     rejected = client.get(f"/api/v1/loads/{body['id']}/rejections", headers={**steward, "Accept-Language": "zh-CN"})
-    assert [(r["row"], r["column"]) for r in rejected.json()] == [(3, "出生日期")]
-    assert "不是日期" in rejected.json()[0]["reason"]
+    assert [(r["row"], r["column"]) for r in rejected.json()["items"]] == [(3, "出生日期")]
+    assert "不是日期" in rejected.json()["items"][0]["reason"]
     as_csv = client.get(f"/api/v1/loads/{body['id']}/rejections?format=csv", headers=steward)
     assert as_csv.content.startswith(b"\xef\xbb\xbf") and "1990-13-01" in as_csv.content.decode("utf-8-sig")
     as_xlsx = client.get(f"/api/v1/loads/{body['id']}/rejections?format=xlsx", headers=steward)
     sheet = load_workbook(io.BytesIO(as_xlsx.content)).active
     assert [c.value for c in sheet[2]][:3] == [3, "出生日期", "1990-13-01"]
-    history = client.get(f"/api/v1/resources/{population}/loads", headers=steward).json()
+    history = client.get(f"/api/v1/resources/{population}/loads", headers=steward).json()["items"]
     assert [h["id"] for h in history] == [body["id"]]
     # A clerk of another department may not read the rows (they hold personal data).
     assert client.get(f"/api/v1/loads/{body['id']}/rejections", headers=login("boss")).status_code == 200

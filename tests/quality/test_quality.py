@@ -59,7 +59,7 @@ def test_issues_open_go_through_rectification_and_close_on_a_clean_load(database
     assert issue.deadline == (datetime.now(UTC) + timedelta(days=15)).date()
 
     provider, bureau = login("dadmin"), login("boss")
-    listed = client.get("/api/v1/quality/issues", headers=provider).json()
+    listed = client.get("/api/v1/quality/issues", headers=provider).json()["items"]
     assert [i["rule"] for i in listed] == ["出生日期:date"] and listed[0]["overdue"] is False
     assert client.get("/api/v1/quality/issues", headers=login("clerk1")).status_code == 200
     url = f"/api/v1/quality/issues/{issue.id}"
@@ -123,7 +123,7 @@ def test_a_quality_run_finds_a_stale_resource(database, operator, population, tm
     assert issues(database)["timeliness"].state == "open"
     quality = client.get(f"/api/v1/resources/{population}/quality", headers=login("clerk1")).json()
     assert quality["latest"]["timeliness"] == 0.0 and len(quality["history"]) == 2 and quality["open_issues"] == 1
-    departments = client.get("/api/v1/quality/departments", headers=login("clerk1")).json()
+    departments = client.get("/api/v1/quality/departments", headers=login("clerk1")).json()["items"]
     assert [d["department"] for d in departments] == [DEPT_CODE] and departments[0]["timeliness"] == 0.0
     load_rows(database, operator, population, tmp_path, population_rows(3), name="again.csv")
     flows.run_quality(database, operator, resource_code=population)
@@ -152,7 +152,7 @@ def test_samples_show_another_departments_values_only_to_those_allowed(database,
     authoritative = rows[3][1]
 
     def sample(username):
-        listed = client.get("/api/v1/quality/issues", headers=login(username)).json()
+        listed = client.get("/api/v1/quality/issues", headers=login(username)).json()["items"]
         return next(i for i in listed if i["rule"] == "姓名:cross_source")["samples"][0]
 
     clerk = sample("mzclerk")  # 民政's own value, but not 公安's

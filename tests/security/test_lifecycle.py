@@ -86,7 +86,7 @@ def test_a_withdrawn_resource_is_no_longer_shared_loaded_or_requested(client, lo
     read = {**shared["system"], "X-Purpose": quote("核查")}
     url = f"/api/v1/share/{shared['open']}/records/{person}"
     assert client.get(url, headers=read).status_code == 200
-    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()[0]
+    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()["items"][0]
     assert client.post("/api/v1/share/subscriptions", headers=shared["system"], json={
         "grant_id": grant["id"], "callback_url": "http://127.0.0.1:9/hook"}).status_code == 201
     dadmin = login("dadmin")
@@ -98,11 +98,11 @@ def test_a_withdrawn_resource_is_no_longer_shared_loaded_or_requested(client, lo
     assert client.post(f"/api/v1/resources/{shared['code']}/withdraw", headers=dadmin,
                        json={"reason": "合并"}).status_code == 200
     events.dispatch(database)
-    grants = {g["resource"]: g for g in client.get("/api/v1/share/grants", headers=shared["system"]).json()}
+    grants = {g["resource"]: g for g in client.get("/api/v1/share/grants", headers=shared["system"]).json()["items"]}
     assert grants[shared["open"]]["state"] == "revoked"
-    requests = {r["resource"]: r for r in client.get("/api/v1/share/requests", headers=shared["system"]).json()}
+    requests = {r["resource"]: r for r in client.get("/api/v1/share/requests", headers=shared["system"]).json()["items"]}
     assert requests[shared["code"]]["status"] == "rejected" and "合并" in requests[shared["code"]]["reason"]
-    assert all(not s["active"] for s in client.get("/api/v1/share/subscriptions", headers=shared["system"]).json())
+    assert all(not s["active"] for s in client.get("/api/v1/share/subscriptions", headers=shared["system"]).json()["items"])
     again = ask(client, shared["system"], shared["open"], ["姓名"])
     assert again.status_code == 409 and "数据源停用" in again.json()["detail"]
     load = client.post(f"/api/v1/resources/{shared['open']}/loads", headers=dadmin,

@@ -24,7 +24,7 @@ INTERNAL = ["http://127.0.0.1:5432/", "http://169.254.169.254/latest/meta-data/"
 
 def subscribe(client, shared, url):
     ask(client, shared["system"], shared["open"], ["姓名"])
-    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()[0]
+    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()["items"][0]
     return client.post("/api/v1/share/subscriptions", headers={**shared["system"], "Accept-Language": "en"},
                        json={"grant_id": grant["id"], "callback_url": url})
 

@@ -67,7 +67,7 @@ def test_request_approve_query_revoke_refuse(client, login, shared, database):
     approved = client.post(f"/api/v1/share/requests/{request_id}/decision", headers=login("dadmin"),
                            json={"approve": True, "items": ["公民身份号码", "姓名", "住址"], "days": 30})
     assert approved.json()["status"] == "approved"
-    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()[0]
+    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()["items"][0]
     assert grant["items"] == ["公民身份号码", "姓名", "住址"] and grant["state"] == "active"
     assert grant["plain_items"] == ["姓名", "住址"]  # the ID number is highly sensitive: masked by default
 
@@ -93,7 +93,7 @@ def test_request_approve_query_revoke_refuse(client, login, shared, database):
     success = events[1]
     assert success.subjects == [person[0]] and success.purpose == "最低生活保障资格核查"
     assert success.case_number == "MZ2026-0001" and success.detail["grant"] == grant["id"]
-    seen = client.get("/api/v1/audit/events", params={"subject": person[0]}, headers=login("aud")).json()
+    seen = client.get("/api/v1/audit/events", params={"subject": person[0]}, headers=login("aud")).json()["items"]
     assert any(e["action"] == "share.read" and e["case_number"] == "MZ2026-0001" for e in seen)
 
 

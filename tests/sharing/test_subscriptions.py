@@ -65,7 +65,7 @@ def due_now(database):
 
 def test_changes_are_delivered_signed_through_failures(client, database, operator, shared, receiver, tmp_path):
     ask(client, shared["system"], shared["open"], ["公民身份号码", "姓名", "出生日期"])
-    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()[0]
+    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()["items"][0]
     watched = shared["rows"][1][0]
     answer = client.post("/api/v1/share/subscriptions", headers=shared["system"], json={
         "grant_id": grant["id"], "callback_url": receiver.url, "keys": [watched]})
@@ -95,14 +95,14 @@ def test_changes_are_delivered_signed_through_failures(client, database, operato
     assert headers["webhook-id"] == f"dtd-{queued[0].id}" and headers["X-Datong-Event"] == "updated"
     assert message["event"] == "updated" and message["record"]["姓名"] == "改名"
     assert message["record"]["公民身份号码"] != watched  # masked per the grant
-    listed = client.get("/api/v1/share/deliveries", headers=shared["system"]).json()
+    listed = client.get("/api/v1/share/deliveries", headers=shared["system"]).json()["items"]
     assert listed[0]["attempts"] == 3 and listed[0]["delivered_at"]
 
 
 def test_a_receiver_that_never_answers_fills_the_dead_letters(client, database, operator, shared, receiver,
                                                              tmp_path):
     ask(client, shared["system"], shared["open"], ["公民身份号码", "姓名"])
-    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()[0]
+    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()["items"][0]
     client.post("/api/v1/share/subscriptions", headers=shared["system"],
                 json={"grant_id": grant["id"], "callback_url": receiver.url, "events": ["deleted"]})
     run_load(database, operator, resource_code=shared["open"], mode="full",
@@ -111,7 +111,7 @@ def test_a_receiver_that_never_answers_fills_the_dead_letters(client, database, 
     for _ in range(3):
         due_now(database)
         deliver_due(database, max_attempts=3)
-    dead = client.get("/api/v1/share/deliveries?dead=true", headers=shared["system"]).json()
+    dead = client.get("/api/v1/share/deliveries?dead=true", headers=shared["system"]).json()["items"]
     assert len(dead) == 1 and dead[0]["event"] == "deleted" and dead[0]["last_error"] == "HTTP 503"
     receiver.failing = 0
     assert client.post(f"/api/v1/share/deliveries/{dead[0]['id']}/retry", headers=shared["system"]).status_code == 200
@@ -125,7 +125,7 @@ def test_a_receiver_that_never_answers_fills_the_dead_letters(client, database, 
 
 def test_subscribing_needs_an_active_grant_and_a_subscription_method(client, shared, login):
     ask(client, shared["system"], shared["open"], ["姓名"])
-    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()[0]
+    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()["items"][0]
     bad = client.post("/api/v1/share/subscriptions", headers=shared["system"],
                       json={"grant_id": grant["id"], "callback_url": "ftp://x"})
     assert bad.status_code == 422
@@ -140,7 +140,7 @@ def test_datong_worker_delivers_from_the_command_line(client, database, operator
     from tests.cli.test_cli import run
 
     ask(client, shared["system"], shared["open"], ["姓名"])
-    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()[0]
+    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()["items"][0]
     client.post("/api/v1/share/subscriptions", headers=shared["system"],
                 json={"grant_id": grant["id"], "callback_url": receiver.url})
     run_load(database, operator, resource_code=shared["open"], mode="full", allow_deletes=True,
@@ -153,16 +153,16 @@ def test_datong_worker_delivers_from_the_command_line(client, database, operator
 def test_subscriptions_are_listed_changed_and_ended_and_never_doubled(client, database, operator, shared, receiver,
                                                                       login, tmp_path):
     ask(client, shared["system"], shared["open"], ["公民身份号码", "姓名"])
-    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()[0]
+    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()["items"][0]
     made = client.post("/api/v1/share/subscriptions", headers=shared["system"],
                        json={"grant_id": grant["id"], "callback_url": receiver.url})
     again = client.post("/api/v1/share/subscriptions", headers=shared["system"],
                         json={"grant_id": grant["id"], "callback_url": receiver.url, "events": ["deleted"]})
     assert again.status_code == 409 and f"#{made.json()['id']}" in again.json()["detail"]
     sub = made.json()["id"]
-    listed = client.get("/api/v1/share/subscriptions", headers=shared["system"]).json()
+    listed = client.get("/api/v1/share/subscriptions", headers=shared["system"]).json()["items"]
     assert [(s["id"], s["active"], s["callback_url"]) for s in listed] == [(sub, True, receiver.url)]
-    assert client.get("/api/v1/share/subscriptions", headers=login("dadmin")).json() == []  # the provider's own: none
+    assert client.get("/api/v1/share/subscriptions", headers=login("dadmin")).json()["items"] == []  # the provider's own: none
 
     changed = client.patch(f"/api/v1/share/subscriptions/{sub}", headers=shared["system"],
                            json={"events": ["deleted"], "callback_url": receiver.url + "?v=2"})
@@ -180,7 +180,7 @@ def test_subscriptions_are_listed_changed_and_ended_and_never_doubled(client, da
     assert client.delete(f"/api/v1/share/subscriptions/{sub}", headers=shared["system"]).status_code == 422
     assert deliver_due(database) == {"delivered": 0, "failed": 0, "dead": 1}  # queued before the end: not sent
     assert receiver.received == []
-    dead = client.get("/api/v1/share/deliveries?dead=true", headers=shared["system"]).json()
+    dead = client.get("/api/v1/share/deliveries?dead=true", headers=shared["system"]).json()["items"]
     assert dead[0]["last_error"] == "the subscription was ended"
     renewed = client.post("/api/v1/share/subscriptions", headers=shared["system"],
                           json={"grant_id": grant["id"], "callback_url": receiver.url})
@@ -196,7 +196,7 @@ def test_the_console_says_when_no_delivery_worker_runs(client, database, operato
     from tests.helpers import PASSWORD
 
     ask(client, shared["system"], shared["open"], ["公民身份号码", "姓名"])
-    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()[0]
+    grant = client.get("/api/v1/share/grants", headers=shared["system"]).json()["items"][0]
     client.post("/api/v1/share/subscriptions", headers=shared["system"],
                 json={"grant_id": grant["id"], "callback_url": receiver.url})
     run_load(database, operator, resource_code=shared["open"], mode="full",

@@ -1,5 +1,8 @@
 """Every API router, in one list (the app includes them in this order)."""
 
+from fastapi import Depends
+
+from datong.api.paging import known_query
 from datong.catalog.api import router as catalog_router
 from datong.ingest.api import router as ingest_router
 from datong.quality.api import router as quality_router
@@ -10,4 +13,8 @@ from datong.sharing.api import router as sharing_router
 # Sharing first: routes are matched in order, and its governed reads are the hot path. Ingest and
 # quality before the catalog: their /resources/{code}/… routes must win over the catalog's
 # /resources/{code} (resource codes contain a slash).
-ROUTERS = [sharing_router, security_router, ingest_router, quality_router, catalog_router, ckan_router]
+#: With each, what its routes check before their handler: our own API answers 422 for a query
+#: parameter it does not know; the CKAN routes take CKAN's parameters and ignore others, as CKAN does.
+STRICT = [Depends(known_query)]
+ROUTERS = [(sharing_router, STRICT), (security_router, STRICT), (ingest_router, STRICT), (quality_router, STRICT),
+           (catalog_router, STRICT), (ckan_router, [])]

@@ -12,9 +12,11 @@ from starlette.background import BackgroundTask
 from datong import events
 
 from datong.api.deps import ActorDep, IdPath, SessionDep
+from datong.api.paging import Page, WindowDep, next_link, page
+from datong.db.paging import Found
 from datong.catalog import dcat, service, sources
 from datong.catalog.schemas import (
-    CodeListIn, CodeListOut, DataElementIn, DataElementOut, ResourceIn, ResourceOut, ResourcePage,
+    CodeListIn, CodeListOut, DataElementIn, DataElementOut, ResourceIn, ResourceOut,
     SourceClaimIn, SourceClaimOut, SourceDecisionIn, VersionOut,
 )
 from datong.catalog.vocab import Category, OpenType, SharingType
@@ -22,24 +24,26 @@ from datong.catalog.vocab import Category, OpenType, SharingType
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
 
-@router.get("/resources", response_model=ResourcePage)
+@router.get("/resources", response_model=Page[ResourceOut])
 def list_resources(
+    request: Request,
     session: SessionDep,
     actor: ActorDep,
+    at: WindowDep,
     q: Annotated[str | None, Query(description="Words that must all occur (Chinese or English)")] = None,
     provider: str | None = None,
     sharing_type: SharingType | None = None,
     open_type: OpenType | None = None,
     category: Category | None = None,
     attached: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    withdrawn: Annotated[str, Query(pattern="^(false|true|any)$",
+                                    description="false: resources in use; true: withdrawn ones; any: both")] = "false",
 ):
     items, total = service.search_resources(
         session, q=q, provider=provider, sharing_type=sharing_type, open_type=open_type,
-        category=category, attached=attached, limit=limit, offset=offset,
+        category=category, attached=attached, withdrawn={"false": False, "true": True, "any": None}[withdrawn], limit=at.limit, offset=at.offset,
     )
-    return ResourcePage(items=[ResourceOut.of(r) for r in items], total=total, limit=limit, offset=offset)
+    return page(request, Found(items, total), at, ResourceOut.of)
 
 
 @router.post("/resources", response_model=ResourceOut, status_code=201)
@@ -47,9 +51,10 @@ def create_resource(body: ResourceIn, session: SessionDep, actor: ActorDep):
     return ResourceOut.of(service.create_resource(session, actor, data=body))
 
 
-@router.get("/resources/{code:path}/history", response_model=list[VersionOut])
-def resource_history(code: str, session: SessionDep, actor: ActorDep):
-    return [VersionOut.model_validate(v) for v in service.resource_history(session, code)]
+@router.get("/resources/{code:path}/history", response_model=Page[VersionOut])
+def resource_history(request: Request, code: str, session: SessionDep, actor: ActorDep, at: WindowDep):
+    """Newest version first."""
+    return page(request, service.resource_history(session, code, page=at), at, VersionOut.model_validate)
 
 
 class WithdrawIn(BaseModel):
@@ -78,9 +83,9 @@ def update_resource(code: str, body: ResourceIn, session: SessionDep, actor: Act
     return ResourceOut.of(resource)
 
 
-@router.get("/data-elements", response_model=list[DataElementOut])
-def list_elements(session: SessionDep, actor: ActorDep, q: str | None = None):
-    return [DataElementOut.of(e) for e in service.list_elements(session, q=q)]
+@router.get("/data-elements", response_model=Page[DataElementOut])
+def list_elements(request: Request, session: SessionDep, actor: ActorDep, at: WindowDep, q: str | None = None):
+    return page(request, service.list_elements(session, q=q, page=at), at, DataElementOut.of)
 
 
 @router.post("/data-elements", response_model=DataElementOut, status_code=201)
@@ -88,13 +93,11 @@ def create_element(body: DataElementIn, session: SessionDep, actor: ActorDep):
     return DataElementOut.of(service.create_element(session, actor, data=body))
 
 
-@router.get("/code-lists", response_model=list[CodeListOut])
-def list_code_lists(session: SessionDep, actor: ActorDep):
-    return [
-        CodeListOut(identifier=c.identifier, name=c.name, name_en=c.name_en,
-                    entries=[{"value": e.value, "label": e.label, "label_en": e.label_en} for e in c.entries])
-        for c in service.list_code_lists(session)
-    ]
+@router.get("/code-lists", response_model=Page[CodeListOut])
+def list_code_lists(request: Request, session: SessionDep, actor: ActorDep, at: WindowDep):
+    return page(request, service.list_code_lists(session, page=at), at, lambda c: CodeListOut(
+        identifier=c.identifier, name=c.name, name_en=c.name_en,
+        entries=[{"value": e.value, "label": e.label, "label_en": e.label_en} for e in c.entries]))
 
 
 @router.post("/code-lists", response_model=CodeListOut, status_code=201)
@@ -112,9 +115,9 @@ def _claim_out(claim) -> SourceClaimOut:
     )
 
 
-@router.get("/authoritative-sources", response_model=list[SourceClaimOut])
-def list_sources(session: SessionDep, actor: ActorDep, status: str | None = None):
-    return [_claim_out(c) for c in sources.list_claims(session, status=status)]
+@router.get("/authoritative-sources", response_model=Page[SourceClaimOut])
+def list_sources(request: Request, session: SessionDep, actor: ActorDep, at: WindowDep, status: str | None = None):
+    return page(request, sources.list_claims(session, status=status, page=at), at, _claim_out)
 
 
 @router.post("/authoritative-sources", response_model=SourceClaimOut, status_code=201)
@@ -130,8 +133,15 @@ def resolve_source(claim_id: IdPath, body: SourceDecisionIn, session: SessionDep
 
 
 @router.get("/catalog/dcat")
-def catalog_dcat(session: SessionDep, actor: ActorDep,
-                 format: Annotated[str, Query(pattern="^(ttl|jsonld)$")] = "ttl"):
-    resources, _total = service.search_resources(session, limit=100_000)
-    body, media_type = dcat.serialise(resources, format)
-    return Response(body, media_type=media_type)
+def catalog_dcat(request: Request, session: SessionDep, actor: ActorDep,
+                 format: Annotated[str, Query(pattern="^(ttl|jsonld)$")] = "ttl",
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0, le=2**31)] = 0):
+    """The catalog in DCAT, a page at a time: the page is a Hydra PartialCollectionView with its
+    ``next`` link (also sent as ``Link: <…>; rel="next"``)."""
+    resources, total = service.search_resources(session, limit=limit, offset=offset)
+    more = offset + len(resources) < total and bool(resources)
+    view = {"id": str(request.url), "first": str(request.url.include_query_params(offset=0)),
+            "next": str(request.url.include_query_params(offset=offset + limit)) if more else None, "total": total}
+    body, media_type = dcat.serialise(resources, format, view)
+    headers = {"Link": f'<{next_link(request, offset=offset + limit)}>; rel="next"'} if more else {}
+    return Response(body, media_type=media_type, headers=headers)

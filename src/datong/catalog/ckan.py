@@ -14,7 +14,7 @@ from typing import Any, Callable
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from datong import __version__
 from datong.catalog import service
@@ -128,22 +128,45 @@ def _visible(resource: Resource, signed_in: bool) -> bool:
 
 def _fq_filters(fq: str) -> dict[str, str]:
     filters = {}
-    for part in shlex.split(fq or ""):
+    try:
+        parts = shlex.split(fq or "")
+    except ValueError:
+        raise _Invalid("fq", "Unbalanced quotes") from None
+    for part in parts:
         key, _, value = part.partition(":")
         if value:
             filters[key.lstrip("+")] = value.strip('"')
     return filters
 
 
-def _matches(resource: Resource, filters: dict[str, str]) -> bool:
-    checks = {
-        "organization": lambda v: resource.provider.code.lower() == v.lower(),
-        "owner_org": lambda v: resource.provider.code.lower() == v.lower(),
-        "tags": lambda v: v in resource.keywords,
-        "res_format": lambda v: v == resource.format,
-        "name": lambda v: package_name(resource.code) == v,
-    }
-    return all(checks[k](v) for k, v in filters.items() if k in checks)
+#: fq fields and the catalog search filter each becomes (CKAN ignores other fields, and so do we).
+_FQ = {"organization": "provider", "owner_org": "provider", "tags": "keyword", "res_format": "format"}
+
+
+def _name_pattern(name: str) -> str:
+    """A LIKE pattern over lower-cased codes that every code with this package name matches: each
+    ``-`` of the name stands for a run of other characters. The few codes it finds are checked exactly."""
+    escaped = name.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("-", "%")
+
+
+def _search(session, signed_in: bool, *, q: str = "", filters: dict[str, str] | None = None,
+            limit: int = 10, offset: int = 0) -> tuple[list[Resource], int]:
+    """Search the catalog in SQL with CKAN's filters; a department that does not exist matches nothing."""
+    filters = filters or {}
+    criteria = {_FQ[k]: v for k, v in filters.items() if k in _FQ}
+    if "provider" in criteria:
+        try:
+            criteria["provider"] = get_department(session, criteria["provider"].upper()).code
+        except DatongError:
+            return [], 0
+    name = filters.get("name")
+    if name is None:
+        return service.search_resources(session, q=q, only_open=not signed_in, limit=limit, offset=offset, **criteria)
+    candidates, _ = service.search_resources(session, q=q, only_open=not signed_in, code_like=_name_pattern(name),
+                                             limit=1000, **criteria)
+    exact = [r for r in candidates if package_name(r.code) == name]
+    return exact[offset:offset + limit], len(exact)
 
 
 @action
@@ -157,17 +180,20 @@ def status_show(request: Request, session, signed_in: bool, params: dict):
 def package_list(request: Request, session, signed_in: bool, params: dict):
     limit = _integer(params, "limit", None)
     offset = _integer(params, "offset", 0)
-    resources, _ = service.search_resources(session, only_open=not signed_in, limit=100_000)
-    names = [package_name(r.code) for r in resources]
-    return names[offset: offset + limit if limit is not None else None]
+    stmt = select(Resource.code).where(Resource.withdrawn_at.is_(None)).order_by(Resource.code).offset(offset)
+    if not signed_in:
+        stmt = stmt.where(Resource.open_type != OpenType.NONE.value)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [package_name(code) for code in session.scalars(stmt)]
 
 
 def _find(session, key: str) -> Resource | None:
     try:
         return service.get_resource(session, key)
     except DatongError:
-        resources, _ = service.search_resources(session, limit=100_000)
-        return next((r for r in resources if package_name(r.code) == key), None)
+        found, _ = _search(session, True, filters={"name": key}, limit=1)
+        return found[0] if found else None
 
 
 @action
@@ -187,21 +213,20 @@ def package_search(request: Request, session, signed_in: bool, params: dict):
     terms = "" if q.strip() in ("", "*:*") else q
     rows = _integer(params, "rows", 10, high=1000)
     start = _integer(params, "start", 0)
-    resources, _ = service.search_resources(session, q=terms, only_open=not signed_in, limit=100_000)
     filters = _fq_filters(str(params.get("fq") or ""))
-    matched = [r for r in resources if _matches(r, filters)]
-    return {"count": len(matched), "results": [package(r) for r in matched[start: start + rows]],
+    found, count = _search(session, signed_in, q=terms, filters=filters, limit=rows, offset=start)
+    return {"count": count, "results": [package(r) for r in found],
             "sort": "name asc", "facets": {}, "search_facets": {}}
 
 
 @action
 def organization_list(request: Request, session, signed_in: bool, params: dict):
-    resources, _ = service.search_resources(session, only_open=not signed_in, limit=100_000)
-    providers = {r.provider.code: r.provider for r in resources}
-    if signed_in:
-        providers.update({d.code: d for d in session.scalars(select(Department))})
-    ordered = sorted(providers.values(), key=lambda d: d.code)
-    return [organization(d) if _flag(params, "all_fields") else d.code.lower() for d in ordered]
+    stmt = select(Department).order_by(Department.code)
+    if not signed_in:  # the public sees the departments that publish something
+        stmt = stmt.where(exists(select(Resource.id).where(
+            Resource.provider_id == Department.id, Resource.open_type != OpenType.NONE.value,
+            Resource.withdrawn_at.is_(None))))
+    return [organization(d) if _flag(params, "all_fields") else d.code.lower() for d in session.scalars(stmt)]
 
 
 @action
@@ -210,12 +235,13 @@ def organization_show(request: Request, session, signed_in: bool, params: dict):
         department = get_department(session, str(params.get("id") or "").upper())
     except DatongError:
         raise _NotFound() from None
-    resources, _ = service.search_resources(session, provider=department.code, only_open=not signed_in,
-                                            limit=100_000)
-    if not signed_in and not resources:
+    datasets = _flag(params, "include_datasets")
+    resources, count = service.search_resources(session, provider=department.code, only_open=not signed_in,
+                                                limit=1000 if datasets else 0)
+    if not signed_in and not count:
         raise _NotFound()  # a department with nothing open is not published to the public
-    result = organization(department) | {"package_count": len(resources)}
-    if _flag(params, "include_datasets"):
+    result = organization(department) | {"package_count": count}
+    if datasets:  # at most 1000, as CKAN's rows limit
         result["packages"] = [package(r) for r in resources]
     return result
 

@@ -8,6 +8,7 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, XSD
 from datong.catalog.models import Resource
 
 FREQ = Namespace("http://purl.org/cld/freq/")
+HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 BASE = Namespace("urn:datong:")
 _FREQUENCY = {"realtime": FREQ.continuous, "daily": FREQ.daily, "weekly": FREQ.weekly,
               "monthly": FREQ.monthly, "quarterly": FREQ.quarterly, "yearly": FREQ.annual}
@@ -18,7 +19,9 @@ def _uri(kind: str, key: str) -> URIRef:
     return BASE[f"{kind}:{key}"]
 
 
-def graph(resources: list[Resource]) -> Graph:
+def graph(resources: list[Resource], view: dict | None = None) -> Graph:
+    """The catalog's datasets; ``view`` (``id``, ``first``, ``next``, ``total``: links as strings)
+    describes the page as a Hydra PartialCollectionView, as DCAT-AP harvesters page a catalog."""
     g = Graph()
     g.bind("dcat", DCAT)
     g.bind("dct", DCTERMS)
@@ -26,6 +29,15 @@ def graph(resources: list[Resource]) -> Graph:
     catalog = _uri("catalog", "datong")
     g.add((catalog, RDF.type, DCAT.Catalog))
     g.add((catalog, DCTERMS.title, Literal("政务信息资源目录", lang="zh")))
+    if view is not None:
+        g.bind("hydra", HYDRA)
+        page = URIRef(view["id"])
+        g.add((page, RDF.type, HYDRA.PartialCollectionView))
+        g.add((page, HYDRA.first, URIRef(view["first"])))
+        if view.get("next"):
+            g.add((page, HYDRA.next, URIRef(view["next"])))
+        g.add((page, HYDRA.totalItems, Literal(view["total"], datatype=XSD.integer)))
+        g.add((catalog, HYDRA.view, page))
     for resource in resources:
         dataset = _uri("resource", resource.code)
         g.add((catalog, DCAT.dataset, dataset))
@@ -58,6 +70,6 @@ def graph(resources: list[Resource]) -> Graph:
     return g
 
 
-def serialise(resources: list[Resource], fmt: str) -> tuple[str, str]:
+def serialise(resources: list[Resource], fmt: str, view: dict | None = None) -> tuple[str, str]:
     rdf_format, media_type = _MEDIA[fmt]
-    return graph(resources).serialize(format=rdf_format), media_type
+    return graph(resources, view).serialize(format=rdf_format), media_type

@@ -103,13 +103,6 @@ class ResourceOut(BaseModel):
         )
 
 
-class ResourcePage(BaseModel):
-    items: list[ResourceOut]
-    total: int
-    limit: int
-    offset: int
-
-
 class VersionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, cast, exists, func, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from datong.catalog import codes, standard
@@ -16,6 +17,7 @@ from datong.catalog.models import CodeList, CodeListEntry, DataElement, DataItem
 from datong.catalog.schemas import CodeListIn, DataElementIn, DataItemIn, ResourceIn
 from datong.catalog.vocab import Category, OpenType, SharingType
 from datong.db.base import utcnow
+from datong.db.paging import Found, Window, window
 from datong import events
 from datong.errors import Conflict, DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Term
@@ -40,7 +42,7 @@ def get_element(session: Session, identifier: str) -> DataElement:
     return element
 
 
-def list_elements(session: Session, *, q: str | None = None) -> list[DataElement]:
+def list_elements(session: Session, *, q: str | None = None, page: Window | None = None) -> Found[DataElement]:
     """The dictionary is reference data: anyone signed in may read it."""
     stmt = select(DataElement).order_by(DataElement.identifier)
     if q:
@@ -48,11 +50,11 @@ def list_elements(session: Session, *, q: str | None = None) -> list[DataElement
         stmt = stmt.where(or_(DataElement.name.like(pattern, escape="\\"),
                               DataElement.name_en.ilike(pattern, escape="\\"),
                               DataElement.identifier.ilike(pattern, escape="\\")))
-    return list(session.scalars(stmt))
+    return window(session, stmt, page)
 
 
-def list_code_lists(session: Session) -> list[CodeList]:
-    return list(session.scalars(select(CodeList).order_by(CodeList.identifier)))
+def list_code_lists(session: Session, *, page: Window | None = None) -> Found[CodeList]:
+    return window(session, select(CodeList).order_by(CodeList.identifier), page)
 
 
 @service(mutates=True)
@@ -126,6 +128,14 @@ def install_standard_dictionary(session: Session, actor: Actor) -> int:
 
 
 # --- resources ------------------------------------------------------------------------------------
+
+
+def _has_keyword(session: Session, keyword: str):
+    """The resource lists ``keyword`` among its keywords (a JSON array): exact, in SQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(Resource.keywords, JSONB).contains([keyword])
+    words = func.json_each(Resource.keywords).table_valued("value").alias("keyword")
+    return exists(select(1).select_from(words).where(words.c.value == keyword))
 
 
 def _escape_like(text: str) -> str:
@@ -278,10 +288,10 @@ def update_resource(session: Session, actor: Actor, *, code: str, data: Resource
     return resource, changes
 
 
-def resource_history(session: Session, code: str) -> list[ResourceVersion]:
+def resource_history(session: Session, code: str, *, page: Window | None = None) -> Found[ResourceVersion]:
     resource = get_resource(session, code)
-    return list(session.scalars(select(ResourceVersion).where(ResourceVersion.resource_id == resource.id)
-                                .order_by(ResourceVersion.version.desc())))
+    return window(session, select(ResourceVersion).where(ResourceVersion.resource_id == resource.id)
+                  .order_by(ResourceVersion.version.desc()), page)
 
 
 class Withdrawn(DatongError):
@@ -327,6 +337,9 @@ def search_resources(
     attached: bool | None = None,
     only_open: bool = False,
     withdrawn: bool | None = False,
+    keyword: str | None = None,
+    format: str | None = None,
+    code_like: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Resource], int]:
@@ -349,6 +362,12 @@ def search_resources(
         conditions.append(Resource.open_type != OpenType.NONE.value)
     if withdrawn is not None:
         conditions.append(Resource.withdrawn_at.is_not(None) if withdrawn else Resource.withdrawn_at.is_(None))
+    if keyword:
+        conditions.append(_has_keyword(session, keyword))
+    if format:
+        conditions.append(Resource.format == format)
+    if code_like:  # a LIKE pattern over the lower-cased code, escaped with \ by the caller
+        conditions.append(func.lower(Resource.code).like(code_like, escape="\\"))
     where = and_(*conditions) if conditions else None
     count = select(func.count(Resource.id))
     stmt = select(Resource).order_by(Resource.code).limit(limit).offset(offset)  # callers bound the limit

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from datong.catalog.models import SourceClaim
 from datong.catalog.service import get_element, get_resource
 from datong.db.base import utcnow
+from datong.db.paging import Found, Window, window
 from datong.errors import Conflict, InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.security.audit import append_event
@@ -64,11 +65,11 @@ def resolve_source(session: Session, actor: Actor, *, claim_id: int, reason: str
     return winner
 
 
-def list_claims(session: Session, *, status: str | None = None) -> list[SourceClaim]:
+def list_claims(session: Session, *, status: str | None = None, page: Window | None = None) -> Found[SourceClaim]:
     stmt = select(SourceClaim).order_by(SourceClaim.element_id, SourceClaim.claimed_at, SourceClaim.id)
     if status:
         stmt = stmt.where(SourceClaim.status == status)
-    return list(session.scalars(stmt))
+    return window(session, stmt, page)
 
 
 def authoritative_department(session: Session, element: str) -> str | None:

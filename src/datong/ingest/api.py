@@ -15,6 +15,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from datong.api.deps import ActorDep, IdPath, SessionDep, json_body, request_locale
+from datong.api.paging import Page, WindowDep, page
+from datong.db.paging import Found
 from datong.errors import DatongError
 from datong.i18n import N_, Message
 from datong.ingest import service
@@ -106,11 +108,12 @@ async def create_load(request: Request, code: str, actor: ActorDep):
     return LoadOut.of(load)
 
 
-@router.get("/resources/{code:path}/loads", response_model=list[LoadOut])
-def list_loads(session: SessionDep, actor: ActorDep, request: Request, code: str):
+@router.get("/resources/{code:path}/loads", response_model=Page[LoadOut])
+def list_loads(session: SessionDep, actor: ActorDep, request: Request, code: str, at: WindowDep):
+    """Newest first."""
     locale = request_locale(request)
-    return [LoadOut.of(load, service.error_text(load, locale)) for load in service.list_loads(session, actor,
-                                                                                           resource_code=code)]
+    return page(request, service.list_loads(session, actor, resource_code=code, page=at), at,
+                lambda load: LoadOut.of(load, service.error_text(load, locale)))
 
 
 @router.get("/loads/{load_id}", response_model=LoadOut)
@@ -119,21 +122,24 @@ def get_load(session: SessionDep, actor: ActorDep, request: Request, load_id: Id
     return LoadOut.of(load, service.error_text(load, request_locale(request)))
 
 
-@router.get("/loads/{load_id}/rejections", response_model=list[ProblemOut])
-def rejections(session: SessionDep, actor: ActorDep, request: Request, load_id: IdPath,
+@router.get("/loads/{load_id}/rejections", response_model=Page[ProblemOut])
+def rejections(session: SessionDep, actor: ActorDep, request: Request, load_id: IdPath, at: WindowDep,
                format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
                severity: Annotated[str | None, Query(pattern="^(reject|warn)$")] = None,
                part: Annotated[str, Query(pattern="^(problems|rows)$")] = "problems"):
     """The rows a rule refused (and, with ``severity=warn``, flagged): row, column, value, rule,
     reason and the row as it was read, as JSON, CSV (UTF-8 with BOM) or an Excel workbook (a sheet
     of problems and a sheet of the rejected rows as read, to fix and load again). CSV gives the
-    problems, or with ``part=rows`` the rejected rows as read."""
+    problems, or with ``part=rows`` the rejected rows as read. JSON is paged (``limit``,
+    ``offset``); the files hold every row."""
     locale = request_locale(request)
-    found = service.problems(session, actor, load_id, severity=severity or ("reject" if format == "json" else None))
     if format == "json":
-        return [ProblemOut(row=p.row, column=p.column, value=p.value, rule=p.rule, severity=p.severity,
-                           reason=service.explain(p, locale), original=found.originals.get(p.row))
-                for p in found.rows]
+        found = service.problems(session, actor, load_id, severity=severity or "reject", limit=at.limit,
+                                 offset=at.offset)
+        return page(request, Found(found.rows, found.total), at, lambda p: ProblemOut(
+            row=p.row, column=p.column, value=p.value, rule=p.rule, severity=p.severity,
+            reason=service.explain(p, locale), original=found.originals.get(p.row)))
+    found = service.problems(session, actor, load_id, severity=severity)
     media = "text/csv; charset=utf-8" if format == "csv" else \
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     name = f"load-{load_id}-{'rows' if part == 'rows' and format == 'csv' else 'rejections'}.{format}"

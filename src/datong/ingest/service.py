@@ -19,6 +19,7 @@ from datong.catalog.service import get_resource, refuse_withdrawn
 from datong.codes.credit_code import validate_credit_code
 from datong.codes.id_number import validate_id_number
 from datong.db.base import utcnow
+from datong.db.paging import Found, Window, window
 from datong.errors import Conflict, NotFound
 from datong.i18n import N_, Message, Term, translate
 from datong.store.models import COMMITTED, FAILED, RUNNING, Load, LoadProblem, LoadRow
@@ -122,11 +123,11 @@ def get_load(session: Session, actor: Actor, load_id: int) -> Load:
 
 
 @service(mutates=False)
-def list_loads(session: Session, actor: Actor, *, resource_code: str, limit: int = 50) -> list[Load]:
+def list_loads(session: Session, actor: Actor, *, resource_code: str,
+               page: Window | None = Window()) -> Found[Load]:
     resource = get_resource(session, resource_code)
     authorize(actor, "load.read", Target("resource", resource.code, resource.provider_id))
-    return list(session.scalars(select(Load).where(Load.resource_id == resource.id)
-                                .order_by(Load.id.desc()).limit(limit)))
+    return window(session, select(Load).where(Load.resource_id == resource.id).order_by(Load.id.desc()), page)
 
 
 @service(mutates=False)

@@ -6,6 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from datong.api.deps import ActorDep, IdPath, SessionDep
+from datong.api.paging import Page, WindowDep, page
+from datong.db.paging import Found
 from datong.quality import flows, service
 from datong.quality.schemas import (
     DepartmentScoreOut, IssueOut, ResourceQualityOut, RuleIn, ScoreOut, TransitionIn,
@@ -36,19 +38,23 @@ async def run_quality(request: Request, actor: ActorDep, code: str):
     return ScoreOut.model_validate(score)
 
 
-@router.get("/quality/departments", response_model=list[DepartmentScoreOut])
-def department_scores(session: SessionDep, actor: ActorDep):
-    return [DepartmentScoreOut(department=e["department"].code, name=e["department"].name,
-                               **{k: v for k, v in e.items() if k != "department"})
-            for e in service.department_scores(session, actor)]
+@router.get("/quality/departments", response_model=Page[DepartmentScoreOut])
+def department_scores(request: Request, session: SessionDep, actor: ActorDep, at: WindowDep):
+    """Worst first. One row per provider department (few enough to rank in memory)."""
+    every = service.department_scores(session, actor)
+    found = Found(every[at.offset:at.offset + at.limit], len(every))
+    return page(request, found, at, lambda e: DepartmentScoreOut(
+        department=e["department"].code, name=e["department"].name,
+        **{k: v for k, v in e.items() if k != "department"}))
 
 
-@router.get("/quality/issues", response_model=list[IssueOut])
-def list_issues(session: SessionDep, actor: ActorDep, department: str | None = None, state: str | None = None,
-                resource: str | None = None):
-    issues = service.list_issues(session, actor, department_code=department, state=state, resource_code=resource)
+@router.get("/quality/issues", response_model=Page[IssueOut])
+def list_issues(request: Request, session: SessionDep, actor: ActorDep, at: WindowDep, department: str | None = None,
+                state: str | None = None, resource: str | None = None):
+    issues = service.list_issues(session, actor, department_code=department, state=state, resource_code=resource,
+                                 page=at)
     samples = service.shown_samples(session, actor, issues)
-    return [issue_out(i, samples[i.id]) for i in issues]
+    return page(request, issues, at, lambda i: issue_out(i, samples[i.id]))
 
 
 @router.get("/quality/issues/{issue_id}", response_model=IssueOut)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from datong.catalog.models import Resource
 from datong.catalog.service import get_resource
 from datong.db.base import utcnow
+from datong.db.paging import Found, Window, window
 from datong.errors import InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.quality.models import QualityIssue, QualityRule, QualityScore
@@ -235,7 +236,7 @@ def _issue_scope(actor: Actor) -> int | None:
 
 @service(mutates=False)
 def list_issues(session: Session, actor: Actor, *, department_code: str | None = None, state: str | None = None,
-                resource_code: str | None = None) -> list[QualityIssue]:
+                resource_code: str | None = None, page: Window | None = None) -> Found[QualityIssue]:
     scope = _issue_scope(actor)
     authorize(actor, "issue.read", Target("issues", department_id=scope if scope is not None else -1))
     stmt = select(QualityIssue).order_by(QualityIssue.state == CLOSED, QualityIssue.deadline, QualityIssue.id)
@@ -247,7 +248,7 @@ def list_issues(session: Session, actor: Actor, *, department_code: str | None =
         stmt = stmt.where(QualityIssue.state == state)
     if resource_code:
         stmt = stmt.where(QualityIssue.resource_id == get_resource(session, resource_code).id)
-    return list(session.scalars(stmt))
+    return window(session, stmt, page)
 
 
 @service(mutates=False)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from datong.api.deps import MAX_ID, ActorDep, IdPath, SessionDep, client_address
+from datong.api.paging import Page, WindowDep, next_link, page
 from datong.errors import BadCredentials, InvalidInput
 from datong.i18n import N_, Term
 from datong.security import audit, lifecycle, service
@@ -62,9 +63,9 @@ def token(
     return TokenOut(access_token=access, expires_in=settings.token_ttl_seconds)
 
 
-@router.get("/departments", response_model=list[DepartmentOut], tags=["identity"])
-def list_departments(session: SessionDep, actor: ActorDep):
-    return [DepartmentOut.of(d) for d in service.list_departments(session, actor)]
+@router.get("/departments", response_model=Page[DepartmentOut], tags=["identity"])
+def list_departments(request: Request, session: SessionDep, actor: ActorDep, at: WindowDep):
+    return page(request, service.list_departments(session, actor, page=at), at, DepartmentOut.of)
 
 
 @router.post("/departments", response_model=DepartmentOut, status_code=201, tags=["identity"])
@@ -73,9 +74,9 @@ def create_department(body: DepartmentIn, session: SessionDep, actor: ActorDep):
     return DepartmentOut.of(department)
 
 
-@router.get("/users", response_model=list[UserOut], tags=["identity"])
-def list_users(session: SessionDep, actor: ActorDep, department: str | None = None):
-    return [UserOut.of(u) for u in service.list_users(session, actor, department_code=department)]
+@router.get("/users", response_model=Page[UserOut], tags=["identity"])
+def list_users(request: Request, session: SessionDep, actor: ActorDep, at: WindowDep, department: str | None = None):
+    return page(request, service.list_users(session, actor, department_code=department, page=at), at, UserOut.of)
 
 
 @router.post("/users", response_model=UserOut, status_code=201, tags=["identity"])
@@ -160,9 +161,11 @@ def rotate_secret(session: SessionDep, actor: ActorDep, client_id: str):
     return ClientCreated(**ClientOut.of(client).model_dump(), client_secret=secret)
 
 
-@router.get("/clients", response_model=list[ClientOut], tags=["identity"])
-def list_clients(session: SessionDep, actor: ActorDep, department: str | None = None):
-    return [ClientOut.of(c) for c in service.list_clients(session, actor, department_code=department)]
+@router.get("/clients", response_model=Page[ClientOut], tags=["identity"])
+def list_clients(request: Request, session: SessionDep, actor: ActorDep, at: WindowDep,
+                 department: str | None = None):
+    return page(request, service.list_clients(session, actor, department_code=department, page=at), at,
+                ClientOut.of)
 
 
 @router.post("/clients", response_model=ClientCreated, status_code=201, tags=["identity"])
@@ -171,8 +174,9 @@ def create_client(body: ClientIn, session: SessionDep, actor: ActorDep):
     return ClientCreated(**ClientOut.of(client).model_dump(), client_secret=secret)
 
 
-@router.get("/audit/events", response_model=list[AuditEventOut], tags=["audit"])
+@router.get("/audit/events", response_model=Page[AuditEventOut], tags=["audit"])
 def audit_events(
+    request: Request,
     session: SessionDep,
     actor: ActorDep,
     by_actor: Annotated[str | None, Query(alias="actor")] = None,
@@ -182,15 +186,19 @@ def audit_events(
     outcome: Annotated[str | None, Query(pattern="^(success|denied|failure)$")] = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    before_seq: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    before_seq: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Cursor: events older than this one")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
 ):
-    """Auditors only. Newest first; page with ``before_seq``."""
+    """Auditors only. Newest first. ``next`` follows the ``before_seq`` cursor, which stays right
+    while events are appended; ``total`` counts the matching events from the cursor on."""
     events = audit.list_audit_events(
         session, actor, by_actor=by_actor, action=action, subject=subject, department=department, outcome=outcome,
-        since=since, until=until, limit=limit, before_seq=before_seq,
+        since=since, until=until, limit=limit, offset=offset, before_seq=before_seq,
     )
-    return [AuditEventOut.model_validate(e) for e in events]
+    more = bool(events) and offset + len(events) < events.total
+    return Page(items=[AuditEventOut.model_validate(e) for e in events], total=events.total, limit=limit,
+                offset=offset, next=next_link(request, before_seq=events[-1].seq, offset=0) if more else None)
 
 
 @router.get("/audit/events/{seq}", response_model=AuditEventOut, tags=["audit"])

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from datong.db.paging import Found, Window, window
 from datong.errors import NotFound
 from datong.i18n import N_, Term
 from datong.security.authz import Actor, Target, authorize, service
@@ -197,19 +198,21 @@ def list_audit_events(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 100,
+    offset: int = 0,
     before_seq: int | None = None,
     export: str | None = None,
-) -> list[AuditEvent]:
-    """Events newest first, filtered (``department`` is the actor's department code). Reading the
-    log is itself logged (it names data subjects); an ``export`` (its format) is logged as such and
-    may take up to 100,000 events."""
+) -> Found[AuditEvent]:
+    """Events newest first, filtered (``department`` is the actor's department code); ``total``
+    counts the events that match from the ``before_seq`` cursor on. Reading the log is itself
+    logged (it names data subjects); an ``export`` (its format) is logged as such and may take up
+    to 100,000 events."""
     authorize(actor, "audit.read", Target("audit_events"))
-    stmt = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(min(limit, 100_000 if export else 1000))
+    stmt = select(AuditEvent).order_by(AuditEvent.seq.desc())
     stmt = _filtered(stmt, by_actor=by_actor, action=action, subject=subject, department=department,
                      outcome=outcome, since=since, until=until)
     if before_seq:
         stmt = stmt.where(AuditEvent.seq < before_seq)
-    events = list(session.scalars(stmt))
+    events = window(session, stmt, Window(limit=min(limit, 100_000 if export else 1000), offset=offset))
     filters = {k: v for k, v in {"actor": by_actor, "action": action, "subject": subject, "department": department,
                                  "outcome": outcome, "since": since and since.isoformat(),
                                  "until": until and until.isoformat()}.items() if v}

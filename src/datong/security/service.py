@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from datong.codes.credit_code import validate_credit_code
 from datong.db.base import utcnow
+from datong.db.paging import Found, Window, window
 from datong.errors import BadCredentials, Conflict, DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.security.audit import append_event
@@ -66,9 +67,9 @@ def create_department(
 
 
 @service(mutates=False)
-def list_departments(session: Session, actor: Actor) -> list[Department]:
+def list_departments(session: Session, actor: Actor, *, page: Window | None = None) -> Found[Department]:
     authorize(actor, "department.list", Target("departments"))
-    return list(session.scalars(select(Department).order_by(Department.code)))
+    return window(session, select(Department).order_by(Department.code), page)
 
 
 # --- users ------------------------------------------------------------------------------------
@@ -139,13 +140,14 @@ def _listing_scope(session: Session, actor: Actor, department_code: str | None) 
 
 
 @service(mutates=False)
-def list_users(session: Session, actor: Actor, *, department_code: str | None = None) -> list[User]:
+def list_users(session: Session, actor: Actor, *, department_code: str | None = None,
+               page: Window | None = None) -> Found[User]:
     department = _listing_scope(session, actor, department_code)
     authorize(actor, "user.list", Target("users", department_id=department.id if department else None))
     stmt = select(User).order_by(User.username)
     if department:
         stmt = stmt.where(User.department_id == department.id)
-    return list(session.scalars(stmt))
+    return window(session, stmt, page)
 
 
 def actor_for_user(user: User) -> Actor:
@@ -239,13 +241,14 @@ def create_client(session: Session, actor: Actor, *, department_code: str, name:
 
 
 @service(mutates=False)
-def list_clients(session: Session, actor: Actor, *, department_code: str | None = None) -> list[ApiClient]:
+def list_clients(session: Session, actor: Actor, *, department_code: str | None = None,
+                 page: Window | None = None) -> Found[ApiClient]:
     department = _listing_scope(session, actor, department_code)
     authorize(actor, "client.list", Target("clients", department_id=department.id if department else None))
     stmt = select(ApiClient).order_by(ApiClient.client_id)
     if department:
         stmt = stmt.where(ApiClient.department_id == department.id)
-    return list(session.scalars(stmt))
+    return window(session, stmt, page)
 
 
 def actor_for_client(client: ApiClient) -> Actor:

@@ -16,6 +16,7 @@ from limits import RateLimitItemPerMinute, storage, strategies
 from pydantic import BaseModel, ConfigDict, Field
 
 from datong.api.deps import MAX_ID, ActorDep, IdPath, SessionDep
+from datong.api.paging import Page, WindowDep, page
 from datong.errors import DatongError, NotFound
 from datong.i18n import N_, Term
 from datong.security.authz import Actor
@@ -177,9 +178,11 @@ def create_request(session: SessionDep, actor: ActorDep, body: RequestIn):
                                                 client_id=body.client_id))
 
 
-@router.get("/requests", response_model=list[RequestOut])
-def list_requests(session: SessionDep, actor: ActorDep):
-    return [RequestOut.of(r) for r in service.list_requests(session, actor)]
+@router.get("/requests", response_model=Page[RequestOut])
+def list_requests(request: Request, session: SessionDep, actor: ActorDep, at: WindowDep,
+                  status: Annotated[str | None, Query(pattern="^(pending|approved|rejected|refused)$")] = None):
+    """Newest first: the requests your department made or must decide (all, for the bureau and auditors)."""
+    return page(request, service.list_requests(session, actor, status=status, page=at), at, RequestOut.of)
 
 
 @router.get("/requests/{request_id}", response_model=RequestOut)
@@ -194,9 +197,9 @@ def decide(session: SessionDep, actor: ActorDep, request_id: IdPath, body: Decis
                                                 reason=body.reason))
 
 
-@router.get("/grants", response_model=list[GrantOut])
-def list_grants(session: SessionDep, actor: ActorDep):
-    return [GrantOut.of(g) for g in service.list_grants(session, actor)]
+@router.get("/grants", response_model=Page[GrantOut])
+def list_grants(request: Request, session: SessionDep, actor: ActorDep, at: WindowDep):
+    return page(request, service.list_grants(session, actor, page=at), at, GrantOut.of)
 
 
 @router.post("/grants/{grant_id}/revoke", response_model=GrantOut)
@@ -267,10 +270,10 @@ class SubscriptionChange(BaseModel):
     events: list[str] | None = None
 
 
-@router.get("/subscriptions", response_model=list[SubscriptionOut])
-def list_subscriptions(session: SessionDep, actor: ActorDep):
+@router.get("/subscriptions", response_model=Page[SubscriptionOut])
+def list_subscriptions(request: Request, session: SessionDep, actor: ActorDep, at: WindowDep):
     """Your department's subscriptions (every department's for the bureau and auditors)."""
-    return [SubscriptionOut.of(s) for s in subscriptions.list_subscriptions(session, actor)]
+    return page(request, subscriptions.list_subscriptions(session, actor, page=at), at, SubscriptionOut.of)
 
 
 @router.patch("/subscriptions/{subscription_id}", response_model=SubscriptionOut)
@@ -288,10 +291,10 @@ def end_subscription(session: SessionDep, actor: ActorDep, subscription_id: IdPa
     return SubscriptionOut.of(subscriptions.end_subscription(session, actor, subscription_id=subscription_id))
 
 
-@router.get("/deliveries", response_model=list[DeliveryOut])
-def deliveries(session: SessionDep, actor: ActorDep, dead: bool | None = None):
-    """The outbox as the consumer sees it; ``dead=true`` lists the dead letters."""
-    return [delivery_out(d) for d in subscriptions.list_deliveries(session, actor, dead=dead)]
+@router.get("/deliveries", response_model=Page[DeliveryOut])
+def deliveries(request: Request, session: SessionDep, actor: ActorDep, at: WindowDep, dead: bool | None = None):
+    """The outbox as the consumer sees it, newest first; ``dead=true`` lists the dead letters."""
+    return page(request, subscriptions.list_deliveries(session, actor, dead=dead, page=at), at, delivery_out)
 
 
 @router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryOut)

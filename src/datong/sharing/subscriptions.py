@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from datong import events
 from datong.db.base import utcnow
 from datong.db.engine import Database
+from datong.db.paging import Found, Window, window
 from datong.errors import Conflict, InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.security.audit import append_event
@@ -123,13 +124,13 @@ def _own_subscription(session: Session, actor: Actor, subscription_id: int) -> S
 
 
 @service(mutates=False)
-def list_subscriptions(session: Session, actor: Actor) -> list[Subscription]:
+def list_subscriptions(session: Session, actor: Actor, *, page: Window | None = None) -> Found[Subscription]:
     """A consumer's own subscriptions; the bureau and auditors see every department's."""
     authorize(actor, "share.read", Target("subscriptions", None, actor.department_id))
     stmt = select(Subscription).order_by(Subscription.active.desc(), Subscription.id.desc())
     if not sharing.is_allowed(actor, "share.oversee", Target("subscriptions")):
         stmt = stmt.where(Subscription.consumer_id == actor.department_id)
-    return list(session.scalars(stmt))
+    return window(session, stmt, page)
 
 
 @service(mutates=True)
@@ -399,15 +400,16 @@ def deliver_due(database: Database, *, limit: int = 100, max_attempts: int = MAX
 
 
 @service(mutates=False)
-def list_deliveries(session: Session, actor: Actor, *, dead: bool | None = None) -> list[Delivery]:
+def list_deliveries(session: Session, actor: Actor, *, dead: bool | None = None,
+                    page: Window | None = Window(limit=500)) -> Found[Delivery]:
     """A consumer sees its own subscriptions' deliveries; the bureau sees all."""
     authorize(actor, "share.read", Target("deliveries", None, actor.department_id))
-    stmt = select(Delivery).join(Subscription).order_by(Delivery.id.desc()).limit(500)
+    stmt = select(Delivery).join(Subscription).order_by(Delivery.id.desc())
     if not sharing.is_allowed(actor, "share.oversee", Target("deliveries")):
         stmt = stmt.where(Subscription.consumer_id == actor.department_id)
     if dead is not None:
         stmt = stmt.where(Delivery.dead.is_(dead))
-    return list(session.scalars(stmt))
+    return window(session, stmt, page)
 
 
 @service(mutates=True)
