@@ -78,3 +78,22 @@ def test_bad_tokens_parameters_and_actions_get_ckan_errors(live_server, catalog)
     answer = requests.post(f"{live_server}/api/3/action/package_create", json={"name": "x"}, timeout=10)
     assert answer.status_code == 400 and answer.json()["success"] is False
     assert "package_create" in answer.json()["error"]["message"]
+
+
+def test_search_filters_are_exact_and_counted_in_the_database(live_server, catalog):
+    token = _token(live_server, catalog)
+    open_code, _closed, marriage = catalog["codes"]
+    with ckanapi.RemoteCKAN(live_server, apikey=token) as ckan:
+        assert [r["id"] for r in ckan.action.package_search(fq="tags:婚姻")["results"]] == [marriage]
+        assert ckan.action.package_search(fq="tags:婚")["count"] == 0  # a tag matches whole, not by substring
+        assert ckan.action.package_search(fq='tags:"人口" res_format:数据库')["count"] == 2  # the first two
+        assert ckan.action.package_search(fq="res_format:CSV")["count"] == 0
+        assert ckan.action.package_search(fq="organization:91000000000000000x")["count"] == 0  # no such department
+        name = ckan.action.package_show(id=marriage)["name"]
+        assert [r["id"] for r in ckan.action.package_search(fq=f"name:{name}")["results"]] == [marriage]
+        assert ckan.action.package_show(id=name)["id"] == marriage  # by its CKAN name as well as its code
+        paged = [ckan.action.package_search(rows=1, start=n)["results"][0]["id"] for n in range(3)]
+        assert sorted(paged) == sorted(catalog["codes"]) and ckan.action.package_search(rows=1)["count"] == 3
+    with ckanapi.RemoteCKAN(live_server) as ckan:  # anonymous: only what is open, filters or not
+        assert ckan.action.package_search(fq="tags:婚姻")["count"] == 0
+        assert [r["id"] for r in ckan.action.package_search(fq="tags:人口")["results"]] == [open_code]

@@ -39,6 +39,8 @@ def window(
 
 
 WindowDep = Annotated[Window, Depends(window)]
+#: A list's search words: each must occur (by substring: Chinese has no spaces between words).
+Search = Annotated[str | None, Query(max_length=100, description="Words that must all occur")]
 
 
 def next_link(request: Request, **params: Any) -> str:

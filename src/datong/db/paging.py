@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, Iterable, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
@@ -41,3 +41,17 @@ def window(session: Session, stmt: Select, page: Window | None) -> Found:
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = list(session.scalars(stmt.limit(page.limit).offset(page.offset))) if page.offset < total else []
     return Found(rows, total)
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def containing(q: str | None, *columns):
+    """A condition for a listing's search box: each word of ``q`` occurs in one of ``columns``
+    (case-insensitive; by substring, since Chinese has no spaces between words). None for no words."""
+    words = (q or "").split()
+    if not words:
+        return None
+    return and_(*(or_(*(column.ilike(f"%{escape_like(word)}%", escape="\\") for column in columns))
+                  for word in words))

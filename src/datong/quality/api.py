@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from datong.api.deps import ActorDep, IdPath, SessionDep
-from datong.api.paging import Page, WindowDep, page
+from datong.api.paging import Page, Search, WindowDep, page
 from datong.db.paging import Found
 from datong.quality import flows, service
 from datong.quality.schemas import (
@@ -50,9 +50,9 @@ def department_scores(request: Request, session: SessionDep, actor: ActorDep, at
 
 @router.get("/quality/issues", response_model=Page[IssueOut])
 def list_issues(request: Request, session: SessionDep, actor: ActorDep, at: WindowDep, department: str | None = None,
-                state: str | None = None, resource: str | None = None):
+                state: str | None = None, resource: str | None = None, q: Search = None):
     issues = service.list_issues(session, actor, department_code=department, state=state, resource_code=resource,
-                                 page=at)
+                                 q=q, page=at)
     samples = service.shown_samples(session, actor, issues)
     return page(request, issues, at, lambda i: issue_out(i, samples[i.id]))
 

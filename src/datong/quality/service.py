@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from datong.catalog.models import Resource
 from datong.catalog.service import get_resource
 from datong.db.base import utcnow
-from datong.db.paging import Found, Window, window
+from datong.db.paging import Found, Window, containing, window
 from datong.errors import InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.quality.models import QualityIssue, QualityRule, QualityScore
@@ -236,7 +236,8 @@ def _issue_scope(actor: Actor) -> int | None:
 
 @service(mutates=False)
 def list_issues(session: Session, actor: Actor, *, department_code: str | None = None, state: str | None = None,
-                resource_code: str | None = None, page: Window | None = None) -> Found[QualityIssue]:
+                resource_code: str | None = None, q: str | None = None,
+                page: Window | None = None) -> Found[QualityIssue]:
     scope = _issue_scope(actor)
     authorize(actor, "issue.read", Target("issues", department_id=scope if scope is not None else -1))
     stmt = select(QualityIssue).order_by(QualityIssue.state == CLOSED, QualityIssue.deadline, QualityIssue.id)
@@ -248,6 +249,9 @@ def list_issues(session: Session, actor: Actor, *, department_code: str | None =
         stmt = stmt.where(QualityIssue.state == state)
     if resource_code:
         stmt = stmt.where(QualityIssue.resource_id == get_resource(session, resource_code).id)
+    if q:  # the resource's name or code, the item or the rule
+        stmt = stmt.join(Resource, Resource.id == QualityIssue.resource_id).where(
+            containing(q, Resource.name, Resource.code, QualityIssue.item, QualityIssue.rule))
     return window(session, stmt, page)
 
 

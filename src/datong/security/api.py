@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from datong.api.deps import MAX_ID, ActorDep, IdPath, SessionDep, client_address
-from datong.api.paging import Page, WindowDep, next_link, page
+from datong.api.paging import Page, Search, WindowDep, next_link, page
 from datong.errors import BadCredentials, InvalidInput
 from datong.i18n import N_, Term
 from datong.security import audit, lifecycle, service
@@ -64,8 +64,8 @@ def token(
 
 
 @router.get("/departments", response_model=Page[DepartmentOut], tags=["identity"])
-def list_departments(request: Request, session: SessionDep, actor: ActorDep, at: WindowDep):
-    return page(request, service.list_departments(session, actor, page=at), at, DepartmentOut.of)
+def list_departments(request: Request, session: SessionDep, actor: ActorDep, at: WindowDep, q: Search = None):
+    return page(request, service.list_departments(session, actor, q=q, page=at), at, DepartmentOut.of)
 
 
 @router.post("/departments", response_model=DepartmentOut, status_code=201, tags=["identity"])
@@ -75,8 +75,10 @@ def create_department(body: DepartmentIn, session: SessionDep, actor: ActorDep):
 
 
 @router.get("/users", response_model=Page[UserOut], tags=["identity"])
-def list_users(request: Request, session: SessionDep, actor: ActorDep, at: WindowDep, department: str | None = None):
-    return page(request, service.list_users(session, actor, department_code=department, page=at), at, UserOut.of)
+def list_users(request: Request, session: SessionDep, actor: ActorDep, at: WindowDep, department: str | None = None,
+               q: Search = None):
+    return page(request, service.list_users(session, actor, department_code=department, q=q, page=at), at,
+                UserOut.of)
 
 
 @router.post("/users", response_model=UserOut, status_code=201, tags=["identity"])
@@ -163,8 +165,8 @@ def rotate_secret(session: SessionDep, actor: ActorDep, client_id: str):
 
 @router.get("/clients", response_model=Page[ClientOut], tags=["identity"])
 def list_clients(request: Request, session: SessionDep, actor: ActorDep, at: WindowDep,
-                 department: str | None = None):
-    return page(request, service.list_clients(session, actor, department_code=department, page=at), at,
+                 department: str | None = None, q: Search = None):
+    return page(request, service.list_clients(session, actor, department_code=department, q=q, page=at), at,
                 ClientOut.of)
 
 

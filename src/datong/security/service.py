@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from datong.codes.credit_code import validate_credit_code
 from datong.db.base import utcnow
-from datong.db.paging import Found, Window, window
+from datong.db.paging import Found, Window, containing, window
 from datong.errors import BadCredentials, Conflict, DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.security.audit import append_event
@@ -67,9 +67,13 @@ def create_department(
 
 
 @service(mutates=False)
-def list_departments(session: Session, actor: Actor, *, page: Window | None = None) -> Found[Department]:
+def list_departments(session: Session, actor: Actor, *, q: str | None = None,
+                     page: Window | None = None) -> Found[Department]:
     authorize(actor, "department.list", Target("departments"))
-    return window(session, select(Department).order_by(Department.code), page)
+    stmt = select(Department).order_by(Department.code)
+    if (words := containing(q, Department.code, Department.name, Department.short_name)) is not None:
+        stmt = stmt.where(words)
+    return window(session, stmt, page)
 
 
 # --- users ------------------------------------------------------------------------------------
@@ -140,13 +144,15 @@ def _listing_scope(session: Session, actor: Actor, department_code: str | None) 
 
 
 @service(mutates=False)
-def list_users(session: Session, actor: Actor, *, department_code: str | None = None,
+def list_users(session: Session, actor: Actor, *, department_code: str | None = None, q: str | None = None,
                page: Window | None = None) -> Found[User]:
     department = _listing_scope(session, actor, department_code)
     authorize(actor, "user.list", Target("users", department_id=department.id if department else None))
     stmt = select(User).order_by(User.username)
     if department:
         stmt = stmt.where(User.department_id == department.id)
+    if (words := containing(q, User.username, User.display_name)) is not None:
+        stmt = stmt.where(words)
     return window(session, stmt, page)
 
 
@@ -241,13 +247,15 @@ def create_client(session: Session, actor: Actor, *, department_code: str, name:
 
 
 @service(mutates=False)
-def list_clients(session: Session, actor: Actor, *, department_code: str | None = None,
+def list_clients(session: Session, actor: Actor, *, department_code: str | None = None, q: str | None = None,
                  page: Window | None = None) -> Found[ApiClient]:
     department = _listing_scope(session, actor, department_code)
     authorize(actor, "client.list", Target("clients", department_id=department.id if department else None))
     stmt = select(ApiClient).order_by(ApiClient.client_id)
     if department:
         stmt = stmt.where(ApiClient.department_id == department.id)
+    if (words := containing(q, ApiClient.client_id, ApiClient.name)) is not None:
+        stmt = stmt.where(words)
     return window(session, stmt, page)
 
 

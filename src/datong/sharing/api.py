@@ -16,7 +16,7 @@ from limits import RateLimitItemPerMinute, storage, strategies
 from pydantic import BaseModel, ConfigDict, Field
 
 from datong.api.deps import MAX_ID, ActorDep, IdPath, SessionDep
-from datong.api.paging import Page, WindowDep, page
+from datong.api.paging import Page, Search, WindowDep, page
 from datong.errors import DatongError, NotFound
 from datong.i18n import N_, Term
 from datong.security.authz import Actor
@@ -180,9 +180,10 @@ def create_request(session: SessionDep, actor: ActorDep, body: RequestIn):
 
 @router.get("/requests", response_model=Page[RequestOut])
 def list_requests(request: Request, session: SessionDep, actor: ActorDep, at: WindowDep,
-                  status: Annotated[str | None, Query(pattern="^(pending|approved|rejected|refused)$")] = None):
+                  status: Annotated[str | None, Query(pattern="^(pending|approved|rejected|refused)$")] = None,
+                  q: Search = None):
     """Newest first: the requests your department made or must decide (all, for the bureau and auditors)."""
-    return page(request, service.list_requests(session, actor, status=status, page=at), at, RequestOut.of)
+    return page(request, service.list_requests(session, actor, status=status, q=q, page=at), at, RequestOut.of)
 
 
 @router.get("/requests/{request_id}", response_model=RequestOut)
@@ -198,8 +199,8 @@ def decide(session: SessionDep, actor: ActorDep, request_id: IdPath, body: Decis
 
 
 @router.get("/grants", response_model=Page[GrantOut])
-def list_grants(request: Request, session: SessionDep, actor: ActorDep, at: WindowDep):
-    return page(request, service.list_grants(session, actor, page=at), at, GrantOut.of)
+def list_grants(request: Request, session: SessionDep, actor: ActorDep, at: WindowDep, q: Search = None):
+    return page(request, service.list_grants(session, actor, q=q, page=at), at, GrantOut.of)
 
 
 @router.post("/grants/{grant_id}/revoke", response_model=GrantOut)

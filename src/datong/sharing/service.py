@@ -23,7 +23,7 @@ from datong.catalog.models import Resource
 from datong.catalog.service import get_resource, refuse_withdrawn
 from datong.quality import service as quality_service
 from datong.db.base import utcnow
-from datong.db.paging import Found, Window, window
+from datong.db.paging import Found, Window, containing, window
 from datong.errors import DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Message, Term
 from datong.store.models import Record, RecordKey
@@ -186,20 +186,22 @@ def revoke_grant(session: Session, actor: Actor, *, grant_id: int, reason: str) 
     return grant
 
 
-def _visible(session: Session, actor: Actor, model, kind: str, page: Window | None, *filters) -> Found:
-    """The bureau and auditors see every row; a department the ones it is consumer or provider of."""
+def _visible(session: Session, actor: Actor, model, kind: str, page: Window | None, q: str | None, *filters) -> Found:
+    """The bureau and auditors see every row; a department the ones it is consumer or provider of.
+    ``q`` searches the resource's name and code and the purpose."""
     authorize(actor, "share.read", Target(kind, None, actor.department_id))
-    stmt = select(model).order_by(model.id.desc())
+    stmt = select(model).join(Resource, Resource.id == model.resource_id).order_by(model.id.desc())
     if not is_allowed(actor, "share.oversee", Target(kind)):
-        stmt = stmt.join(Resource, Resource.id == model.resource_id).where(
-            or_(model.consumer_id == actor.department_id, Resource.provider_id == actor.department_id))
+        stmt = stmt.where(or_(model.consumer_id == actor.department_id, Resource.provider_id == actor.department_id))
+    if (words := containing(q, Resource.name, Resource.code, model.purpose)) is not None:
+        stmt = stmt.where(words)
     return window(session, stmt.where(*filters), page)
 
 
 @service(mutates=False)
-def list_requests(session: Session, actor: Actor, *, status: str | None = None,
+def list_requests(session: Session, actor: Actor, *, status: str | None = None, q: str | None = None,
                   page: Window | None = None) -> Found[ShareRequest]:
-    return _visible(session, actor, ShareRequest, "requests", page,
+    return _visible(session, actor, ShareRequest, "requests", page, q,
                     *([ShareRequest.status == status] if status else []))
 
 
@@ -216,8 +218,8 @@ def get_request(session: Session, actor: Actor, *, request_id: int) -> ShareRequ
 
 
 @service(mutates=False)
-def list_grants(session: Session, actor: Actor, *, page: Window | None = None) -> Found[Grant]:
-    return _visible(session, actor, Grant, "grants", page)
+def list_grants(session: Session, actor: Actor, *, q: str | None = None, page: Window | None = None) -> Found[Grant]:
+    return _visible(session, actor, Grant, "grants", page, q)
 
 
 def grant_state(grant: Grant, now: datetime | None = None) -> str:

@@ -21,7 +21,7 @@ from datong.i18n import N_, Message, translate
 from datong.security.authz import Actor, Target, is_allowed
 from datong.security.service import list_departments
 from datong.sharing.service import may_request
-from datong.web.pages import ConsoleActor, Csrf, localised, render
+from datong.web.pages import ConsoleActor, Csrf, listing, localised, render
 from datong.web.render import console_locale
 
 router = APIRouter(include_in_schema=False)
@@ -99,10 +99,11 @@ async def import_upload(request: Request, actor: ConsoleActor):
 
 
 @router.get("/catalog/elements")
-def elements(request: Request, actor: ConsoleActor, q: str = ""):
+def elements(request: Request, actor: ConsoleActor):
+    q, at = listing(request)
     with request.app.state.database.reading() as session:
-        found = service.list_elements(session, q=q or None)
-        return render(request, "catalog/elements.html", elements=found, q=q)
+        found = service.list_elements(session, q=q, page=at)
+        return render(request, "catalog/elements.html", elements=found, q=q or "", at=at)
 
 
 @router.get("/catalog/sources")

@@ -15,6 +15,7 @@ from datong.api.deps import client_address
 from datong.errors import DatongError, PermissionDenied
 from datong.i18n import N_, Term, translate
 from datong.db.base import utcnow
+from datong.db.paging import Window
 from datong.security import lifecycle, service
 from datong.security.authz import Actor, Target, is_allowed
 from datong.security.models import User
@@ -66,6 +67,20 @@ Csrf = Depends(verify_csrf)
 
 def render(request: Request, name: str, status: int = 200, **context) -> Response:
     return request.app.state.renderer.page(request, name, status=status, **context)
+
+
+#: Rows per page of a console list.
+PAGE_SIZE = 50
+
+
+def listing(request: Request, name: str = "q") -> tuple[str | None, Window]:
+    """A console list's search words and window, from the address (a bad offset is the first page)."""
+    words = (request.query_params.get(name) or "").strip()[:100] or None
+    try:
+        offset = min(max(int(request.query_params.get("offset") or 0), 0), 2**31)
+    except ValueError:
+        offset = 0
+    return words, Window(limit=PAGE_SIZE, offset=offset)
 
 
 def localised(request: Request, error: DatongError) -> str:
@@ -129,10 +144,12 @@ def switch_locale(request: Request, locale: str):
 
 def _departments_page(request: Request, actor: Actor, status: int = 200, **context) -> Response:
     may_create = is_allowed(actor, "department.create", Target("department"))
+    q, at = listing(request)
     with request.app.state.database.reading() as session:
-        departments = service.list_departments(session, actor)
+        departments = service.list_departments(session, actor, q=q, page=at)
         return render(request, "departments.html", status=status, departments=departments,
-                      may_create=may_create, **context)
+                      may_create=may_create, q=q, at=at, all_departments=service.list_departments(session, actor),
+                      **context)
 
 
 @router.get("/departments")
@@ -180,13 +197,14 @@ def department_state(request: Request, actor: ConsoleActor, code: str, change: s
 def _users_page(request: Request, actor: Actor, status: int = 200, **context) -> Response:
     grantable = [r.value for r in Role
                  if is_allowed(actor, "role.grant", Target("role", r.value, actor.department_id))]
+    q, at = listing(request)
     with request.app.state.database.reading() as session:
-        users = service.list_users(session, actor)
+        users = service.list_users(session, actor, q=q, page=at)
         departments = service.list_departments(session, actor)
         manageable = {u.username: u.username != actor.name and is_allowed(
             actor, "user.manage", Target("user", u.username, u.department_id)) for u in users}
         return render(request, "users.html", status=status, users=users, departments=departments,
-                      grantable=grantable, manageable=manageable, now=utcnow(), **context)
+                      grantable=grantable, manageable=manageable, now=utcnow(), q=q, at=at, **context)
 
 
 @router.post("/users/{username}/{change}", dependencies=[Csrf])
@@ -234,13 +252,14 @@ def create_user(request: Request, actor: ConsoleActor, username: Annotated[str, 
 
 
 def _clients_page(request: Request, actor: Actor, status: int = 200, **context) -> Response:
+    q, at = listing(request)
     with request.app.state.database.reading() as session:
-        clients = service.list_clients(session, actor)
+        clients = service.list_clients(session, actor, q=q, page=at)
         departments = service.list_departments(session, actor)
         manageable = {c.client_id: is_allowed(actor, "client.manage", Target("client", c.client_id, c.department_id))
                       for c in clients}
         return render(request, "clients.html", status=status, clients=clients, departments=departments,
-                      manageable=manageable, **context)
+                      manageable=manageable, q=q, at=at, **context)
 
 
 @router.post("/clients/{client_id}/{change}", dependencies=[Csrf])

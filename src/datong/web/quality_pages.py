@@ -24,7 +24,7 @@ from datong.ingest.sources import Source
 from datong.quality import service as quality
 from datong.quality.rules import KIND_LABELS
 from datong.security.authz import Actor, Target, is_allowed
-from datong.web.pages import ConsoleActor, Csrf, localised, render
+from datong.web.pages import ConsoleActor, Csrf, listing, localised, render
 from datong.web.render import console_locale
 
 router = APIRouter(include_in_schema=False)
@@ -162,14 +162,15 @@ def dashboard(request: Request, actor: ConsoleActor):
 
 def _inbox(request: Request, actor: Actor, status: int = 200, **context) -> Response:
     state = request.query_params.get("state") or None
+    q, at = listing(request)
     with request.app.state.database.reading() as session:
-        issues = quality.list_issues(session, actor, state=state)
+        issues = quality.list_issues(session, actor, state=state, q=q, page=at)
         moves = {i.id: [to for (frm, to), action in quality.TRANSITIONS.items()
                         if frm == i.state and is_allowed(actor, action, Target("issue", str(i.id), i.department_id))]
                  for i in issues}
         samples = quality.shown_samples(session, actor, issues)
         return render(request, "quality/issues.html", status=status, issues=issues, moves=moves, state=state,
-                      samples=samples,
+                      samples=samples, q=q, at=at,
                       states=quality.STATE_LABELS, overdue=quality.overdue, kinds=KIND_LABELS, **context)
 
 

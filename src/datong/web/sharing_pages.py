@@ -15,7 +15,8 @@ from datong.i18n import N_, Term
 from datong.security.authz import Actor, Target, is_allowed
 from datong.sharing import service as sharing
 from datong.sharing import subscriptions
-from datong.web.pages import ConsoleActor, Csrf, localised, render
+from datong.sharing.models import APPROVED, PENDING, REFUSED, REJECTED
+from datong.web.pages import ConsoleActor, Csrf, listing, localised, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,13 +39,16 @@ def _requestable(session, actor: Actor, q: str) -> list:
 
 
 def _requests_page(request: Request, actor: Actor, status: int = 200, q: str = "", **context) -> Response:
+    find, at = listing(request, "find")
+    shown = request.query_params.get("status")
+    shown = shown if shown in (PENDING, APPROVED, REJECTED, REFUSED) else None
     with request.app.state.database.reading() as session:
-        requests = sharing.list_requests(session, actor)
+        requests = sharing.list_requests(session, actor, q=find, status=shown, page=at)
         may_decide = {r.id: sharing.may_decide(actor, r) for r in requests}
         may_request = is_allowed(actor, "share.request", Target("department", None, actor.department_id))
         return render(request, "sharing/requests.html", status=status, requests=requests, may_decide=may_decide,
                       turnaround=_turnaround, found=_requestable(session, actor, q) if may_request else [], q=q,
-                      may_request=may_request, **context)
+                      may_request=may_request, find=find, shown=shown, at=at, **context)
 
 
 @router.get("/share")
@@ -132,12 +136,13 @@ async def decide(request: Request, actor: ConsoleActor, request_id: IdPath):
 
 
 def _grants_page(request: Request, actor: Actor, status: int = 200, **context) -> Response:
+    q, at = listing(request)
     with request.app.state.database.reading() as session:
-        grants = sharing.list_grants(session, actor)
+        grants = sharing.list_grants(session, actor, q=q, page=at)
         may_revoke = {g.id: sharing.grant_state(g) == "active" and is_allowed(actor, "share.decide", Target(
             "grant", str(g.id), g.resource.provider_id)) for g in grants}
         return render(request, "sharing/grants.html", status=status, grants=grants, may_revoke=may_revoke,
-                      state=sharing.grant_state, **context)
+                      state=sharing.grant_state, q=q, at=at, **context)
 
 
 @router.get("/share/grants")
@@ -156,14 +161,15 @@ def revoke(request: Request, actor: ConsoleActor, grant_id: IdPath, reason: Anno
 
 
 def _deliveries_page(request: Request, actor: Actor, dead: bool = False, status: int = 200, **context) -> Response:
+    _, at = listing(request)
     with request.app.state.database.reading() as session:
-        found = subscriptions.list_deliveries(session, actor, dead=True if dead else None)
+        found = subscriptions.list_deliveries(session, actor, dead=True if dead else None, page=at)
         subs = subscriptions.list_subscriptions(session, actor)
         may_end = {s.id: is_allowed(actor, "share.request", Target("subscription", str(s.id), s.consumer_id))
                    for s in subs}
         return render(request, "sharing/deliveries.html", status=status, deliveries=found, dead=dead, subs=subs,
                       may_end=may_end, waiting=subscriptions.waiting_deliveries(session, actor),
-                      worker_seen=subscriptions.worker_seen(session), **context)
+                      worker_seen=subscriptions.worker_seen(session), at=at, **context)
 
 
 @router.get("/share/deliveries")
