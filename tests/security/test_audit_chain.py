@@ -162,3 +162,27 @@ def test_concurrent_appends_do_not_fork_the_chain(database):
     assert errors == []
     report = _verify(database)
     assert report.intact and report.events == 40
+
+
+def test_the_driver_level_walk_hashes_what_the_orm_reads(database):
+    """Verification reads rows from the driver; its bytes must be canonical() of the ORM's event,
+    for events from the outbox (ORM writes) and from the group-committed path alike."""
+    from sqlalchemy import select
+
+    from datong.security.audit import _rows
+    from datong.security.chain import canonical
+    from datong.security.models import AuditEvent
+
+    _append(database, 3, detail={"z": 1, "a": ["甲", None, 2.5], "嵌套": {"b": True, "a": "\u0001\"\\"}})
+    database.audit.record(actor=ALICE, action="share.read", target="resource:R9", subjects=["B", "A"],
+                          purpose="核验 \"资格\"", case_number=None, detail={"items": ["姓名"], "returned": 1})
+    with database.reading() as session:
+        walked = list(_rows(session))
+        orm = {e.seq: e for e in session.scalars(select(AuditEvent))}
+        assert len(walked) == len(orm) == 4
+        for event, body in walked:
+            read = orm[event["seq"]]
+            assert body == canonical({c: getattr(read, c) for c in (
+                "seq", "occurred_at", "actor", "actor_department", "action", "target", "subjects", "purpose",
+                "case_number", "outcome", "detail", "algorithm", "prev_hash")})
+    assert _verify(database).intact

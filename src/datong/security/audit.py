@@ -26,12 +26,12 @@ from datong.db.paging import Found, Window, window
 from datong.errors import NotFound
 from datong.i18n import N_, Term
 from datong.security.authz import Actor, Target, authorize, service
-from datong.security.chain import GENESIS, canonical, digest, make_event
+from datong.security.chain import GENESIS, STORED, canonical, digest, make_event, stored_event
 from datong.security.models import AuditEvent, AuditHead, AuditOutbox, AuditSubject
 
 __all__ = ["GENESIS", "append_event", "canonical", "digest", "record_read", "verify_chain"]
 HASH_SETTING = "audit_hash"
-_events, _outbox = AuditEvent.__table__, AuditOutbox.__table__
+_outbox = AuditOutbox.__table__
 
 
 def append_event(
@@ -82,12 +82,12 @@ class ChainReport:
         return f"broken at event {self.first_bad_seq}: {self.problem}"
 
 
-def _rows(session: Session, batch: int = 10_000) -> Iterator[Mapping]:
-    result = session.connection().execute(
-        select(_events).order_by(_events.c.seq).execution_options(yield_per=batch)
-    )
+def _rows(session: Session, batch: int = 10_000) -> Iterator[tuple[dict, bytes]]:
+    """Every event in chain order with the bytes its hash covers, streamed from the driver."""
+    result = session.connection().execution_options(yield_per=batch).exec_driver_sql(
+        f"SELECT {', '.join(STORED)} FROM audit_events ORDER BY seq")
     for row in result:
-        yield row._mapping
+        yield stored_event(tuple(row))
 
 
 def verify_chain(session: Session) -> ChainReport:
@@ -97,14 +97,14 @@ def verify_chain(session: Session) -> ChainReport:
     head = session.get(AuditHead, 1)
     last_seq, last_hash = (head.last_seq, head.last_hash) if head else (None, None)
     running, expected, count = GENESIS, 1, 0
-    for event in _rows(session):
+    for event, body in _rows(session):
         if event["seq"] != expected:
             return ChainReport(False, count, expected, f"event {expected} is missing (deleted)")
         if event["prev_hash"] != running:
             return ChainReport(
                 False, count, expected, "its link to the previous event does not match (order changed or an event was replaced)"
             )
-        if digest(event["algorithm"], canonical(event)) != event["hash"]:
+        if digest(event["algorithm"], body) != event["hash"]:
             return ChainReport(False, count, expected, "its content was altered")
         running, expected, count = event["hash"], expected + 1, count + 1
         if count == last_seq and running != last_hash:

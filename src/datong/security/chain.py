@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from concurrent.futures import Future
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
@@ -92,21 +92,39 @@ def _scalar(value) -> str:
     return _text(value) if value.__class__ is str else _CANONICAL(value)
 
 
-def _sealed(event: Mapping, when: str) -> tuple[bytes, str, str]:
-    """What the writer needs of an event in one pass: its canonical bytes (exactly ``canonical``'s,
-    which verification uses), and the subjects and detail as the JSON their columns store. The
-    appender hashes every audited request; encoding the whole event and then its two JSON columns
-    again was most of its cost, so the object is put together here from its encoded parts, in the
-    sorted key order of ``canonical`` (a test compares the two on varied events)."""
+def _prepare(event: Mapping, algorithm: str, when: str) -> tuple[str, str, str, str, str]:
+    """Everything of an event's canonical form that does not depend on its place in the chain: the
+    text before its ``prev_hash``, between that and its ``seq``, and after; and its subjects and
+    detail as the JSON their columns store. The bytes a hash covers are then
+    ``head + '"<prev_hash>"' + middle + seq + tail``, exactly ``canonical``'s (which verification
+    uses; a test compares the two on generated events). Encoding the whole event for its hash and
+    its two JSON columns again was most of the appender's cost; made this way, most of it is done
+    by the caller's thread when it submits, while the writer's batch is in the database."""
     subjects = _CANONICAL(list(event["subjects"] or []))
     detail = _CANONICAL(event["detail"] or {})
-    body = (f'{{"action":{_scalar(event["action"])},"actor":{_scalar(event["actor"])},'
-            f'"actor_department":{_scalar(event["actor_department"])},"algorithm":{_scalar(event["algorithm"])},'
+    head = (f'{{"action":{_scalar(event["action"])},"actor":{_scalar(event["actor"])},'
+            f'"actor_department":{_scalar(event["actor_department"])},"algorithm":{_scalar(algorithm)},'
             f'"case_number":{_scalar(event["case_number"])},"detail":{detail},"occurred_at":{_text(when)},'
-            f'"outcome":{_scalar(event["outcome"])},"prev_hash":{_scalar(event["prev_hash"])},'
-            f'"purpose":{_scalar(event["purpose"])},"seq":{seq if (seq := event["seq"]).__class__ is int else _CANONICAL(seq)},"subjects":{subjects},'
-            f'"target":{_scalar(event["target"])}}}')
+            f'"outcome":{_scalar(event["outcome"])},"prev_hash":')
+    middle = f',"purpose":{_scalar(event["purpose"])},"seq":'
+    tail = f',"subjects":{subjects},"target":{_scalar(event["target"])}}}'
+    return head, middle, tail, subjects, detail
+
+
+def _sealed(event: Mapping, when: str) -> tuple[bytes, str, str]:
+    """An event's canonical bytes and its subjects and detail as column JSON, from ``_prepare``."""
+    head, middle, tail, subjects, detail = _prepare(event, event["algorithm"], when)
+    seq = event["seq"]
+    body = f"{head}{_scalar(event['prev_hash'])}{middle}{seq if seq.__class__ is int else _CANONICAL(seq)}{tail}"
     return body.encode(), subjects, detail
+
+
+_PARTS = "_prepared"  # an event's key for what submit() prepared of it
+
+
+def _parts(event: Mapping, algorithm: str) -> tuple[str, tuple]:
+    when = event["occurred_at"].isoformat(timespec="microseconds")
+    return when, _prepare(event, algorithm, when)
 
 
 def make_event(*, actor, action: str, target=None, subjects: Iterable[str] = (), purpose: str | None = None,
@@ -116,6 +134,33 @@ def make_event(*, actor, action: str, target=None, subjects: Iterable[str] = (),
             "action": action, "target": str(target) if target is not None else None,
             "subjects": sorted(set(subjects)), "purpose": purpose, "case_number": case_number,
             "outcome": outcome, "detail": detail or {}}
+
+
+#: The columns verification reads, in this order, straight from the driver.
+STORED = ("seq", "occurred_at", "actor", "actor_department", "action", "target", "subjects", "purpose",
+          "case_number", "outcome", "detail", "algorithm", "prev_hash", "hash")
+
+
+def stored_event(row: tuple) -> tuple[dict, bytes]:
+    """An event as the driver returns its row (SQLite: the time as SQLAlchemy's text and JSON as
+    text; PostgreSQL: both decoded) and the bytes its hash covers, the same as ``canonical`` of the
+    event the ORM would read. Verification walks every event: SQLAlchemy's per-row type handling
+    cost as much as the hashing, so the two conversions it did are done here."""
+    event = dict(zip(STORED, row))
+    at = event["occurred_at"]
+    if isinstance(at, str):
+        if len(at) == 26 and at[10] == " ":  # SQLAlchemy's form: 2026-12-01 08:00:00.000000 (UTC)
+            event["occurred_at"] = f"{at[:10]}T{at[11:]}+00:00"
+        else:
+            moment = datetime.fromisoformat(at)
+            event["occurred_at"] = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat(
+                timespec="microseconds")
+    else:
+        event["occurred_at"] = (at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat(timespec="microseconds")
+    for name in ("subjects", "detail"):
+        if isinstance(event[name], str):
+            event[name] = json.loads(event[name])
+    return event, _sealed(event, event["occurred_at"])[0]
 
 
 def _sqlite_time(value, iso: str | None = None) -> str:
@@ -193,6 +238,8 @@ class AuditWriter:
     def submit(self, event: dict) -> Future:
         future: Future = Future()
         self._start()
+        when = event["occurred_at"].isoformat(timespec="microseconds")
+        event[_PARTS] = (when, _prepare(event, self.algorithm, when))
         self._queue.put(("event", event, future))
         return future
 
@@ -302,16 +349,17 @@ class AuditWriter:
             pending = self._take_outbox(connection, mark) if drain else []
             rows = [dict(row) for row in pending] + events
             stamp, values, subjects = self._stamp, [], []
+            algorithm = self.algorithm
             for event in rows:
+                when, (head, middle, tail, subjects_json, detail_json) = event.pop(_PARTS, None) or _parts(
+                    event, algorithm)
                 seq += 1
-                event.update(seq=seq, algorithm=self.algorithm, prev_hash=prev)
-                when = event["occurred_at"].isoformat(timespec="microseconds")
-                body, subjects_json, detail_json = _sealed(event, when)
-                event["hash"] = prev = digest(self.algorithm, body)
+                link = prev
+                prev = digest(algorithm, f'{head}"{link}"{middle}{seq}{tail}'.encode())
+                event.update(seq=seq, algorithm=algorithm, prev_hash=link, hash=prev)
                 values.append((seq, stamp(event["occurred_at"], when), event["actor"], event["actor_department"],
                                event["action"], event["target"], subjects_json, event["purpose"],
-                               event["case_number"], event["outcome"], detail_json, self.algorithm,
-                               event["prev_hash"], event["hash"]))
+                               event["case_number"], event["outcome"], detail_json, algorithm, link, prev))
                 subjects.extend((s, seq) for s in event["subjects"])
             if values:
                 connection.exec_driver_sql(self._sql["event"], values)
