@@ -239,7 +239,7 @@ def main(seconds: int, postgres: str | None) -> dict:
         out, err = load.communicate(timeout=1800)
         results["key_during_1m_load"] = measured(during, env, before, 64)
         results["key_during_1m_load"]["load"] = {"exit": load.returncode, "seconds": round(time.perf_counter() - started, 1),
-                                                 "counts": out.strip() or err.strip()[-300:]}
+                                                 "counts": (out.strip().splitlines() or [err.strip()[-300:]])[-1]}
         hub.stop()
         results["verify_after_one_worker"] = verify(env)
         two = Server(["serve", "--no-access-log", "--workers", "2"], env)

@@ -55,18 +55,17 @@ def page(request: Request, found: Found, at: Window, convert: Callable[[Any], T]
                 next=next_link(request, offset=at.offset + at.limit) if more else None)
 
 
-_known: dict[int, frozenset[str]] = {}
-
-
 def _query_names(route: Any) -> frozenset[str]:
-    names = _known.get(id(route))
+    """The query parameters a route declares, worked out once and kept on the route."""
+    names = getattr(route, "_datong_query_names", None)
     if names is None:
         found, pending = set(EVERYWHERE), [route.dependant]
         while pending:  # the route's own parameters and its dependencies', at any depth
             dependant = pending.pop()
             found.update(p.alias for p in dependant.query_params)
             pending.extend(dependant.dependencies)
-        names = _known[id(route)] = frozenset(found)
+        names = frozenset(found)
+        route._datong_query_names = names
     return names
 
 
