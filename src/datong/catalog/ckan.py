@@ -20,6 +20,7 @@ from datong import __version__
 from datong.catalog import service
 from datong.catalog.models import Resource
 from datong.catalog.vocab import OpenType
+from datong.db.paging import escape_like
 from datong.api.deps import actor_for_token
 from datong.errors import DatongError, NotAuthenticated
 from datong.security.models import Department
@@ -146,8 +147,7 @@ _FQ = {"organization": "provider", "owner_org": "provider", "tags": "keyword", "
 def _name_pattern(name: str) -> str:
     """A LIKE pattern over lower-cased codes that every code with this package name matches: each
     ``-`` of the name stands for a run of other characters. The few codes it finds are checked exactly."""
-    escaped = name.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("-", "%")
+    return escape_like(name.lower()).replace("-", "%")
 
 
 def _search(session, signed_in: bool, *, q: str = "", filters: dict[str, str] | None = None,

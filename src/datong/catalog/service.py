@@ -17,7 +17,7 @@ from datong.catalog.models import CodeList, CodeListEntry, DataElement, DataItem
 from datong.catalog.schemas import CodeListIn, DataElementIn, DataItemIn, ResourceIn
 from datong.catalog.vocab import Category, OpenType, SharingType
 from datong.db.base import utcnow
-from datong.db.paging import Found, Window, window
+from datong.db.paging import Found, Window, escape_like, window
 from datong import events
 from datong.errors import Conflict, DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Term
@@ -46,7 +46,7 @@ def list_elements(session: Session, *, q: str | None = None, page: Window | None
     """The dictionary is reference data: anyone signed in may read it."""
     stmt = select(DataElement).order_by(DataElement.identifier)
     if q:
-        pattern = f"%{_escape_like(q.strip())}%"
+        pattern = f"%{escape_like(q.strip())}%"
         stmt = stmt.where(or_(DataElement.name.like(pattern, escape="\\"),
                               DataElement.name_en.ilike(pattern, escape="\\"),
                               DataElement.identifier.ilike(pattern, escape="\\")))
@@ -138,10 +138,6 @@ def _has_keyword(session: Session, keyword: str):
     return exists(select(1).select_from(words).where(words.c.value == keyword))
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def get_resource(session: Session, code: str) -> Resource:
     """Catalog metadata is visible to every signed-in user and system (it is how they find data)."""
     resource = session.scalar(select(Resource).where(Resource.code == code.strip()))
@@ -183,7 +179,7 @@ def _items(session: Session, items: list[DataItemIn]) -> list[DataItem]:
 def _next_code(session: Session, category: str, class_code: str) -> str:
     render, prefix = codes.formatter(session.info.get(CODE_FORMAT_SETTING, "national"))
     start = prefix(category, class_code)
-    existing = session.scalars(select(Resource.code).where(Resource.code.like(f"{_escape_like(start)}%", escape="\\")))
+    existing = session.scalars(select(Resource.code).where(Resource.code.like(f"{escape_like(start)}%", escape="\\")))
     sequences = [int(m.group(1)) for c in existing if (m := re.search(r"(\d+)$", c))]
     return render(category, class_code, max(sequences, default=0) + 1)
 
@@ -349,7 +345,7 @@ def search_resources(
     out unless ``withdrawn`` is True (only them) or None (all)."""
     conditions = []
     for word in (q or "").lower().split():
-        conditions.append(Resource.search_text.like(f"%{_escape_like(word)}%", escape="\\"))
+        conditions.append(Resource.search_text.like(f"%{escape_like(word)}%", escape="\\"))
     if provider:
         conditions.append(Resource.provider_id == get_department(session, provider).id)
     for column, value in ((Resource.sharing_type, sharing_type), (Resource.open_type, open_type),
