@@ -26,6 +26,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from datong.db.snapshot import Snapshot
 from datong.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -183,6 +184,31 @@ class Database:
             session.connection().exec_driver_sql("SET TRANSACTION READ ONLY")
         with self._transaction(session) as session:
             yield session
+
+    @contextmanager
+    def snapshot(self, *, audit_waits: list | None = None) -> Iterator[Snapshot]:
+        """A read at the driver level (``datong.db.snapshot``): one pooled connection, no ORM
+        session and no transaction, each statement its own snapshot. ``audit_waits`` and refusals
+        as in ``reading()``."""
+        pooled = self.engine.raw_connection()
+        driver = pooled.driver_connection
+        postgres = self.dialect == "postgresql"
+        try:
+            if postgres:
+                driver.autocommit = True  # no BEGIN and ROLLBACK round trips around one statement
+            snapshot = Snapshot(self, driver, self.engine.dialect, self.sessions.kw["info"])
+            if audit_waits is not None:
+                snapshot.info["audit_waits"] = audit_waits
+            yield snapshot
+        except BaseException as exc:
+            self._record_refusal(exc)
+            raise
+        finally:
+            try:
+                if postgres:
+                    driver.autocommit = False
+            finally:
+                pooled.close()
 
     @contextmanager
     def _transaction(self, session: Session) -> Iterator[Session]:

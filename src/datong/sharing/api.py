@@ -304,16 +304,17 @@ def retry(session: SessionDep, actor: ActorDep, delivery_id: IdPath):
 
 
 async def _governed(request: Request, actor: Actor, read) -> JSONResponse:
-    """Run a governed read in one thread hop (the rate limit, a read transaction, the service),
-    then wait on the event loop, holding no thread, until its audit events have committed: only
-    then does the answer leave. An answer that failed still waits for what it audited."""
+    """Run a governed read in one thread hop (the rate limit, a driver-level snapshot, the
+    service), then wait on the event loop, holding no thread, until its audit events have
+    committed: only then does the answer leave. An answer that failed still waits for what it
+    audited."""
     database = request.app.state.database
     waits: list = []
 
     def work():
         _limit(request, actor)
-        with database.reading(audit_waits=waits) as session:
-            return read(session)
+        with database.snapshot(audit_waits=waits) as snapshot:
+            return read(snapshot)
 
     try:
         result = await run_in_threadpool(work)

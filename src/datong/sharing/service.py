@@ -16,21 +16,23 @@ from pathlib import Path
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, column, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from datong.catalog.models import Resource
-from datong.catalog.service import get_resource, refuse_withdrawn
+from datong.catalog.vocab import KeyKind
+from datong.catalog.service import RESOURCE, get_resource, refuse_withdrawn
 from datong.quality import service as quality_service
 from datong.db.base import utcnow
 from datong.db.paging import Found, Window, containing, window
+from datong.db.snapshot import Prepared, Snapshot, iso_time, json_value, snapshot_of
 from datong.errors import DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Message, Term
 from datong.store.models import Record, RecordKey
 from datong.store.snapshots import last_snapshot
 from datong.security.audit import append_event, record_read
 from datong.security.authz import Actor, Target, authorize, is_allowed, service
-from datong.security.models import ApiClient
+from datong.security.models import ApiClient, Department
 from datong.security import masking
 from datong.sharing.models import APPROVED, PENDING, REJECTED, Grant, ShareRequest
 
@@ -258,40 +260,58 @@ class GrantView:
     plain_items: frozenset[str]
 
 
-# The hot read path runs statements built once (Core, with bound parameters), on the session's
-# connection: building and compiling them per request cost more than the database work, and so did
-# each further statement, so a read by key costs two: the resource with the caller's grant, and
-# the records with the subjects they mention.
-def _grant_clause(client: bool):
-    clients = or_(Grant.client_id.is_(None), Grant.client_id == bindparam("client")) if client \
-        else Grant.client_id.is_(None)
-    return and_(Grant.resource_id == Resource.id, Resource.withdrawn_at.is_(None),
-                Grant.consumer_id == bindparam("consumer"),
-                Grant.revoked_at.is_(None), Grant.valid_from <= bindparam("now"), Grant.valid_until > bindparam("now"),
-                clients)
+# The hot read path is one statement per read, at the driver level (datong.db.snapshot): the
+# resource, the caller's newest active grant on it, and the records asked for with every subject
+# they mention. Each further statement, and the ORM session, BEGIN and COMMIT around them, cost
+# more than the database's own work, and under load each driver call also queues for the GIL.
+def _best_grant(client: bool):
+    """The id of the caller's newest grant on the resource that is in force now."""
+    g = aliased(Grant)
+    clients = or_(g.client_id.is_(None), g.client_id == bindparam("client")) if client else g.client_id.is_(None)
+    return (select(func.max(g.id))
+            .where(g.resource_id == Resource.id, g.consumer_id == bindparam("consumer"), g.revoked_at.is_(None),
+                   g.valid_from <= bindparam("now"), g.valid_until > bindparam("now"), clients)
+            .scalar_subquery())
 
 
-def _view_query(where, client: bool):
-    from datong.security.models import Department
-
-    return (select(Resource.id, Resource.code, Resource.version, Department.name, Resource.attached_at,
-                   Grant.id.label("grant_id"), Grant.items, Grant.plain_items)
-            .join(Department, Department.id == Resource.provider_id)
-            .outerjoin(Grant, _grant_clause(client)).where(where).order_by(Grant.id.desc()).limit(1))
+_COLUMNS = (Resource.id, Resource.code, Resource.version, Department.name, Resource.attached_at,
+            Grant.id, Grant.items, Grant.plain_items, Record.key, Record.payload)
 
 
-def _records_query(many: bool):
-    keys = Record.key.in_(bindparam("keys", expanding=True)) if many else Record.key == bindparam("key")
-    return (select(Record.key, Record.payload, RecordKey.value)
-            .outerjoin(RecordKey, and_(RecordKey.resource_id == Record.resource_id, RecordKey.record_key == Record.key))
-            .where(Record.resource_id == bindparam("resource"), keys))
+def _keys_query(keys, client: bool) -> Prepared:
+    """By resource code: one row without records when there is no grant or no such key."""
+    return Prepared(
+        select(*_COLUMNS, RecordKey.value)
+        .join(Department, Department.id == Resource.provider_id)
+        .outerjoin(Grant, and_(Grant.id == _best_grant(client), Resource.withdrawn_at.is_(None)))
+        .outerjoin(Record, and_(Grant.id.is_not(None), Record.resource_id == Resource.id, keys))
+        .outerjoin(RecordKey, and_(RecordKey.resource_id == Record.resource_id, RecordKey.record_key == Record.key))
+        .where(Resource.code == bindparam("code")))
 
 
-_BY_CODE, _BY_ID = Resource.code == bindparam("code"), Resource.id == bindparam("id")
-_VIEW = {(by, client): _view_query(where, client) for by, where in (("code", _BY_CODE), ("id", _BY_ID))
-         for client in (True, False)}
-_RECORDS = {many: _records_query(many) for many in (True, False)}
-_HITS = select(RecordKey.resource_id, RecordKey.record_key).where(RecordKey.value == bindparam("value"))
+
+_KINDS = {f"kind_{kind.value}": kind.value for kind in KeyKind}
+
+
+def _subject_query(client: bool) -> Prepared:
+    """Every record that mentions a subject, in the resources the caller holds a grant for."""
+    return Prepared(
+        select(*_COLUMNS).select_from(RecordKey)
+        .join(Resource, Resource.id == RecordKey.resource_id)
+        .join(Department, Department.id == Resource.provider_id)
+        .join(Grant, and_(Grant.id == _best_grant(client), Resource.withdrawn_at.is_(None)))
+        .join(Record, and_(Record.resource_id == RecordKey.resource_id, Record.key == RecordKey.record_key))
+        # the kinds too, so that the record_keys primary key (kind, value, …) finds the value
+        .where(RecordKey.kind.in_([bindparam(name) for name in _KINDS]), RecordKey.value == bindparam("value")))
+
+
+# Several keys: a JSON array on SQLite, an array on PostgreSQL (one statement text for any count).
+_MANY = {"sqlite": Record.key.in_(select(column("value")).select_from(func.json_each(bindparam("keys")))),
+         "postgresql": Record.key == func.any(bindparam("keys"))}
+_ONE = {client: _keys_query(Record.key == bindparam("key"), client) for client in (True, False)}
+_SEVERAL = {(dialect, client): _keys_query(clause, client) for dialect, clause in _MANY.items()
+            for client in (True, False)}
+_SUBJECT = {client: _subject_query(client) for client in (True, False)}
 
 
 @dataclass(frozen=True)
@@ -304,36 +324,54 @@ class Readable:
     grant: GrantView | None
 
 
-def _readable(session: Session, actor: Actor, *, code: str | None = None, resource_id: int | None = None) -> Readable:
-    """The resource (by code or id) and the caller's active grant on it, in one statement."""
-    by, params = ("code", {"code": code.strip()}) if code is not None else ("id", {"id": resource_id})
-    params.update(consumer=actor.department_id, now=utcnow(), client=actor.id)
-    row = session.connection().execute(_VIEW[by, actor.kind == "client"], params).one_or_none()
-    if row is None:
-        get_resource(session, code or "")  # raises NotFound, worded as everywhere else
-    views = session.info.setdefault("views", {})  # one cache per Database; an edit bumps the version
-    view = views.get((row.id, row.version))
+def _caller(snapshot: Snapshot, actor: Actor) -> dict:
+    return {"consumer": actor.department_id, "client": actor.id, "now": snapshot.time(utcnow())}
+
+
+def _readable(snapshot: Snapshot, row) -> Readable:
+    """The resource and grant columns of a lookup row, with the resource's view from the cache."""
+    resource_id, code, version, provider, attached_at, grant_id, items, plain = row[:8]
+    views = snapshot.info.setdefault("views", {})  # one cache per Database; an edit bumps the version
+    view = views.get((resource_id, version))
     if view is None:
-        resource = get_resource(session, row.code)
-        view = ResourceView(resource.id, resource.code, resource.name, resource.provider_id, tuple(
-            ItemView(i.name, i.element.identifier if i.element else None, i.sensitivity) for i in resource.items))
+        with snapshot.orm() as session:
+            resource = get_resource(session, code)
+            view = ResourceView(resource.id, resource.code, resource.name, resource.provider_id, tuple(
+                ItemView(i.name, i.element.identifier if i.element else None, i.sensitivity) for i in resource.items))
+            version = resource.version
         if len(views) > 10_000:
             views.clear()
-        views[(row.id, row.version)] = view
-    grant = GrantView(row.grant_id, tuple(row.items), frozenset(row.plain_items)) if row.grant_id else None
-    return Readable(view, row.name, row.attached_at.isoformat(timespec="seconds") if row.attached_at else None, grant)
+        views[(resource_id, version)] = view
+    grant = GrantView(grant_id, tuple(json_value(items)), frozenset(json_value(plain))) if grant_id else None
+    return Readable(view, provider, iso_time(attached_at), grant)
 
 
-def _records(session: Session, resource_id: int, keys: list[str]) -> tuple[dict[str, dict], set[str]]:
-    """The payloads of these keys' records, and every subject (ID number, credit code) they mention."""
-    params = {"resource": resource_id, "keys": keys} if len(keys) != 1 else {"resource": resource_id, "key": keys[0]}
+def _lookup(snapshot: Snapshot, actor: Actor, code: str, keys: list[str]):
+    """The resource by code, the caller's grant on it, and these keys' records (payloads, and
+    every subject they mention), in one statement."""
+    client = actor.kind == "client"
+    params = {"code": code.strip(), **_caller(snapshot, actor)}
+    if len(keys) == 1:
+        statement, params["key"] = _ONE[client], keys[0]
+    else:
+        statement = _SEVERAL[snapshot.dialect.name, client]
+        params["keys"] = keys if snapshot.postgres else json.dumps(keys)
+    rows = snapshot.rows(statement, params)
+    if not rows:
+        raise NotFound(what=RESOURCE, key=code)
     found, subjects = {}, set()
-    for key, payload, subject in session.connection().execute(_RECORDS[len(keys) != 1], params):
-        if key not in found:
+    for row in rows:
+        key, payload, subject = row[8], row[9], row[10]
+        if key is not None and key not in found:
             found[key] = json.loads(payload)
         if subject is not None:
             subjects.add(subject)
-    return found, subjects
+    return _readable(snapshot, rows[0]), found, subjects
+
+
+def _grant_on(session: Session | Snapshot, actor: Actor, code: str) -> GrantView | None:
+    """The caller's grant in force on a resource (NotFound if there is no such resource)."""
+    return _lookup(snapshot_of(session), actor, code, [])[0].grant
 
 
 def shape_payload(session: Session, grant: Grant, payload: dict) -> dict:
@@ -381,13 +419,15 @@ def required_purpose(purpose: str | None) -> str:
 
 
 @service(mutates=False, personal=True)
-def read_records(session: Session, actor: Actor, *, resource_code: str, keys: list[str], purpose: str,
+def read_records(session: Session | Snapshot, actor: Actor, *, resource_code: str, keys: list[str], purpose: str,
                  case_number: str | None = None, items: list[str] | None = None) -> dict:
     purpose = required_purpose(purpose)
-    limit = session.info.get("share_batch_limit", 1000)
+    snapshot = snapshot_of(session)
+    limit = snapshot.info.get("share_batch_limit", 1000)
     if len(keys) > limit:
         raise TooManyKeys(limit=limit)
-    readable = _readable(session, actor, code=resource_code)
+    normalised = list(dict.fromkeys(k.strip().upper() for k in keys if k.strip()))
+    readable, found, subjects = _lookup(snapshot, actor, resource_code, normalised)
     view, grant = readable.view, readable.grant
     authorize(actor, "share.read", Target("resource", view.code, view.provider_id))
     wanted = _items_of(view, items) if items else None
@@ -400,47 +440,48 @@ def read_records(session: Session, actor: Actor, *, resource_code: str, keys: li
         raise _refused(NoGrant(what="、".join(outside), resource=view.name), actor, "share.read", target,
                        {"grant": grant.id, "items": outside})
     shown_items = wanted or list(grant.items)
-    normalised = list(dict.fromkeys(k.strip().upper() for k in keys if k.strip()))
-    found, subjects = _records(session, view.id, normalised) if normalised else ({}, set())
-    record_read(session, actor=actor, action="share.read", target=target, subjects=subjects, purpose=purpose,
-                 case_number=case_number, detail={"grant": grant.id, "items": shown_items, "returned": len(found),
-                                                  "client": actor.name if actor.kind == "client" else None})
+    record_read(snapshot, actor=actor, action="share.read", target=target, subjects=subjects, purpose=purpose,
+                case_number=case_number, detail={"grant": grant.id, "items": shown_items, "returned": len(found),
+                                                 "client": actor.name if actor.kind == "client" else None})
+    overrides = masking_of(snapshot)
     return {
         "resource": view.code, "source": readable.provider, "last_updated": readable.last_updated, "grant": grant.id,
-        "records": [{"key": k, **_shape(view.items, grant, found[k], shown_items, masking_of(session))}
+        "records": [{"key": k, **_shape(view.items, grant, found[k], shown_items, overrides)}
                     for k in normalised if k in found],
         "missing": [k for k in normalised if k not in found],
     }
 
 
 @service(mutates=False, personal=True)
-def subject_view(session: Session, actor: Actor, *, number: str, purpose: str,
+def subject_view(session: Session | Snapshot, actor: Actor, *, number: str, purpose: str,
                  case_number: str | None = None) -> list[dict]:
     """一号: every record about this citizen ID (or credit code) in the resources the caller may read."""
     purpose = required_purpose(purpose)
     authorize(actor, "share.read", Target("subject", None, None))
+    snapshot = snapshot_of(session)
     value = number.strip().upper()
-    connection = session.connection()
-    hits = connection.execute(_HITS, {"value": value}).all()
-    by_resource: dict[int, list[str]] = {}
-    for resource_id, record_key in hits:
-        by_resource.setdefault(resource_id, []).append(record_key)
-    groups, grants = [], []
-    for resource_id, record_keys in by_resource.items():
-        readable = _readable(session, actor, resource_id=resource_id)
-        view, grant = readable.view, readable.grant
-        if grant is None:
-            continue
-        found, _ = _records(session, resource_id, record_keys)
-        grants.append(grant.id)
-        groups.append({"resource": view.code, "name": view.name, "source": readable.provider,
-                       "last_updated": readable.last_updated,
-                       "records": [{"key": k, **_shape(view.items, grant, payload, grant.items, masking_of(session))}
-                                   for k, payload in found.items()]})
-    record_read(session, actor=actor, action="share.subject", target="subject", subjects=[value] if groups else [],
-                 purpose=purpose, case_number=case_number,
-                 detail={"grants": grants, "resources": [g["resource"] for g in groups]})
-    return groups
+    rows = snapshot.rows(_SUBJECT[actor.kind == "client"], {"value": value, **_KINDS, **_caller(snapshot, actor)})
+    rows.sort(key=lambda row: (row[0], row[8]))
+    groups: dict[int, dict] = {}
+    grants, overrides = [], masking_of(snapshot)
+    for row in rows:
+        group = groups.get(row[0])
+        if group is None:
+            readable = _readable(snapshot, row)
+            grants.append(readable.grant.id)
+            group = groups[row[0]] = {"readable": readable, "keys": set(), "records": []}
+        if row[8] not in group["keys"]:
+            group["keys"].add(row[8])
+            readable = group["readable"]
+            group["records"].append({"key": row[8], **_shape(readable.view.items, readable.grant, json.loads(row[9]),
+                                                            readable.grant.items, overrides)})
+    shown = [{"resource": g["readable"].view.code, "name": g["readable"].view.name,
+              "source": g["readable"].provider, "last_updated": g["readable"].last_updated, "records": g["records"]}
+             for g in groups.values()]
+    record_read(snapshot, actor=actor, action="share.subject", target="subject", subjects=[value] if shown else [],
+                purpose=purpose, case_number=case_number,
+                detail={"grants": grants, "resources": [g["resource"] for g in shown]})
+    return shown
 
 
 class NoFileMethod(DatongError):
@@ -463,7 +504,7 @@ def export_records(session: Session, actor: Actor, *, resource_code: str, purpos
 
     resource = get_resource(session, resource_code)
     authorize(actor, "share.read", Target("resource", resource.code, resource.provider_id))
-    grant = _readable(session, actor, resource_id=resource.id).grant
+    grant = _grant_on(session, actor, resource.code)
     if grant is None:
         raise _refused(NoGrant(what=Term(N_("any data item")), resource=resource.name), actor, "share.export",
                        f"resource:{resource.code}", {"format": fmt})
@@ -506,7 +547,7 @@ def export_records(session: Session, actor: Actor, *, resource_code: str, purpos
 
 def _grant_reader(session: Session, actor: Actor, resource_code: str, item: str) -> str | None:
     """For quality issue samples: how this actor may see an item of another department's resource."""
-    grant = _readable(session, actor, code=resource_code).grant if actor.kind in ("user", "client") else None
+    grant = _grant_on(session, actor, resource_code) if actor.kind in ("user", "client") else None
     if grant is None or item not in grant.items:
         return None
     return "plain" if item in grant.plain_items else "masked"
