@@ -57,7 +57,6 @@ class Metrics:
 def _install_metrics(app: FastAPI, settings: Settings) -> None:
     registry = CollectorRegistry()
     app.state.metrics = registry
-    app.add_middleware(Metrics, registry=registry)
     if not settings.metrics_open:
         return  # production without DATONG_METRICS_TOKEN: no /metrics at all
     token = settings.metrics_token.get_secret_value().encode() if settings.metrics_token else None
@@ -126,4 +125,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from datong.web import install as install_console  # the console mounts last: it owns "/"
 
     install_console(app)
+    # Middleware added last runs first: metrics see every request; the hot path (governed GET
+    # reads) answers before the console's session middleware and the router.
+    from datong.sharing.hot import GovernedReads
+
+    app.add_middleware(GovernedReads)
+    app.add_middleware(Metrics, registry=app.state.metrics)
     return app

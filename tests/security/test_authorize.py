@@ -26,6 +26,8 @@ EDGES = ("datong.api", "datong.web", "datong.cli", "datong.demo", "datong.db.mig
 NO_ACTOR = {
     # cuts the statement its (authorising) caller built into a page
     "datong.db.paging.window",
+    # the connection a service reads through, wrapped (reads nothing itself)
+    "datong.db.snapshot.snapshot_of",
     # catalog metadata, public to every signed-in user (no personal data)
     "datong.catalog.service.get_element", "datong.catalog.service.get_resource",
     "datong.catalog.service.list_code_lists", "datong.catalog.service.list_elements",

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 
@@ -57,10 +58,14 @@ class Snapshot:
         self.postgres, self.session = dialect.name == "postgresql", session
 
     def rows(self, prepared: Prepared, params: dict) -> list[tuple]:
+        sql = prepared.sql(self.dialect)
         cursor = self.connection.cursor()
         try:
-            cursor.execute(prepared.sql(self.dialect), params)
+            cursor.execute(sql, params)
             return cursor.fetchall()
+        except self.dialect.loaded_dbapi.Error as exc:
+            # As SQLAlchemy's own exceptions (OperationalError…), which the API maps to 503 and 422.
+            raise DBAPIError.instance(sql, params, exc, self.dialect.loaded_dbapi.Error, dialect=self.dialect) from exc
         finally:
             cursor.close()
 

@@ -55,12 +55,13 @@ class RateLimiter:
         return max(reset - time.time(), 0.001)
 
 
-def _limit(request: Request, actor: Actor) -> None:
-    settings = request.app.state.settings
-    if getattr(request.app.state, "share_limiter", None) is None:
-        request.app.state.share_limiter = RateLimiter(settings.rate_limit_storage)
+def _limit(state, actor: Actor) -> None:
+    """The caller's rate limit (``state``: the app's state)."""
+    settings = state.settings
+    if getattr(state, "share_limiter", None) is None:
+        state.share_limiter = RateLimiter(settings.rate_limit_storage)
     per_minute = settings.share_rate_per_minute
-    wait = request.app.state.share_limiter.take(actor.name, per_minute)
+    wait = state.share_limiter.take(actor.name, per_minute)
     if wait:
         error = TooMany(who=actor.name, limit=per_minute, seconds=math.ceil(wait))
         error.headers = {"Retry-After": str(math.ceil(wait))}
@@ -85,11 +86,11 @@ def header_text(value: str | None, header: str) -> str:
     return text.strip()
 
 
-def _purpose(x_purpose: str | None) -> str:
+def purpose_from(x_purpose: str | None) -> str:
     return service.required_purpose(header_text(x_purpose, "X-Purpose"))
 
 
-def _case(x_case_no: str | None) -> str | None:
+def case_from(x_case_no: str | None) -> str | None:
     return header_text(x_case_no, "X-Case-No")[:100] or None
 
 
@@ -303,33 +304,49 @@ def retry(session: SessionDep, actor: ActorDep, delivery_id: IdPath):
     return delivery_out(subscriptions.retry(session, actor, delivery_id=delivery_id))
 
 
-async def _governed(request: Request, actor: Actor, read) -> JSONResponse:
+async def governed(state, actor: Actor, read) -> dict:
     """Run a governed read in one thread hop (the rate limit, a driver-level snapshot, the
     service), then wait on the event loop, holding no thread, until its audit events have
-    committed: only then does the answer leave. An answer that failed still waits for what it
-    audited."""
-    database = request.app.state.database
+    committed: only then may the answer leave. An answer that failed still waits for what it
+    audited. ``state`` is the app's state: the hot path (``datong.sharing.hot``) calls this too."""
+    database = state.database
     waits: list = []
 
     def work():
-        _limit(request, actor)
+        _limit(state, actor)
         with database.snapshot(audit_waits=waits) as snapshot:
             return read(snapshot)
 
     try:
-        result = await run_in_threadpool(work)
+        return await run_in_threadpool(work)
     finally:
         await database.audit.settled(waits)
-    return JSONResponse(result)
+
+
+def subject_reader(actor: Actor, number: str, purpose: str, case: str | None):
+    return lambda snapshot: {"subject": number, "resources": service.subject_view(
+        snapshot, actor, number=number, purpose=purpose, case_number=case)}
+
+
+def record_reader(actor: Actor, code: str, key: str, purpose: str, case: str | None):
+    def one(snapshot):
+        result = service.read_records(snapshot, actor, resource_code=code, keys=[key], purpose=purpose,
+                                      case_number=case)
+        if not result["records"]:
+            raise NotFound(what=Term(N_("Record")), key=key)
+        result["record"] = result.pop("records")[0]
+        result.pop("missing")
+        return result
+
+    return one
 
 
 @router.get("/subjects/{number}")
 async def subject(request: Request, actor: ActorDep, number: str,
                   x_purpose: Annotated[str | None, Header()] = None, x_case_no: Annotated[str | None, Header()] = None):
     """一号: every record that mentions this citizen ID or credit code, in the resources you hold grants for."""
-    purpose, case = _purpose(x_purpose), _case(x_case_no)
-    return await _governed(request, actor, lambda session: {"subject": number, "resources": service.subject_view(
-        session, actor, number=number, purpose=purpose, case_number=case)})
+    reader = subject_reader(actor, number, purpose_from(x_purpose), case_from(x_case_no))
+    return JSONResponse(await governed(request.app.state, actor, reader))
 
 
 @router.get("/{code:path}/export")
@@ -337,10 +354,10 @@ def export(request: Request, session: SessionDep, actor: ActorDep, code: str,
            format: Annotated[str, Query(pattern="^(csv|parquet)$")] = "csv",
            x_purpose: Annotated[str | None, Header()] = None, x_case_no: Annotated[str | None, Header()] = None):
     """The granted items of the whole resource as a file, masked per the grant (file-shared resources)."""
-    purpose = _purpose(x_purpose)
-    _limit(request, actor)
+    purpose = purpose_from(x_purpose)
+    _limit(request.app.state, actor)
     path = service.export_records(session, actor, resource_code=code, purpose=purpose, fmt=format,
-                                  case_number=_case(x_case_no),
+                                  case_number=case_from(x_case_no),
                                   work=request.app.state.database.data_dir / "work" / "export")
     media = "text/csv; charset=utf-8" if format == "csv" else "application/vnd.apache.parquet"
     # Streamed from the file, which is deleted once sent (or the client went away).
@@ -352,23 +369,15 @@ def export(request: Request, session: SessionDep, actor: ActorDep, code: str,
 async def query(request: Request, actor: ActorDep, code: str, body: Annotated[QueryIn, Body()],
                 x_purpose: Annotated[str | None, Header()] = None, x_case_no: Annotated[str | None, Header()] = None):
     """The records with these keys (up to the batch limit): granted items only, masked by sensitivity."""
-    purpose, case = _purpose(x_purpose), _case(x_case_no)
-    return await _governed(request, actor, lambda session: service.read_records(
-        session, actor, resource_code=code, keys=body.keys, purpose=purpose, case_number=case, items=body.items))
+    purpose, case = purpose_from(x_purpose), case_from(x_case_no)
+    return JSONResponse(await governed(request.app.state, actor, lambda snapshot: service.read_records(
+        snapshot, actor, resource_code=code, keys=body.keys, purpose=purpose, case_number=case, items=body.items)))
 
 
 @router.get("/{code:path}/records/{key}")
 async def record(request: Request, actor: ActorDep, code: str, key: str,
                  x_purpose: Annotated[str | None, Header()] = None, x_case_no: Annotated[str | None, Header()] = None):
-    purpose, case = _purpose(x_purpose), _case(x_case_no)
-
-    def one(session):
-        result = service.read_records(session, actor, resource_code=code, keys=[key], purpose=purpose,
-                                      case_number=case)
-        if not result["records"]:
-            raise NotFound(what=Term(N_("Record")), key=key)
-        result["record"] = result.pop("records")[0]
-        result.pop("missing")
-        return result
-
-    return await _governed(request, actor, one)
+    """One record by its key: granted items only, masked by sensitivity."""
+    # Most calls are answered before this by datong.sharing.hot, which runs the same reader.
+    reader = record_reader(actor, code, key, purpose_from(x_purpose), case_from(x_case_no))
+    return JSONResponse(await governed(request.app.state, actor, reader))
