@@ -79,6 +79,19 @@ def test_edited_content_is_named(database):
     assert "altered" in report.problem
 
 
+def test_json_is_judged_by_its_content_not_its_spelling(database):
+    """The walk hashes the JSON columns' stored text first; JSON rewritten in another spelling (a
+    restore through a tool that reformats it) is judged by its decoded content, and a change of
+    content in a JSON column is named."""
+    _append(database, 4, detail={"items": ["姓名"], "returned": 1})
+    _sql(database, "UPDATE audit_events SET detail = :d WHERE seq = 2",
+         d='{ "returned" : 1,\n  "items": ["\\u59d3\\u540d"] }')  # the same content, spelt otherwise
+    assert _verify(database).intact
+    _sql(database, "UPDATE audit_events SET subjects = :s WHERE seq = 3", s='["11010519491231002X", "X"]')
+    report = _verify(database)
+    assert (report.intact, report.first_bad_seq) == (False, 3) and "altered" in report.problem
+
+
 def test_deleted_event_is_named(database):
     _append(database, 5)
     _sql(database, "DELETE FROM audit_subjects WHERE seq = 2")
@@ -170,7 +183,7 @@ def test_the_driver_level_walk_hashes_what_the_orm_reads(database):
     from sqlalchemy import select
 
     from datong.security.audit import _rows
-    from datong.security.chain import canonical
+    from datong.security.chain import canonical, canonical_body
     from datong.security.models import AuditEvent
 
     _append(database, 3, detail={"z": 1, "a": ["甲", None, 2.5], "嵌套": {"b": True, "a": "\u0001\"\\"}})
@@ -180,9 +193,9 @@ def test_the_driver_level_walk_hashes_what_the_orm_reads(database):
         walked = list(_rows(session))
         orm = {e.seq: e for e in session.scalars(select(AuditEvent))}
         assert len(walked) == len(orm) == 4
-        for event, body in walked:
+        for event, body in walked:  # the stored JSON text is the canonical encoding, as written
             read = orm[event["seq"]]
-            assert body == canonical({c: getattr(read, c) for c in (
+            assert body == canonical_body(event) == canonical({c: getattr(read, c) for c in (
                 "seq", "occurred_at", "actor", "actor_department", "action", "target", "subjects", "purpose",
                 "case_number", "outcome", "detail", "algorithm", "prev_hash")})
     assert _verify(database).intact

@@ -26,7 +26,7 @@ from datong.db.paging import Found, Window, window
 from datong.errors import NotFound
 from datong.i18n import N_, Term
 from datong.security.authz import Actor, Target, authorize, service
-from datong.security.chain import GENESIS, STORED, canonical, digest, make_event, stored_event
+from datong.security.chain import GENESIS, STORED, canonical, canonical_body, digest, make_event, stored_event
 from datong.security.models import AuditEvent, AuditHead, AuditOutbox, AuditSubject
 
 __all__ = ["GENESIS", "append_event", "canonical", "digest", "record_read", "verify_chain"]
@@ -104,7 +104,8 @@ def verify_chain(session: Session) -> ChainReport:
             return ChainReport(
                 False, count, expected, "its link to the previous event does not match (order changed or an event was replaced)"
             )
-        if digest(event["algorithm"], body) != event["hash"]:
+        if digest(event["algorithm"], body) != event["hash"] and \
+                digest(event["algorithm"], canonical_body(event)) != event["hash"]:
             return ChainReport(False, count, expected, "its content was altered")
         running, expected, count = event["hash"], expected + 1, count + 1
         if count == last_seq and running != last_hash:

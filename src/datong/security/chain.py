@@ -92,16 +92,20 @@ def _scalar(value) -> str:
     return _text(value) if value.__class__ is str else _CANONICAL(value)
 
 
-def _prepare(event: Mapping, algorithm: str, when: str) -> tuple[str, str, str, str, str]:
+def _prepare(event: Mapping, algorithm: str, when: str, texts: tuple[str, str] | None = None
+             ) -> tuple[str, str, str, str, str]:
     """Everything of an event's canonical form that does not depend on its place in the chain: the
     text before its ``prev_hash``, between that and its ``seq``, and after; and its subjects and
     detail as the JSON their columns store. The bytes a hash covers are then
     ``head + '"<prev_hash>"' + middle + seq + tail``, exactly ``canonical``'s (which verification
     uses; a test compares the two on generated events). Encoding the whole event for its hash and
     its two JSON columns again was most of the appender's cost; made this way, most of it is done
-    by the caller's thread when it submits, while the writer's batch is in the database."""
-    subjects = _CANONICAL(list(event["subjects"] or []))
-    detail = _CANONICAL(event["detail"] or {})
+    by the caller's thread when it submits, while the writer's batch is in the database.
+    ``texts``: the subjects' and detail's JSON as stored, used as they are (see ``stored_event``)."""
+    if texts is None:
+        subjects, detail = _CANONICAL(list(event["subjects"] or [])), _CANONICAL(event["detail"] or {})
+    else:
+        subjects, detail = texts
     head = (f'{{"action":{_scalar(event["action"])},"actor":{_scalar(event["actor"])},'
             f'"actor_department":{_scalar(event["actor_department"])},"algorithm":{_scalar(algorithm)},'
             f'"case_number":{_scalar(event["case_number"])},"detail":{detail},"occurred_at":{_text(when)},'
@@ -111,9 +115,9 @@ def _prepare(event: Mapping, algorithm: str, when: str) -> tuple[str, str, str, 
     return head, middle, tail, subjects, detail
 
 
-def _sealed(event: Mapping, when: str) -> tuple[bytes, str, str]:
+def _sealed(event: Mapping, when: str, texts: tuple[str, str] | None = None) -> tuple[bytes, str, str]:
     """An event's canonical bytes and its subjects and detail as column JSON, from ``_prepare``."""
-    head, middle, tail, subjects, detail = _prepare(event, event["algorithm"], when)
+    head, middle, tail, subjects, detail = _prepare(event, event["algorithm"], when, texts)
     seq = event["seq"]
     body = f"{head}{_scalar(event['prev_hash'])}{middle}{seq if seq.__class__ is int else _CANONICAL(seq)}{tail}"
     return body.encode(), subjects, detail
@@ -136,17 +140,22 @@ def make_event(*, actor, action: str, target=None, subjects: Iterable[str] = (),
             "outcome": outcome, "detail": detail or {}}
 
 
-#: The columns verification reads, in this order, straight from the driver.
-STORED = ("seq", "occurred_at", "actor", "actor_department", "action", "target", "subjects", "purpose",
+#: The columns verification reads, in this order, straight from the driver (the JSON columns as
+#: the text they store).
+STORED = ("seq", "occurred_at", "actor", "actor_department", "action", "target", "CAST(subjects AS TEXT)",
+          "purpose", "case_number", "outcome", "CAST(detail AS TEXT)", "algorithm", "prev_hash", "hash")
+_NAMES = ("seq", "occurred_at", "actor", "actor_department", "action", "target", "subjects", "purpose",
           "case_number", "outcome", "detail", "algorithm", "prev_hash", "hash")
 
 
 def stored_event(row: tuple) -> tuple[dict, bytes]:
-    """An event as the driver returns its row (SQLite: the time as SQLAlchemy's text and JSON as
-    text; PostgreSQL: both decoded) and the bytes its hash covers, the same as ``canonical`` of the
-    event the ORM would read. Verification walks every event: SQLAlchemy's per-row type handling
-    cost as much as the hashing, so the two conversions it did are done here."""
-    event = dict(zip(STORED, row))
+    """An event as the driver returns its row (the time as SQLite's text or PostgreSQL's value, the
+    JSON columns as their stored text) and the bytes its hash covers as stored: the JSON columns'
+    text spliced in as it is. The writer stores the canonical encoding of both, so for every event
+    it wrote these are ``canonical``'s bytes, with no decoding and re-encoding per event (which
+    cost as much as the hash). ``canonical_body`` gives the canonical bytes of the decoded content,
+    for a row whose JSON text was written or rewritten in another form."""
+    event = dict(zip(_NAMES, row))
     at = event["occurred_at"]
     if isinstance(at, str):
         if len(at) == 26 and at[10] == " ":  # SQLAlchemy's form: 2026-12-01 08:00:00.000000 (UTC)
@@ -157,10 +166,14 @@ def stored_event(row: tuple) -> tuple[dict, bytes]:
                 timespec="microseconds")
     else:
         event["occurred_at"] = (at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat(timespec="microseconds")
-    for name in ("subjects", "detail"):
-        if isinstance(event[name], str):
-            event[name] = json.loads(event[name])
-    return event, _sealed(event, event["occurred_at"])[0]
+    texts = (event["subjects"] or "[]", event["detail"] or "{}")
+    return event, _sealed(event, event["occurred_at"], texts)[0]
+
+
+def canonical_body(event: dict) -> bytes:
+    """The canonical bytes of a ``stored_event`` event's content, its JSON columns decoded."""
+    decoded = {**event, "subjects": json.loads(event["subjects"] or "[]"), "detail": json.loads(event["detail"] or "{}")}
+    return _sealed(decoded, event["occurred_at"])[0]
 
 
 def _sqlite_time(value, iso: str | None = None) -> str:
