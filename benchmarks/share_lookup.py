@@ -11,7 +11,7 @@ for a 1M-row load. Then, with wrk on loopback (one thread; the server gets the o
 
 at 1, 16 and 64 connections; then the key read at 64 connections while ``datong ingest`` loads
 1M rows into the other resource; then the key read at 64 connections with ``datong serve
---workers 2``. After each run the audit events it added are counted against the responses wrk
+--workers 2`` (and, for reference, the ceiling with two processes). After each run the audit events it added are counted against the responses wrk
 saw (a response still in flight when wrk stops may be audited but not counted: at most one per
 connection), and ``datong audit verify`` must say intact.
 
@@ -115,12 +115,13 @@ def prepare(folder: Path, url: str) -> dict:
     return {"code": code, "bulk": bulk, "key": rows[12_345][0], "client_id": client.client_id, "secret": secret}
 
 
-def ceiling(url: str, port: int) -> None:
-    """The ceiling's server process: FastAPI and SQLAlchemy only, the same pool size as datong's."""
-    import uvicorn
+def ceiling_app():
+    """The ceiling: FastAPI and SQLAlchemy only, the same pool size as datong's (the database URL
+    in BENCH_CEILING_URL, so that uvicorn can build it in each worker process)."""
     from fastapi import FastAPI
     from sqlalchemy import create_engine, text
 
+    url = os.environ["BENCH_CEILING_URL"]
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"), pool_size=40, max_overflow=10)
     app = FastAPI()
     query = text("SELECT r.payload FROM records r JOIN resources s ON s.id = r.resource_id "
@@ -132,7 +133,15 @@ def ceiling(url: str, port: int) -> None:
             payload = connection.execute(query, {"code": code, "key": key}).scalar_one()
         return {"record": json.loads(payload)}
 
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    return app
+
+
+def ceiling(url: str, port: int, workers: int = 1) -> None:
+    import uvicorn
+
+    os.environ["BENCH_CEILING_URL"] = url
+    uvicorn.run("benchmarks.share_lookup:ceiling_app", factory=True, host="127.0.0.1", port=port, workers=workers,
+                log_level="warning", access_log=False)
 
 
 class Server:
@@ -248,6 +257,11 @@ def main(seconds: int, postgres: str | None) -> dict:
                                               before, 64)
         two.stop()
         results["verify_after_two_workers"] = verify(env)
+        # What two processes gain on this machine with no datong code (the server, wrk and, with
+        # --postgres, the database share its cores): the reference for the two-worker figure.
+        raw = Server([__file__, "--ceiling", url, "--workers", "2"], env)
+        results["ceiling_two_workers"] = wrk(f"{raw.base}/raw/{setup['code']}/records/{setup['key']}", 64, seconds, {})
+        raw.stop()
     finally:
         for server in list(Server.running):  # a failed run leaves no server behind
             server.stop()
@@ -259,6 +273,9 @@ def main(seconds: int, postgres: str | None) -> dict:
         "during_load_errors": results["key_during_1m_load"]["errors"],
         "during_load_p99_ms": _ms(results["key_during_1m_load"]["p99"]),
         "two_workers_vs_one": round(results["key_two_workers"]["requests_per_s"] / key64["requests_per_s"], 3),
+        "ceiling_p99_ms_at_64": _ms(ceiling64["p99"]),
+        "ceiling_two_workers_vs_one": round(results["ceiling_two_workers"]["requests_per_s"]
+                                            / ceiling64["requests_per_s"], 3),
     }
     return results
 
@@ -266,7 +283,8 @@ def main(seconds: int, postgres: str | None) -> dict:
 if __name__ == "__main__":
     args = sys.argv[1:]
     if args and args[0] == "--ceiling":
-        ceiling(args[1], int(args[2]))
+        workers = int(args[args.index("--workers") + 1]) if "--workers" in args else 1
+        ceiling(args[1], int(args[-1]), workers)
     else:
         pg = args[args.index("--postgres") + 1] if "--postgres" in args else None
         numbers = [a for a in args if a.isdigit()]

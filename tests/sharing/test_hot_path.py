@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from datong.security.models import AuditEvent
 from datong.sharing.hot import GovernedReads
-from tests.sharing.test_sharing import ask, shared  # noqa: F401 - the fixture
+from tests.sharing.test_sharing import ask
 
 PURPOSE = quote("资格核查")
 
