@@ -109,3 +109,4 @@ def test_same_answers_and_refusals_as_the_framework(client, database, shared, gr
         assert hot.headers["content-type"] == framework.headers["content-type"]
         expected = 0 if "nosuch" in url else 2
         assert _audited(database) == before + expected, url
+

@@ -18,12 +18,14 @@ stalls the audited reads.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from datong.db.snapshot import Snapshot
@@ -114,7 +116,44 @@ def make_engine(url: str, *, pool_size: int | None = None, busy_timeout: float =
         options = parsed.query.get("options", "")
         timeout = f"-c lock_timeout={int(busy_timeout * 1000)}"
         parsed = parsed.update_query_dict({"options": f"{options} {timeout}".strip()})
-    return create_engine(parsed, pool_pre_ping=True, **kwargs)
+    engine = create_engine(parsed, **kwargs)
+    event.listen(engine, "checkout", _ping_on_checkout)
+    return engine
+
+
+_UNPINGED = threading.local()
+
+
+@contextmanager
+def pinged(ping: bool) -> Iterator[None]:
+    """Check out connections in this block with or without the ping (see ``_ping_on_checkout``)."""
+    before = getattr(_UNPINGED, "on", False)
+    _UNPINGED.on = not ping
+    try:
+        yield
+    finally:
+        _UNPINGED.on = before
+
+
+def _ping_on_checkout(dbapi_connection, _record, _proxy) -> None:
+    """PostgreSQL connections are pinged when checked out, so that one the server dropped (a
+    restart at night) is replaced before anyone uses it: SQLAlchemy's ``pool_pre_ping`` as a
+    checkout hook (raising DisconnectionError makes the pool take another connection), so that a
+    snapshot can skip it. A ping is a round trip, as long as the governed read's own statement;
+    a snapshot instead runs its statement on the unpinged connection and, if that finds it
+    dropped, once more on a pinged one."""
+    if getattr(_UNPINGED, "on", False):
+        return
+    try:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True  # a ping opens no transaction
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        finally:
+            dbapi_connection.autocommit = autocommit
+    except Exception as exc:  # noqa: BLE001 - any failure means the connection is not usable
+        raise DisconnectionError(str(exc)) from exc
 
 
 class Database:
@@ -190,13 +229,9 @@ class Database:
         """A read at the driver level (``datong.db.snapshot``): one pooled connection, no ORM
         session and no transaction, each statement its own snapshot. ``audit_waits`` and refusals
         as in ``reading()``."""
-        pooled = self.engine.raw_connection()
-        driver = pooled.driver_connection
-        postgres = self.dialect == "postgresql"
+        snapshot = Snapshot(self, None, self.engine.dialect, self.sessions.kw["info"])
+        self._check_out(snapshot, ping=False)
         try:
-            if postgres:
-                driver.autocommit = True  # no BEGIN and ROLLBACK round trips around one statement
-            snapshot = Snapshot(self, driver, self.engine.dialect, self.sessions.kw["info"])
             if audit_waits is not None:
                 snapshot.info["audit_waits"] = audit_waits
             yield snapshot
@@ -204,11 +239,28 @@ class Database:
             self._record_refusal(exc)
             raise
         finally:
-            try:
-                if postgres:
-                    driver.autocommit = False
-            finally:
-                pooled.close()
+            self._check_in(snapshot)
+
+    def reconnect(self, snapshot: Snapshot) -> None:
+        """Replace a snapshot's dropped connection with a fresh one, pinged."""
+        snapshot.pooled.invalidate()
+        self._check_in(snapshot)
+        self._check_out(snapshot, ping=True)
+
+    def _check_out(self, snapshot: Snapshot, *, ping: bool) -> None:
+        with pinged(ping):
+            snapshot.pooled = self.engine.raw_connection()
+        snapshot.connection = snapshot.pooled.driver_connection
+        if snapshot.postgres:
+            snapshot.connection.autocommit = True  # no BEGIN and ROLLBACK round trips around one statement
+
+    def _check_in(self, snapshot: Snapshot) -> None:
+        pooled, snapshot.pooled = snapshot.pooled, None
+        try:
+            if snapshot.postgres and not snapshot.connection.closed:
+                snapshot.connection.autocommit = False
+        finally:
+            pooled.close()
 
     @contextmanager
     def _transaction(self, session: Session) -> Iterator[Session]:

@@ -48,26 +48,45 @@ class Prepared:
 
 class Snapshot:
     """One read at the driver level; see the module's text. ``info`` is what the hub's sessions
-    carry (settings the services read, the audit writer, the resource-view cache)."""
+    carry (settings the services read, the audit writer, the resource-view cache).
 
-    __slots__ = ("database", "connection", "dialect", "info", "postgres", "session")
+    A snapshot that ``Database.snapshot()`` opened holds its pooled connection, checked out with
+    no ping (``datong.db.engine.pinged``): a statement that finds the connection dropped (the
+    database restarted) is run once more on a fresh, pinged connection. Nothing was read on the
+    dropped one, so nothing is repeated that the caller could see."""
 
-    def __init__(self, database, connection, dialect: Dialect, info: dict, session: Session | None = None) -> None:
-        self.database, self.connection, self.dialect = database, connection, dialect
+    __slots__ = ("connection", "database", "dialect", "info", "pooled", "postgres", "session")
+
+    def __init__(self, database, connection, dialect: Dialect, info: dict, session: Session | None = None,
+                 pooled=None) -> None:
+        self.database, self.connection, self.dialect, self.pooled = database, connection, dialect, pooled
         self.info = dict(info)  # shared values (the view cache) by reference, per-read keys its own
         self.postgres, self.session = dialect.name == "postgresql", session
 
     def rows(self, prepared: Prepared, params: dict) -> list[tuple]:
         sql = prepared.sql(self.dialect)
+        try:
+            return self._run(sql, params)
+        except self.dialect.loaded_dbapi.Error as exc:
+            if self.pooled is None or not self.dialect.is_disconnect(exc, self.connection, None):
+                raise self._mapped(sql, params, exc) from exc
+        self.database.reconnect(self)
+        try:
+            return self._run(sql, params)
+        except self.dialect.loaded_dbapi.Error as exc:
+            raise self._mapped(sql, params, exc) from exc
+
+    def _run(self, sql: str, params: dict) -> list[tuple]:
         cursor = self.connection.cursor()
         try:
             cursor.execute(sql, params)
             return cursor.fetchall()
-        except self.dialect.loaded_dbapi.Error as exc:
-            # As SQLAlchemy's own exceptions (OperationalError…), which the API maps to 503 and 422.
-            raise DBAPIError.instance(sql, params, exc, self.dialect.loaded_dbapi.Error, dialect=self.dialect) from exc
         finally:
             cursor.close()
+
+    def _mapped(self, sql: str, params: dict, exc: Exception) -> DBAPIError:
+        """As SQLAlchemy's own exception (OperationalError…), which the API maps to 503 and 422."""
+        return DBAPIError.instance(sql, params, exc, self.dialect.loaded_dbapi.Error, dialect=self.dialect)
 
     def time(self, value: datetime):
         """A UTC time as the driver compares it with stored times: SQLAlchemy's text form on SQLite."""
