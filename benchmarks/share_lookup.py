@@ -184,9 +184,11 @@ def wrk(url: str, connections: int, seconds: int, headers: dict[str, str]) -> di
     latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0)
+    refused = int(non2xx.group(1)) if non2xx else 0
+    broken = dict(zip(("connect", "read", "write", "timeout"), map(int, socket_errors.groups()))) if socket_errors else {}
     return {"connections": connections, "requests_per_s": round(rate), "p50": latency.get("50"),
-            "p99": latency.get("99"), "errors": errors, "responses": done}
+            "p99": latency.get("99"), "errors": refused + sum(broken.values()), "non_2xx": refused,
+            "socket_errors": broken, "responses": done}
 
 
 def _ms(text: str | None) -> float:
