@@ -62,7 +62,10 @@ class GovernedReads:
 
     async def _answer(self, scope, receive, send, route, reader, groups) -> bool:
         """True when answered; False hands the request to the app (nothing was done yet)."""
-        headers = {name: value for name, value in scope["headers"] if name in _WANTED}
+        headers: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            if name in _WANTED:
+                headers.setdefault(name, value)  # the first, as Starlette's headers.get() takes
         scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
         state = scope["app"].state
         actor = state.actor_cache.get(token.strip()) if scheme.lower() == "bearer" else None
