@@ -44,9 +44,8 @@ def test_other_failures_are_sqlalchemy_errors_and_no_retry(database):
     from sqlalchemy.exc import DBAPIError
 
     broken = Prepared(select(func.no_such_function()))
-    with database.snapshot() as snapshot:
-        with pytest.raises(DBAPIError):
-            snapshot.rows(broken, {})
+    with database.snapshot() as snapshot, pytest.raises(DBAPIError):
+        snapshot.rows(broken, {})
 
 
 def test_driver_values_read_as_the_orm_reads_them():
