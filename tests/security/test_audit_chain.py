@@ -92,6 +92,25 @@ def test_json_is_judged_by_its_content_not_its_spelling(database):
     assert (report.intact, report.first_bad_seq) == (False, 3) and "altered" in report.problem
 
 
+def test_json_columns_that_are_not_whole_json_values_are_altered(database):
+    """Stored text is hashed as it is only when it parses as one JSON value of its column's kind:
+    otherwise text could be moved across a column's boundary without changing the bytes."""
+    from datong.security.chain import stored_event
+
+    row = (1, "2026-12-01 08:00:00.000000", "a", None, "x", None, '["S"]', None, None, "success",
+           '{"k":1},"occurred_at":"x"', "sm3", GENESIS, "h")
+    event, body = stored_event(row)
+    assert event["detail"] == '{"k":1},"occurred_at":"x"'  # kept as text: hashed as a JSON string
+    assert b'"detail":"{' in body
+    if database.dialect == "sqlite":  # PostgreSQL's json type refuses such text at the door
+        _append(database, 2)
+        _sql(database, "UPDATE audit_events SET detail = :d WHERE seq = 2", d='{ } ')
+        assert _verify(database).intact  # trailing space: still one JSON value, same content
+        _sql(database, "UPDATE audit_events SET detail = :d WHERE seq = 2", d='{}{}')
+        report = _verify(database)
+        assert (report.intact, report.first_bad_seq) == (False, 2)
+
+
 def test_deleted_event_is_named(database):
     _append(database, 5)
     _sql(database, "DELETE FROM audit_subjects WHERE seq = 2")

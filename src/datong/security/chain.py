@@ -152,9 +152,11 @@ def stored_event(row: tuple) -> tuple[dict, bytes]:
     """An event as the driver returns its row (the time as SQLite's text or PostgreSQL's value, the
     JSON columns as their stored text) and the bytes its hash covers as stored: the JSON columns'
     text spliced in as it is. The writer stores the canonical encoding of both, so for every event
-    it wrote these are ``canonical``'s bytes, with no decoding and re-encoding per event (which
-    cost as much as the hash). ``canonical_body`` gives the canonical bytes of the decoded content,
-    for a row whose JSON text was written or rewritten in another form."""
+    it wrote these are ``canonical``'s bytes without encoding the JSON again (which cost as much
+    as the hash). Each text is still parsed: a text that is one whole JSON value cannot end
+    inside another, so no rewriting of the columns can shift text across a column's boundary
+    and keep the bytes. ``canonical_body`` gives the canonical bytes of the parsed content, for a
+    row whose JSON was written or rewritten in another spelling."""
     event = dict(zip(_NAMES, row))
     at = event["occurred_at"]
     if isinstance(at, str):
@@ -167,13 +169,27 @@ def stored_event(row: tuple) -> tuple[dict, bytes]:
     else:
         event["occurred_at"] = (at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat(timespec="microseconds")
     texts = (event["subjects"] or "[]", event["detail"] or "{}")
+    event["subjects"], event["detail"] = _parsed(texts[0], list), _parsed(texts[1], dict)
+    if event["subjects"] is None or event["detail"] is None:  # not JSON of its kind: never spliced
+        event["subjects"], event["detail"] = texts
+        return event, canonical_body(event)
     return event, _sealed(event, event["occurred_at"], texts)[0]
 
 
+def _parsed(text: str, kind: type):
+    """A JSON column's stored text as its value, or None if it is not one JSON value of the column's
+    kind (the event then hashes with the text as a string, which no hash the writer made covers:
+    it is named altered)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, kind) else None
+
+
 def canonical_body(event: dict) -> bytes:
-    """The canonical bytes of a ``stored_event`` event's content, its JSON columns decoded."""
-    decoded = {**event, "subjects": json.loads(event["subjects"] or "[]"), "detail": json.loads(event["detail"] or "{}")}
-    return _sealed(decoded, event["occurred_at"])[0]
+    """The canonical bytes of a ``stored_event`` event's parsed content."""
+    return _sealed(event, event["occurred_at"])[0]
 
 
 def _sqlite_time(value, iso: str | None = None) -> str:
