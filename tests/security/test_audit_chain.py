@@ -98,10 +98,9 @@ def test_json_columns_that_are_not_whole_json_values_are_altered(database):
     from datong.security.chain import stored_event
 
     row = (1, "2026-12-01 08:00:00.000000", "a", None, "x", None, '["S"]', None, None, "success",
-           '{"k":1},"occurred_at":"x"', "sm3", GENESIS, "h")
-    event, body = stored_event(row)
-    assert event["detail"] == '{"k":1},"occurred_at":"x"'  # kept as text: hashed as a JSON string
-    assert b'"detail":"{' in body
+           '{"k":1},"occurred_at":"x"', "sm3", GENESIS, "h", False)
+    _, body = stored_event(row)
+    assert b'"detail":"{\\"k\\":1},' in body  # not spliced: hashed as a JSON string
     if database.dialect == "sqlite":  # PostgreSQL's json type refuses such text at the door
         _append(database, 2)
         _sql(database, "UPDATE audit_events SET detail = :d WHERE seq = 2", d='{ } ')

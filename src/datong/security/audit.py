@@ -26,7 +26,7 @@ from datong.db.paging import Found, Window, window
 from datong.errors import NotFound
 from datong.i18n import N_, Term
 from datong.security.authz import Actor, Target, authorize, service
-from datong.security.chain import GENESIS, STORED, canonical, canonical_body, digest, make_event, stored_event
+from datong.security.chain import GENESIS, canonical, canonical_body, digest, make_event, stored_columns, stored_event
 from datong.security.models import AuditEvent, AuditHead, AuditOutbox, AuditSubject
 
 __all__ = ["GENESIS", "append_event", "canonical", "digest", "record_read", "verify_chain"]
@@ -84,8 +84,9 @@ class ChainReport:
 
 def _rows(session: Session, batch: int = 10_000) -> Iterator[tuple[dict, bytes]]:
     """Every event in chain order with the bytes its hash covers, streamed from the driver."""
-    result = session.connection().execution_options(yield_per=batch).exec_driver_sql(
-        f"SELECT {', '.join(STORED)} FROM audit_events ORDER BY seq")
+    connection = session.connection()
+    result = connection.execution_options(yield_per=batch).exec_driver_sql(
+        f"SELECT {stored_columns(connection.dialect.name)} FROM audit_events ORDER BY seq")
     for row in result:
         yield stored_event(tuple(row))
 

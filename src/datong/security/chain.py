@@ -141,22 +141,32 @@ def make_event(*, actor, action: str, target=None, subjects: Iterable[str] = (),
 
 
 #: The columns verification reads, in this order, straight from the driver (the JSON columns as
-#: the text they store).
-STORED = ("seq", "occurred_at", "actor", "actor_department", "action", "target", "CAST(subjects AS TEXT)",
-          "purpose", "case_number", "outcome", "CAST(detail AS TEXT)", "algorithm", "prev_hash", "hash")
+#: the text they store), and whether that text is one JSON value of the column's kind, judged by
+#: the database (PostgreSQL's json type holds only valid JSON; SQLite's json_valid).
+_STORED = ("seq", "occurred_at", "actor", "actor_department", "action", "target", "CAST(subjects AS TEXT)",
+           "purpose", "case_number", "outcome", "CAST(detail AS TEXT)", "algorithm", "prev_hash", "hash")
+_WHOLE = {"postgresql": "(json_typeof(subjects) = 'array' AND json_typeof(detail) = 'object')",
+          "sqlite": "CASE WHEN json_valid(subjects) AND json_valid(detail) "
+                    "THEN json_type(subjects) = 'array' AND json_type(detail) = 'object' ELSE 0 END"}
 _NAMES = ("seq", "occurred_at", "actor", "actor_department", "action", "target", "subjects", "purpose",
-          "case_number", "outcome", "detail", "algorithm", "prev_hash", "hash")
+          "case_number", "outcome", "detail", "algorithm", "prev_hash", "hash", "whole")
+
+
+def stored_columns(dialect: str) -> str:
+    """The select list ``stored_event`` reads."""
+    return ", ".join((*_STORED, _WHOLE[dialect]))
 
 
 def stored_event(row: tuple) -> tuple[dict, bytes]:
     """An event as the driver returns its row (the time as SQLite's text or PostgreSQL's value, the
     JSON columns as their stored text) and the bytes its hash covers as stored: the JSON columns'
     text spliced in as it is. The writer stores the canonical encoding of both, so for every event
-    it wrote these are ``canonical``'s bytes without encoding the JSON again (which cost as much
-    as the hash). Each text is still parsed: a text that is one whole JSON value cannot end
-    inside another, so no rewriting of the columns can shift text across a column's boundary
-    and keep the bytes. ``canonical_body`` gives the canonical bytes of the parsed content, for a
-    row whose JSON was written or rewritten in another spelling."""
+    it wrote these are ``canonical``'s bytes without decoding and encoding the JSON again (which
+    cost as much as the hash). Text is spliced only when the database says it is one whole JSON
+    value of the column's kind: such a text cannot end inside another, so no rewriting of the
+    columns can move text across a column's boundary and keep the bytes. ``canonical_body``
+    gives the canonical bytes of the parsed content, for a row whose JSON was written or rewritten
+    in another spelling."""
     event = dict(zip(_NAMES, row))
     at = event["occurred_at"]
     if isinstance(at, str):
@@ -168,28 +178,29 @@ def stored_event(row: tuple) -> tuple[dict, bytes]:
                 timespec="microseconds")
     else:
         event["occurred_at"] = (at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat(timespec="microseconds")
-    texts = (event["subjects"] or "[]", event["detail"] or "{}")
-    event["subjects"], event["detail"] = _parsed(texts[0], list), _parsed(texts[1], dict)
-    if event["subjects"] is None or event["detail"] is None:  # not JSON of its kind: never spliced
-        event["subjects"], event["detail"] = texts
+    if not event.pop("whole"):
         return event, canonical_body(event)
-    return event, _sealed(event, event["occurred_at"], texts)[0]
+    return event, _sealed(event, event["occurred_at"], (event["subjects"], event["detail"]))[0]
 
 
-def _parsed(text: str, kind: type):
-    """A JSON column's stored text as its value, or None if it is not one JSON value of the column's
-    kind (the event then hashes with the text as a string, which no hash the writer made covers:
-    it is named altered)."""
+def _parsed(text, kind: type):
+    """A JSON column's stored text as its value; a text that is not one JSON value of the column's
+    kind stays text, hashed as a JSON string, which no hash the writer made covers (it is named
+    altered)."""
+    if not isinstance(text, str):
+        return text
     try:
         value = json.loads(text)
     except ValueError:
-        return None
-    return value if isinstance(value, kind) else None
+        return text
+    return value if isinstance(value, kind) else text
 
 
 def canonical_body(event: dict) -> bytes:
-    """The canonical bytes of a ``stored_event`` event's parsed content."""
-    return _sealed(event, event["occurred_at"])[0]
+    """The canonical bytes of a ``stored_event`` event's content, its JSON columns parsed."""
+    parsed = {**event, "subjects": _parsed(event["subjects"] or "[]", list),
+              "detail": _parsed(event["detail"] or "{}", dict)}
+    return _sealed(parsed, event["occurred_at"])[0]
 
 
 def _sqlite_time(value, iso: str | None = None) -> str:
