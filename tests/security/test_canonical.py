@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datong.security.chain import _sealed, _sqlite_time, canonical
+from datong.db.snapshot import sqlite_time
+from datong.security.chain import _sealed, canonical
 
 text = st.text(alphabet=st.characters(codec="utf-8"), max_size=20)  # control characters, quotes, Hanzi…
 maybe = st.none() | text
@@ -34,5 +35,5 @@ def test_the_one_pass_encoding_equals_canonical(event):
 @given(st.datetimes(timezones=st.just(UTC)) | st.datetimes(timezones=st.just(timezone(timedelta(hours=8)))))
 def test_the_stored_time_is_sqlalchemys_text_whether_or_not_the_iso_form_is_reused(moment: datetime):
     iso = moment.isoformat(timespec="microseconds")
-    assert _sqlite_time(moment, iso) == _sqlite_time(moment) == \
+    assert sqlite_time(moment, iso) == sqlite_time(moment) == \
         moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")

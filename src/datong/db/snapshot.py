@@ -90,9 +90,7 @@ class Snapshot:
 
     def time(self, value: datetime):
         """A UTC time as the driver compares it with stored times: SQLAlchemy's text form on SQLite."""
-        if self.postgres:
-            return value
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        return value if self.postgres else sqlite_time(value)
 
     @contextmanager
     def orm(self) -> Iterator[Session]:
@@ -103,6 +101,14 @@ class Snapshot:
             return
         with self.database.reading() as session:
             yield session
+
+
+def sqlite_time(value: datetime, iso: str | None = None) -> str:
+    """The text SQLAlchemy's SQLite DateTime stores for a UTC time (what the ORM reads back);
+    ``iso``, the time's ISO form when already made, is reused when it is in UTC."""
+    if iso is not None and iso.endswith("+00:00") and len(iso) == 32:
+        return f"{iso[:10]} {iso[11:26]}"
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 def json_value(value):

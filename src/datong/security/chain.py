@@ -40,6 +40,7 @@ from sqlalchemy import Engine, delete, select
 
 from datong.db.base import utcnow
 from datong.db.engine import audit_path
+from datong.db.snapshot import sqlite_time
 from datong.errors import DatongError
 from datong.i18n import N_
 from datong.security.models import AuditEvent, AuditHead, AuditOutbox, AuditSubject
@@ -203,14 +204,6 @@ def canonical_body(event: dict) -> bytes:
     return _sealed(parsed, event["occurred_at"])[0]
 
 
-def _sqlite_time(value, iso: str | None = None) -> str:
-    """The text SQLAlchemy's SQLite DateTime stores for a UTC time (what the ORM reads back);
-    ``iso``, the time's ISO form when already made, is reused when it is in UTC."""
-    if iso is not None and iso.endswith("+00:00") and len(iso) == 32:
-        return f"{iso[:10]} {iso[11:26]}"
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-
-
 def _statements(dialect) -> dict:
     mark = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
     columns = (*_FIELDS, "hash")
@@ -264,7 +257,7 @@ class AuditWriter:
         # Driver-level statements: this runs for every audited request, and building and
         # compiling Core statements cost more than the database work (table names are fixed).
         self._sql = _statements(engine.dialect)
-        self._stamp = (lambda value, _iso: value) if self.postgres else _sqlite_time
+        self._stamp = (lambda value, _iso: value) if self.postgres else sqlite_time
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
