@@ -54,6 +54,9 @@ class Consumer:
 
 
 CONSUMERS: dict[str, Consumer] = {}
+#: Work that must run after events are consumed and outside any transaction (it opens its own,
+#: e.g. a registry update that loads): ``hook(database)``, called at the end of every dispatch.
+AFTER_DISPATCH: dict[str, Callable] = {}
 
 
 def consumer(kind: str, name: str):
@@ -85,6 +88,11 @@ def dispatch(database, *, limit: int = 100) -> int:
             ids = _pending(session, entry, limit)
         for event_id in ids:
             consumed += _consume(database, entry, event_id)
+    for name, hook in list(AFTER_DISPATCH.items()):
+        try:
+            hook(database)
+        except Exception:  # noqa: BLE001 - the work stays queued; the next dispatch retries it
+            log.exception("after-dispatch work %s failed; it will be retried", name)
     return consumed
 
 

@@ -97,6 +97,14 @@ class Settings(BaseSettings):
     # /metrics: open by default; when a token is set it must come as a bearer token; in production
     # it is closed unless a token is set.
     metrics_token: SecretStr | None = None
+    # Registries (docs/operator.md, "Registries"): where the linkage model runs, and its thresholds:
+    # at or above auto_link a record is linked; from review_from up a steward decides.
+    registry_engine: str = Field(default="duckdb", pattern=r"^(duckdb|spark)$")
+    registry_auto_link: float = Field(default=0.95, gt=0, le=1)
+    registry_review_from: float = Field(default=0.5, gt=0, le=1)
+    # Credit code of the bureau that runs the hub (provider of 人口综合库 and 法人综合库); by
+    # default the department of the first bureau administrator.
+    bureau: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     secure_cookies: bool = False

@@ -53,4 +53,9 @@ ELEMENTS = (
     ("DE0020", "登记日期", "registration date", "date", None, None, None, "date", "internal", None, None),
     ("DE0021", "不动产单元号", "real estate unit number", "string", 28, r"\d{12}[A-Z]{2}\d{5}[A-Z]\d{8}", None, "pattern", "internal", None, None),
     ("DE0022", "医学出生证明编号", "birth certificate number", "string", 10, r"[A-Z]\d{9}", None, "pattern", "sensitive", None, "population"),
+    # A company's numbers before the credit code (GB 32100): the registry maps them to it.
+    ("DE0023", "注册号", "business registration number", "string", 15, r"\d{15}", None, "pattern", "public", None, "legal_entity"),
+    ("DE0024", "组织机构代码", "organisation code", "string", 10, r"[0-9A-Z]{8}-?[0-9X]", None, "pattern", "public", None, "legal_entity"),
+    ("DE0025", "社会保险参保状态", "social insurance status", "string", 20, None, None, None, "internal", None, "population"),
+    ("DE0026", "登记状态", "registration status", "string", 20, None, None, None, "public", None, "legal_entity"),
 )

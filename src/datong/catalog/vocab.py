@@ -61,6 +61,7 @@ class DataType(StrEnum):
 class KeyKind(StrEnum):
     PERSON = "person"  # a citizen ID number
     ENTITY = "entity"  # a unified social credit code
+    RECORD = "record"  # the department's own record number (申请编号, 学籍号): names a record, not a subject
 
 
 class Registry(StrEnum):
@@ -101,6 +102,7 @@ _LABEL_LIST: list[tuple[StrEnum, tuple[str, str]]] = [
     (DataType.BOOLEAN, ("布尔型", N_("yes/no"))),
     (KeyKind.PERSON, ("公民身份号码", N_("citizen ID"))),
     (KeyKind.ENTITY, ("统一社会信用代码", N_("credit code"))),
+    (KeyKind.RECORD, ("记录编号", N_("record number"))),
     (Registry.POPULATION, ("人口库", N_("population registry"))),
     (Registry.LEGAL_ENTITY, ("法人库", N_("legal entity registry"))),
 ]

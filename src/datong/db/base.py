@@ -49,3 +49,4 @@ def import_all_models() -> None:
     import datong.quality.models  # noqa: F401
     import datong.security.models  # noqa: F401
     import datong.sharing.models  # noqa: F401
+    import datong.registry.models  # noqa: F401

@@ -164,7 +164,9 @@ class Database:
                  masking: dict[str, str] | None = None, audit_batch_size: int = 512, audit_flush_ms: float = 0.0,
                  audit_wait_seconds: float = 15.0, snapshot_keep: int = 3, load_lease_seconds: int = 60,
                  full_load_delete_share: float = 0.2,
-                 share_batch_limit: int = 1000, secret: str | None = None, callback_allow: str = "") -> None:
+                 share_batch_limit: int = 1000, secret: str | None = None, callback_allow: str = "",
+                 registry_engine: str = "duckdb", registry_thresholds: tuple[float, float] = (0.95, 0.5),
+                 bureau: str | None = None) -> None:
         from datong.security.chain import AuditWriter  # the audit chain lives in security/
 
         self.engine = engine
@@ -173,13 +175,14 @@ class Database:
         self.snapshot_keep = snapshot_keep
         self.full_load_delete_share = full_load_delete_share
         self.load_lease_seconds = load_lease_seconds
+        self.registry_engine, self.registry_thresholds = registry_engine, registry_thresholds
         self.audit = AuditWriter(engine, algorithm=audit_hash, batch_size=audit_batch_size,
                                  flush_ms=audit_flush_ms, wait_seconds=audit_wait_seconds)
         # Deployment choices that services read from their session (they never see Settings).
         info = {"audit_hash": audit_hash, "resource_code_format": resource_code_format,
                 "data_dir": self.data_dir, "issue_deadline_days": issue_deadline_days, "masking": masking or {},
                 "audit_writer": self.audit, "views": {}, "share_batch_limit": share_batch_limit,
-                "deployment_secret": secret, "callback_allow": callback_allow}
+                "deployment_secret": secret, "callback_allow": callback_allow, "bureau": bureau}
         self.sessions: Callable[[], Session] = sessionmaker(engine, expire_on_commit=False, info=info)
         # Writers begin with the main file's write lock on SQLite, at their first statement.
         writer = engine.execution_options(datong_begin="WRITE") if engine.dialect.name == "sqlite" else engine
@@ -196,7 +199,10 @@ class Database:
                    audit_wait_seconds=settings.audit_wait_seconds, snapshot_keep=settings.snapshot_keep,
                    full_load_delete_share=settings.full_load_delete_share,
                    load_lease_seconds=settings.load_lease_seconds, share_batch_limit=settings.share_batch_limit,
-                   secret=settings.resolved_secret(), callback_allow=settings.callback_allow)
+                   secret=settings.resolved_secret(), callback_allow=settings.callback_allow,
+                   registry_engine=settings.registry_engine,
+                   registry_thresholds=(settings.registry_auto_link, settings.registry_review_from),
+                   bureau=settings.bureau)
 
     @property
     def dialect(self) -> str:

@@ -36,6 +36,7 @@ from datong.warehouse import engine as warehouse
 from datong.warehouse.engine import sql_string
 
 MODES = ("full", "incremental")
+SUBJECT_KINDS = ("person", "entity")
 log = logging.getLogger(__name__)
 
 
@@ -90,9 +91,13 @@ def diff(con: duckdb.DuckDBPyConnection, plan: Plan, checks, mode: str, snapshot
     else:
         con.execute("CREATE TABLE deletes AS SELECT DISTINCT __key FROM acc SEMI JOIN old USING (__key) "
                     "WHERE __op = 'D'")
+    # The 一号 view finds subjects (people, companies); a record number names only its record.
     unions = " UNION ALL ".join(
         f"SELECT {sql_string(c.key_kind)} AS kind, {c.ref} AS value, __key, {sql_string(c.name)} AS item "
-        f"FROM changes WHERE change IN ('I', 'U') AND {c.ref} IS NOT NULL" for c in plan.key_items)
+        f"FROM changes WHERE change IN ('I', 'U') AND {c.ref} IS NOT NULL"
+        for c in plan.key_items if c.key_kind in SUBJECT_KINDS)
+    if not unions:
+        unions = "SELECT NULL::VARCHAR AS kind, NULL::VARCHAR AS value, NULL::VARCHAR AS __key, NULL::VARCHAR AS item WHERE false"
     con.execute(f"CREATE TABLE new_keys AS SELECT DISTINCT * FROM ({unions})")
     snapshot.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     con.execute(f"""COPY (

@@ -196,7 +196,7 @@ def _update_issues(session: Session, plan, failures: dict[str, tuple], load_id: 
         issue.failing, issue.samples, issue.last_load_id = count, _with_source(plan, kind, item, samples), load_id
         issue.severity, issue.updated_at = severity, utcnow()
     for code, issue in existing.items():
-        if code not in failures and issue.state != CLOSED and issue.kind != "timeliness":
+        if code not in failures and issue.state != CLOSED and issue.kind not in ("timeliness", "registry"):
             issue.failing, issue.samples, issue.last_load_id = 0, [], load_id
             _note(issue, CLOSED, by, "0")
 

@@ -122,6 +122,10 @@ POLICY: dict[str, Rule] = {
     "share.oversee": _roles(Role.BUREAU_ADMIN, Role.AUDITOR),
     "share.read": _authenticated,
     "user.unlock": _roles(Role.SECURITY_ADMIN),
+    "registry.build": _roles(Role.BUREAU_ADMIN),
+    "registry.precedence": _roles(Role.BUREAU_ADMIN),
+    "registry.review": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DATA_STEWARD)),
+    "registry.stats": _authenticated,
     "audit.read": _roles(Role.AUDITOR),
     "audit.verify": _roles(Role.AUDITOR),
 }
@@ -155,6 +159,10 @@ ACTION_LABELS = {
     "share.decide": N_("decide requests for this department's data"),
     "share.oversee": N_("see every department's requests and grants"),
     "share.read": N_("read shared data"),
+    "registry.build": N_("build the registries"),
+    "registry.precedence": N_("set the registries' source precedence"),
+    "registry.review": N_("review the registries' record links"),
+    "registry.stats": N_("see the registries' statistics"),
     "audit.read": N_("read the audit log"),
     "audit.verify": N_("verify the audit chain"),
 }

@@ -47,6 +47,12 @@ class Bulk:
         else:  # the text SQLAlchemy's SQLite DateTime stores, so the ORM reads these rows back
             self.now = self.now_text = UTCDateTime().impl.dialect_impl(self.dialect).bind_processor(self.dialect)(now)
 
+    def time_text(self, value) -> str:
+        """A timestamp in the form the column stores, for rows that come out of DuckDB as text."""
+        if self.postgres:
+            return value.isoformat()
+        return UTCDateTime().impl.dialect_impl(self.dialect).bind_processor(self.dialect)(value)
+
     def _sql(self, text: str) -> str:
         return text.replace("?", self.mark)
 

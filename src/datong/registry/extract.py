@@ -1,0 +1,195 @@
+"""The registry's bulk work in DuckDB: read every source's snapshot, link records by their IDs,
+and choose each attribute's golden value. All set-based SQL; no per-record Python.
+
+Tables made here (one connection per build):
+
+- ``attrs``    (resource_id, record_key, element, value, shared): every registry attribute a record gives.
+- ``mentions`` (resource_id, record_key, slot, key, valid, upgraded, reg_no, org_code): each key a record holds.
+- ``links``    (resource_id, record_key, subject, method, probability, suspect).
+- ``vals``     (subject, element, resource_id, record_key, value, load_id, as_of, golden, rule, agrees).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+from datong.registry.spec import DIVISION, ENTITY, FEATURES, IDENTITY, ORG_CODE, PERSON, REG_NO, Source
+from datong.registry.features import PLACE_PREFIX
+from datong.warehouse.engine import sql_string
+
+
+def _field(item: str) -> str:
+    return f"datong_clean(payload->>{sql_string('$.' + _json_name(item))})"
+
+
+def _json_name(item: str) -> str:
+    return '"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _key_sql(kind: str, value: str) -> str:
+    return f"datong_id_standard({value})" if kind == PERSON else f"upper({value})"
+
+
+def _valid_sql(kind: str, key: str, today: date) -> str:
+    if kind == PERSON:
+        return f"datong_id_reason({key}, DATE {sql_string(today.isoformat())}) IS NULL"
+    return f"datong_credit_reason({key}) IS NULL"
+
+
+def register_sources(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> None:
+    rows = [(s.resource_id, s.code, s.department, s.load_id, s.as_of, s.single) for s in sources]
+    con.execute("CREATE OR REPLACE TABLE sources (resource_id INTEGER, code VARCHAR, department VARCHAR, "
+                "load_id INTEGER, as_of TIMESTAMPTZ, single BOOLEAN)")
+    if rows:
+        con.executemany("INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+
+def extract(con: duckdb.DuckDBPyConnection, kind: str, sources: list[Source], today: date) -> None:
+    """``attrs`` and ``mentions`` from every source's newest snapshot."""
+    register_sources(con, sources)
+    con.execute("CREATE OR REPLACE TABLE attrs (resource_id INTEGER, record_key VARCHAR, element VARCHAR, "
+                "value VARCHAR, shared BOOLEAN)")
+    con.execute("CREATE OR REPLACE TABLE raw_mentions (resource_id INTEGER, record_key VARCHAR, slot INTEGER, "
+                "raw VARCHAR, reg_no VARCHAR, org_code VARCHAR)")
+    identity = IDENTITY[kind]
+    for s in sources:
+        parquet = f"read_parquet({sql_string(s.snapshot)})"
+        if s.attributes:
+            structs = ", ".join(f"{{'element': {sql_string(e)}, 'value': {_field(n)}, "
+                                f"'shared': {'true' if s.single or e not in identity else 'false'}}}"
+                                for n, e in s.attributes)
+            con.execute(f"""INSERT INTO attrs SELECT * FROM (
+                SELECT {s.resource_id} AS resource_id, __key AS record_key, unnest([{structs}], recursive := true)
+                FROM {parquet}) WHERE value IS NOT NULL""")
+        reg = next((_field(n) for n, e in s.old_codes if e == REG_NO), "NULL")
+        org = next((_field(n) for n, e in s.old_codes if e == ORG_CODE), "NULL")
+        slots = ", ".join(f"{{'slot': {i}, 'raw': {_field(n)}}}" for i, n in enumerate(s.keys)) \
+            or "{'slot': 0, 'raw': NULL::VARCHAR}"
+        con.execute(f"""INSERT INTO raw_mentions SELECT {s.resource_id}, __key, m.slot, m.raw, {reg}, {org}
+            FROM (SELECT *, unnest([{slots}]) AS m FROM {parquet})""")
+    key = _key_sql(kind, "raw")
+    con.execute(f"""CREATE OR REPLACE TABLE mentions AS
+        SELECT resource_id, record_key, slot, k AS key, k IS NOT NULL AND {_valid_sql(kind, 'k', today)} AS valid,
+               length(raw) = 15 AS upgraded, reg_no, upper(replace(org_code, '-', '')) AS org_code
+        FROM (SELECT *, {key} AS k FROM raw_mentions)""")
+    con.execute("DROP TABLE raw_mentions")
+
+
+def link_by_keys(con: duckdb.DuckDBPyConnection, kind: str) -> None:
+    """``links`` from valid IDs; for companies also from an old 注册号 or 组织机构代码 that maps
+    to exactly one credit code."""
+    con.execute(f"""CREATE OR REPLACE TABLE links AS
+        SELECT DISTINCT resource_id, record_key, key AS subject,
+               CASE WHEN upgraded THEN 'upgraded' ELSE 'id' END AS method,
+               NULL::DOUBLE AS probability, NULL::VARCHAR AS suspect
+        FROM mentions WHERE valid""")
+    if kind != ENTITY:
+        return
+    # 组织机构代码 is positions 9–17 of the credit code; 注册号 maps where a record carries both.
+    con.execute("""CREATE OR REPLACE TABLE old_map AS
+        SELECT code, any_value(subject) AS subject FROM (
+            SELECT DISTINCT substr(key, 9, 9) AS code, key AS subject FROM mentions WHERE valid
+            UNION SELECT DISTINCT org_code, key FROM mentions WHERE valid AND org_code IS NOT NULL
+            UNION SELECT DISTINCT reg_no, key FROM mentions WHERE valid AND reg_no IS NOT NULL)
+        GROUP BY code HAVING count(DISTINCT subject) = 1""")
+    con.execute("""INSERT INTO links
+        SELECT DISTINCT m.resource_id, m.record_key, o.subject, 'old_code', NULL, NULL
+        FROM mentions m JOIN old_map o ON o.code = coalesce(m.org_code, m.reg_no)
+        WHERE NOT m.valid AND NOT EXISTS (SELECT 1 FROM links l WHERE l.resource_id = m.resource_id
+                                          AND l.record_key = m.record_key)""")
+
+
+def apply_decisions(con: duckdb.DuckDBPyConnection, decisions: list[tuple[int, str, str, str]]) -> None:
+    """A steward's decision outranks the model and the ID: "same" links, "different" unlinks."""
+    con.execute("CREATE OR REPLACE TABLE decisions (resource_id INTEGER, record_key VARCHAR, subject VARCHAR, "
+                "status VARCHAR)")
+    if decisions:
+        con.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?)", decisions)
+    con.execute("DELETE FROM links l USING decisions d WHERE d.status = 'different' AND l.resource_id = d.resource_id "
+                "AND l.record_key = d.record_key AND l.subject = d.subject")
+    con.execute("""DELETE FROM links l USING decisions d WHERE d.status = 'same' AND l.resource_id = d.resource_id
+                   AND l.record_key = d.record_key AND l.method = 'model'""")
+    con.execute("""INSERT INTO links SELECT resource_id, record_key, subject, 'steward', NULL, NULL
+                   FROM decisions d WHERE status = 'same' AND NOT EXISTS (
+                       SELECT 1 FROM links l WHERE l.resource_id = d.resource_id AND l.record_key = d.record_key
+                       AND l.subject = d.subject)""")
+
+
+def choose_golden(con: duckdb.DuckDBPyConnection, authorities: dict[str, str],
+                  precedence: dict[str, list[str]], elements: list[str]) -> None:
+    """``vals``: every linked value; per subject and element the golden one is the authoritative
+    department's (一数一源), else the first in the bureau's precedence list, else the newest."""
+    con.execute("CREATE OR REPLACE TABLE authority (element VARCHAR, department VARCHAR)")
+    if authorities:
+        con.executemany("INSERT INTO authority VALUES (?, ?)", list(authorities.items()))
+    con.execute("CREATE OR REPLACE TABLE precedence (element VARCHAR, department VARCHAR, position INTEGER)")
+    rows = [(e, d, i) for e, order in precedence.items() for i, d in enumerate(order)]
+    if rows:
+        con.executemany("INSERT INTO precedence VALUES (?, ?, ?)", rows)
+    wanted = ", ".join(sql_string(e) for e in elements) or "NULL"
+    con.execute(f"""CREATE OR REPLACE TABLE vals AS
+        SELECT subject, element, resource_id, record_key, value, load_id, as_of,
+               rn = 1 AS golden, CASE WHEN rn = 1 THEN rule END AS rule,
+               comparable = first_value(comparable) OVER w AS agrees
+        FROM (
+            SELECT *, row_number() OVER w AS rn,
+                   -- an address with or without its 省/市 prefix says the same
+                   CASE WHEN element = 'DE0008' THEN regexp_replace(replace(value, ' ', ''), {sql_string(PLACE_PREFIX)}, '')
+                        ELSE value END AS comparable FROM (
+                SELECT DISTINCT l.subject, a.element, a.resource_id, a.record_key, a.value, s.load_id, s.as_of,
+                       CASE WHEN au.department = s.department THEN 0 WHEN p.position IS NOT NULL THEN 1 + p.position
+                            ELSE 1000 END AS rank,
+                       CASE WHEN au.department = s.department THEN 'authoritative'
+                            WHEN p.position IS NOT NULL THEN 'precedence' ELSE 'latest' END AS rule
+                FROM links l JOIN attrs a USING (resource_id, record_key) JOIN sources s USING (resource_id)
+                LEFT JOIN authority au ON au.element = a.element
+                LEFT JOIN precedence p ON p.element = a.element AND p.department = s.department
+                WHERE a.shared AND l.suspect IS NULL AND a.element IN ({wanted}))
+            WINDOW w AS (PARTITION BY subject, element ORDER BY rank, as_of DESC, resource_id, record_key))
+        WINDOW w AS (PARTITION BY subject, element ORDER BY rn)""")
+
+
+def flag_wrong_ids(con: duckdb.DuckDBPyConnection, kind: str) -> int:
+    """A record linked by its ID whose name and birth date (for a company: name and date
+    established) both differ from the subject's golden ones most likely carries someone else's
+    ID: flag it, keep its values out of the golden record, and let the model look for its owner."""
+    features = FEATURES[kind]
+    first, second = (features["name"], features["birth"]) if kind == PERSON else (features["name"], features["founded"])
+    con.execute(f"""UPDATE links SET suspect = 'wrong_id' FROM (
+        SELECT l.resource_id, l.record_key, l.subject FROM links l
+        JOIN attrs a1 ON a1.resource_id = l.resource_id AND a1.record_key = l.record_key AND a1.element = {sql_string(first)}
+        JOIN attrs a2 ON a2.resource_id = l.resource_id AND a2.record_key = l.record_key AND a2.element = {sql_string(second)}
+        JOIN vals g1 ON g1.subject = l.subject AND g1.element = a1.element AND g1.golden
+        JOIN vals g2 ON g2.subject = l.subject AND g2.element = a2.element AND g2.golden
+        WHERE l.method IN ('id', 'upgraded') AND a1.shared
+          AND g1.resource_id <> l.resource_id AND a1.value <> g1.value AND a2.value <> g2.value) x
+        WHERE links.resource_id = x.resource_id AND links.record_key = x.record_key AND links.subject = x.subject""")
+    return con.execute("SELECT count(*) FROM links WHERE suspect = 'wrong_id'").fetchone()[0]
+
+
+def unlinked_features(con: duckdb.DuckDBPyConnection, kind: str) -> None:
+    """``left_records``: the records the model is to place: single-subject records with no link,
+    and those flagged as carrying a wrong ID; one row each, with the comparison columns."""
+    cols = ", ".join(f"max(CASE WHEN a.element = {sql_string(e)} THEN a.value END) AS {name}"
+                     for name, e in FEATURES[kind].items())
+    con.execute(f"""CREATE OR REPLACE TABLE left_records AS
+        SELECT a.resource_id, a.record_key, {cols}, any_value(x.subject) AS claimed
+        FROM attrs a JOIN sources s USING (resource_id)
+        LEFT JOIN (SELECT resource_id, record_key, subject FROM links WHERE suspect IS NOT NULL) x
+               USING (resource_id, record_key)
+        WHERE s.single AND (x.subject IS NOT NULL OR NOT EXISTS (
+            SELECT 1 FROM links l WHERE l.resource_id = a.resource_id AND l.record_key = a.record_key))
+        GROUP BY a.resource_id, a.record_key""")
+
+
+def profiles(con: duckdb.DuckDBPyConnection, kind: str) -> None:
+    """``right_records``: each subject's golden comparison columns; the division from its key
+    (an ID's first six digits, a credit code's 3rd to 8th) where no source gives one."""
+    features = FEATURES[kind]
+    cols = ", ".join(f"max(CASE WHEN element = {sql_string(e)} THEN value END) AS {name}"
+                     for name, e in features.items() if e != DIVISION)
+    division = "substr(subject, 1, 6)" if kind == PERSON else "substr(subject, 3, 6)"
+    con.execute(f"""CREATE OR REPLACE TABLE right_records AS
+        SELECT subject, {cols}, {division} AS division FROM vals WHERE golden GROUP BY subject""")

@@ -1,0 +1,390 @@
+"""A registry build from start to end, and the incremental update a committed load causes.
+
+1. Read what the catalog says (sources, 一数一源, precedence, the steward's decisions) in one
+   read transaction.
+2. In DuckDB: link by IDs, choose golden values, flag wrong IDs, let the model place the rest,
+   choose again (``extract``, ``linkage``).
+3. Write subjects, links, values, history, review items and disagreement issues in one short
+   transaction; then load the golden records into the registry's own resource through the
+   ordinary load path (so sharing, the 一号 view, subscriptions and audit work on them as on any
+   resource).
+
+An incremental update reads the same snapshots but writes only the subjects the load touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from datong.db.base import utcnow
+from datong.db.engine import Database
+from datong.ingest.flows import run_load
+from datong.ingest.sources import Source as LoadSource
+from datong.registry import extract, features, linkage, service
+from datong.registry.models import (BY_MODEL, DIFFERENT, GREY, PENDING, SAME, WRONG_ID, Change, Link, Review,
+                                    Subject, Value)
+from datong.registry.spec import FEATURES, KEY_ELEMENT, PERSON, Source, authorities, elements_of, sources_of
+from datong.security.audit import append_event
+from datong.security.authz import Actor, Target, authorize
+from datong.store.snapshots import last_snapshot
+from datong.store.writer import Bulk
+from datong.warehouse import engine as warehouse
+from datong.warehouse.engine import sql_string
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]
+PHASES = ("read", "link", "model", "write", "load")
+
+
+@dataclass
+class Scope:
+    """What an incremental update is about: one resource's records that a load changed."""
+
+    resource_id: int
+    snapshot: str
+    previous: str | None
+
+
+@dataclass
+class Thresholds:
+    auto: float = 0.95  # at or above: linked by the model
+    review: float = 0.5  # from here up to auto: a steward decides
+
+
+@dataclass
+class BuildReport:
+    kind: str
+    mode: str
+    subjects: int = 0
+    records: int = 0
+    linked: dict[str, int] = field(default_factory=dict)
+    unlinked: int = 0
+    wrong_ids: int = 0
+    reviews_added: int = 0
+    disagreements: int = 0
+    changed: int = 0
+    load_id: int | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class Inputs:
+    registry_id: int
+    registry_code: str
+    sources: list[Source]
+    elements: list[str]
+    items: dict[str, str]  # element → the registry resource's item name
+    authorities: dict[str, str]
+    precedence: dict[str, list[str]]
+    decisions: list[tuple[int, str, str, str]]
+    previous_golden: str | None
+    touched_before: list[str]  # incremental: subjects the changed records were linked to
+    as_of_text: dict[int, str]
+    built: bool
+
+
+def _inputs(database: Database, kind: str, scope: Scope | None) -> Inputs:
+    with database.reading() as session:
+        registry = service.registry_resource(session, kind)
+        sources = sources_of(session, kind, exclude=service.registry_resource_ids(session))
+        elements = elements_of(session, kind)
+        items = {e.identifier: e.name for e in elements}
+        decisions = [(r.resource_id, r.record_key, key, r.status) for r, key in session.execute(
+            select(Review, Subject.key).join(Subject, Subject.id == Review.subject_id)
+            .where(Review.kind == kind, Review.status.in_((SAME, DIFFERENT))))]
+        touched: list[str] = []
+        if scope is not None:
+            touched = list(session.scalars(select(Subject.key).join(Link, Link.subject_id == Subject.id)
+                                           .where(Link.resource_id == scope.resource_id).distinct()))
+        bulk_dialect = Bulk(session)
+        as_of = {s.resource_id: bulk_dialect.time_text(s.as_of) for s in sources}
+        return Inputs(registry.id, registry.code, sources, [e.identifier for e in elements], items,
+                      authorities(session), service.precedence_lists(session), decisions,
+                      last_snapshot(session, registry.id), touched, as_of,
+                      service.is_built(session, registry.id))
+
+
+def _changed_records(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
+    """``changed`` (resource_id, record_key): records of the scope's resource that the load
+    added, changed or removed."""
+    new = f"read_parquet({sql_string(scope.snapshot)})"
+    if scope.previous and Path(scope.previous).exists():
+        old = f"read_parquet({sql_string(scope.previous)})"
+        con.execute(f"""CREATE OR REPLACE TABLE changed AS SELECT {scope.resource_id} AS resource_id, __key AS record_key
+            FROM (SELECT __key, __hash FROM {new} EXCEPT SELECT __key, __hash FROM {old}
+                  UNION SELECT __key, NULL FROM {old} ANTI JOIN {new} USING (__key))""")
+    else:
+        con.execute(f"CREATE OR REPLACE TABLE changed AS SELECT {scope.resource_id} AS resource_id, "
+                    f"__key AS record_key FROM {new}")
+
+
+def _restrict(con: duckdb.DuckDBPyConnection, touched_before: list[str]) -> None:
+    """Keep only what concerns the touched subjects: those the changed records link to now or
+    were linked to before, and the changed records the model must place."""
+    con.execute("CREATE OR REPLACE TABLE touched (subject VARCHAR)")
+    if touched_before:
+        con.executemany("INSERT INTO touched VALUES (?)", [(k,) for k in touched_before])
+    con.execute("INSERT INTO touched SELECT DISTINCT subject FROM links SEMI JOIN changed USING (resource_id, record_key)")
+    con.execute("CREATE OR REPLACE TABLE touched AS SELECT DISTINCT subject FROM touched")
+    con.execute("DELETE FROM left_records WHERE (resource_id, record_key) NOT IN (SELECT (resource_id, record_key) FROM changed)")
+
+
+def _place(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> None:
+    """Model links for clear winners; review items for the grey zone and for wrong IDs."""
+    con.execute("""CREATE OR REPLACE TABLE ranked AS
+        SELECT l.resource_id, l.record_key, l.claimed, p.subject, p.probability,
+               row_number() OVER w AS rn, count(*) FILTER (WHERE p.probability >= ?) OVER w AS strong
+        FROM predictions p JOIN left_records l ON l.lid = p.left_id
+        WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.resource_id = l.resource_id
+                          AND d.record_key = l.record_key AND d.subject = p.subject)
+        WINDOW w AS (PARTITION BY p.left_id ORDER BY p.probability DESC, p.subject)""", [thresholds.auto])
+    con.execute("""INSERT INTO links SELECT resource_id, record_key, subject, 'model', probability, NULL FROM ranked
+        WHERE rn = 1 AND probability >= ? AND strong = 1 AND claimed IS NULL
+          AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.resource_id = ranked.resource_id
+                          AND d.record_key = ranked.record_key AND d.status = 'same')""", [thresholds.auto])
+    con.execute("""CREATE OR REPLACE TABLE new_reviews AS
+        SELECT resource_id, record_key, subject, probability, 'grey' AS reason FROM ranked
+        WHERE claimed IS NULL AND rn <= 3 AND probability >= ? AND NOT (rn = 1 AND probability >= ? AND strong = 1)
+        UNION ALL
+        SELECT resource_id, record_key, subject, probability, 'wrong_id' FROM ranked
+        WHERE claimed IS NOT NULL AND subject <> claimed AND rn <= 3 AND probability >= ?
+        UNION ALL
+        SELECT l.resource_id, l.record_key, l.subject, coalesce(r.probability, 0), 'wrong_id' FROM links l
+        LEFT JOIN ranked r ON r.resource_id = l.resource_id AND r.record_key = l.record_key AND r.subject = l.subject
+        WHERE l.suspect = 'wrong_id'""", [thresholds.review, thresholds.auto, thresholds.review])
+
+
+def _model(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs, engine: str, model_path: Path,
+           train: bool, thresholds: Thresholds) -> None:
+    extract.unlinked_features(con, kind)
+    con.execute("ALTER TABLE left_records ADD COLUMN lid VARCHAR")
+    con.execute("UPDATE left_records SET lid = CAST(resource_id AS VARCHAR) || ':' || record_key")
+    if inputs.touched_before is not None and con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'changed'").fetchone()[0]:
+        _restrict(con, inputs.touched_before)
+    extract.profiles(con, kind)
+    features.derive(con, kind, {"left_records": "lid", "right_records": "subject"})
+    linkage.predict(con, kind, engine=engine, model_path=model_path, train=train, threshold=thresholds.review)
+    _place(con, thresholds)
+
+
+def _golden_table(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs, out: Path, only_touched: bool) -> int:
+    """The golden records, one row per subject, as the registry resource's items; to Parquet."""
+    key_item = service.key_item_name(kind)
+    cols = ", ".join(f"max(CASE WHEN element = {sql_string(e)} THEN value END) AS {warehouse.quote_identifier(n)}"
+                     for e, n in inputs.items.items())
+    where = "WHERE golden" + (" AND subject IN (SELECT subject FROM touched)" if only_touched else "")
+    subjects = "SELECT DISTINCT subject FROM links" + (" WHERE subject IN (SELECT subject FROM touched)"
+                                                        if only_touched else "")
+    con.execute(f"""CREATE OR REPLACE TABLE golden_rows AS
+        SELECT s.subject AS {warehouse.quote_identifier(key_item)}, g.* EXCLUDE (subject)
+        FROM ({subjects}) s LEFT JOIN (SELECT subject, {cols} FROM vals {where} GROUP BY subject) g USING (subject)
+        ORDER BY 1""")
+    con.execute(f"COPY golden_rows TO {sql_string(str(out))} (FORMAT parquet)")
+    return con.execute("SELECT count(*) FROM golden_rows").fetchone()[0]
+
+
+def _history(con: duckdb.DuckDBPyConnection, inputs: Inputs, kind: str) -> None:
+    """``changes``: golden values that differ from the registry's previous golden records."""
+    con.execute("CREATE OR REPLACE TABLE changes (subject VARCHAR, element VARCHAR, old VARCHAR, new VARCHAR, "
+                "resource_id INTEGER, load_id INTEGER)")
+    if not inputs.previous_golden:
+        return
+    key_item = service.key_item_name(kind)
+    structs = ", ".join(f"{{'element': {sql_string(e)}, 'value': payload->>{sql_string('$.' + extract._json_name(n))}}}"
+                        for e, n in inputs.items.items())
+    con.execute(f"""CREATE OR REPLACE TABLE before AS SELECT subject, element, value FROM (
+        SELECT payload->>{sql_string('$.' + extract._json_name(key_item))} AS subject, unnest([{structs}], recursive := true)
+        FROM read_parquet({sql_string(inputs.previous_golden)}))""")
+    con.execute("""INSERT INTO changes
+        SELECT coalesce(n.subject, b.subject), coalesce(n.element, b.element), b.value, n.value, n.resource_id, n.load_id
+        FROM (SELECT subject, element, value, resource_id, load_id FROM vals WHERE golden) n
+        FULL JOIN (SELECT * FROM before WHERE value IS NOT NULL) b USING (subject, element)
+        WHERE n.value IS DISTINCT FROM b.value
+          AND coalesce(n.subject, b.subject) IN (SELECT subject FROM links)""")
+
+
+def _ensure_subjects(session: Session, con: duckdb.DuckDBPyConnection, kind: str, bulk: Bulk) -> None:
+    """Subject ids are kept across builds: new keys get new rows, known keys keep theirs."""
+    known = session.execute(select(Subject.key, Subject.id).where(Subject.kind == kind)).all()
+    con.execute("CREATE OR REPLACE TABLE subject_ids (subject VARCHAR, id BIGINT)")
+    if known:
+        con.executemany("INSERT INTO subject_ids VALUES (?, ?)", known)
+    now = sql_string(bulk.time_text(utcnow()))
+    bulk.copy_query(con, f"SELECT {sql_string(kind)}, subject, {now}, {now} FROM "
+                         "(SELECT DISTINCT subject FROM links) ANTI JOIN subject_ids USING (subject) ORDER BY subject",
+                    "registry_subjects", ("kind", "key", "created_at", "updated_at"))
+    fresh = session.execute(select(Subject.key, Subject.id).where(Subject.kind == kind)).all()
+    con.execute("CREATE OR REPLACE TABLE subject_ids (subject VARCHAR, id BIGINT)")
+    con.executemany("INSERT INTO subject_ids VALUES (?, ?)", fresh)
+
+
+def _clear(session: Session, kind: str, inputs: Inputs, con: duckdb.DuckDBPyConnection, incremental: bool,
+           scope: Scope | None) -> None:
+    if not incremental:
+        ids = select(Subject.id).where(Subject.kind == kind).scalar_subquery()
+        session.execute(delete(Value).where(Value.subject_id.in_(ids)))
+        session.execute(delete(Link).where(Link.subject_id.in_(ids)))
+        return
+    touched = [r[0] for r in con.execute("SELECT id FROM subject_ids SEMI JOIN touched USING (subject)").fetchall()]
+    for start in range(0, len(touched), 500):
+        chunk = touched[start:start + 500]
+        session.execute(delete(Value).where(Value.subject_id.in_(chunk)))
+        session.execute(delete(Link).where(Link.subject_id.in_(chunk)))
+    if scope is not None:  # a changed record that now links nowhere loses its old links
+        keys = [r[0] for r in con.execute("SELECT record_key FROM changed").fetchall()]
+        for start in range(0, len(keys), 500):
+            session.execute(delete(Link).where(Link.resource_id == scope.resource_id,
+                                               Link.record_key.in_(keys[start:start + 500])))
+
+
+def _write(session: Session, con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs, incremental: bool,
+           scope: Scope | None) -> int:
+    """Everything but the golden records' load, in the caller's transaction; returns how many
+    review items are new."""
+    bulk = Bulk(session)
+    _ensure_subjects(session, con, kind, bulk)
+    _clear(session, kind, inputs, con, incremental, scope)
+    only = " WHERE subject IN (SELECT subject FROM touched)" if incremental else ""
+    con.execute("CREATE OR REPLACE TABLE as_of_text (resource_id INTEGER, ts VARCHAR)")
+    con.executemany("INSERT INTO as_of_text VALUES (?, ?)", list(inputs.as_of_text.items()))
+    bulk.copy_query(con, f"""SELECT i.id, l.resource_id, l.record_key, l.method, l.probability, l.suspect
+        FROM (SELECT * FROM links{only}) l JOIN subject_ids i USING (subject) ORDER BY l.resource_id, l.record_key, i.id""",
+                    "registry_links", ("subject_id", "resource_id", "record_key", "method", "probability", "suspect"))
+    bulk.copy_query(con, f"""SELECT i.id, v.element, v.resource_id, v.record_key, v.value, v.load_id, t.ts,
+               v.golden, v.rule, v.agrees
+        FROM (SELECT * FROM vals{only}) v JOIN subject_ids i USING (subject) JOIN as_of_text t USING (resource_id)
+        ORDER BY i.id, v.element""",
+                    "registry_values", ("subject_id", "element", "resource_id", "record_key", "value", "load_id",
+                                        "as_of", "golden", "rule", "agrees"))
+    now = sql_string(bulk.time_text(utcnow()))
+    bulk.copy_query(con, f"""SELECT i.id, c.element, c.old, c.new, c.resource_id, c.load_id, {now}
+        FROM changes c JOIN subject_ids i USING (subject)""",
+                    "registry_changes", ("subject_id", "element", "old", "new", "resource_id", "load_id", "at"))
+    existing = session.execute(select(Review.resource_id, Review.record_key, Review.subject_id)
+                               .where(Review.kind == kind)).all()
+    con.execute("CREATE OR REPLACE TABLE known_reviews (resource_id INTEGER, record_key VARCHAR, id BIGINT)")
+    if existing:
+        con.executemany("INSERT INTO known_reviews VALUES (?, ?, ?)", existing)
+    added = con.execute("""CREATE OR REPLACE TABLE reviews_out AS
+        SELECT DISTINCT ON (r.resource_id, r.record_key, i.id) r.resource_id, r.record_key, i.id AS subject_id,
+               r.probability, r.reason
+        FROM new_reviews r JOIN subject_ids i USING (subject)
+        WHERE NOT EXISTS (SELECT 1 FROM known_reviews k WHERE k.resource_id = r.resource_id
+                          AND k.record_key = r.record_key AND k.id = i.id)
+        ORDER BY r.resource_id, r.record_key, i.id, r.reason""").fetchone()
+    bulk.copy_query(con, f"""SELECT {sql_string(kind)}, resource_id, record_key, subject_id, probability, reason,
+               'pending', '{{}}', '', {now} FROM reviews_out""",
+                    "registry_reviews", ("kind", "resource_id", "record_key", "subject_id", "probability", "reason",
+                                         "status", "evidence", "note", "created_at"))
+    del added
+    return con.execute("SELECT count(*) FROM reviews_out").fetchone()[0]
+
+
+def _disagreements(session: Session, con: duckdb.DuckDBPyConnection, inputs: Inputs, kind: str) -> int:
+    """Per source resource and item: values that differ from a golden value its authoritative
+    source gave. Each becomes (or updates) a rectification issue for the provider."""
+    items = {}
+    for s in inputs.sources:
+        for name, element in s.attributes:
+            items[(s.resource_id, element)] = name
+    rows = con.execute("""
+        SELECT v.resource_id, v.element, count(*) AS n,
+               list({'key': v.record_key, 'value': v.value, 'golden': g.value, 'subject': v.subject}
+                    ORDER BY v.record_key)[1:5] AS samples
+        FROM vals v JOIN vals g ON g.subject = v.subject AND g.element = v.element AND g.golden
+        WHERE NOT v.agrees AND g.rule = 'authoritative' GROUP BY v.resource_id, v.element""").fetchall()
+    found = {(rid, element): (n, samples) for rid, element, n, samples in rows}
+    service.record_disagreements(session, kind, inputs.registry_code, inputs.items, found,
+                                 [s.resource_id for s in inputs.sources], items)
+    return sum(n for n, _ in found.values())
+
+
+def _report(con: duckdb.DuckDBPyConnection, report: BuildReport, only_touched: bool) -> None:
+    where = " WHERE subject IN (SELECT subject FROM touched)" if only_touched else ""
+    report.linked = dict(con.execute(f"SELECT method, count(*) FROM links{where} GROUP BY method").fetchall())
+    report.wrong_ids = con.execute(f"SELECT count(*) FROM links WHERE suspect IS NOT NULL"
+                                   f"{' AND subject IN (SELECT subject FROM touched)' if only_touched else ''}").fetchone()[0]
+    report.unlinked = con.execute("""SELECT count(*) FROM left_records l WHERE claimed IS NULL AND NOT EXISTS (
+        SELECT 1 FROM links k WHERE k.resource_id = l.resource_id AND k.record_key = l.record_key)""").fetchone()[0]
+    report.records = con.execute(f"SELECT count(DISTINCT (resource_id, record_key)) FROM links{where}").fetchone()[0]
+    report.changed = con.execute("SELECT count(*) FROM changes").fetchone()[0]
+
+
+def run_build(database: Database, actor: Actor, *, kind: str, engine: str = "duckdb", scope: Scope | None = None,
+              thresholds: Thresholds | None = None, progress: Progress | None = None, train: bool | None = None,
+              today: date | None = None) -> BuildReport:
+    """Build the registry of ``kind`` (person or entity) from every source, or, with ``scope``,
+    update the subjects one load touched. Returns what was done."""
+    started = time.perf_counter()
+    thresholds = thresholds or Thresholds(*database.registry_thresholds)
+    step = progress or (lambda phase, done, total: None)
+    with database.unit_of_work() as session:
+        authorize(actor, "registry.build", Target("registry", kind))
+        service.ensure_registry_resource(session, actor, kind)
+    inputs = _inputs(database, kind, scope)
+    incremental = scope is not None
+    report = BuildReport(kind, "incremental" if incremental else "full")
+    if incremental and not inputs.built:
+        return report  # nothing to update before the first build
+    if not incremental:
+        inputs.touched_before = None  # type: ignore[assignment]
+    step("read", 1, len(PHASES))
+    folder = database.data_dir / "registry"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    out = folder / f"golden-{kind}-{time.time_ns()}.parquet"
+    with warehouse.session(database.data_dir / "work" / "duckdb", memory=database.warehouse_memory) as con:
+        extract.extract(con, kind, inputs.sources, today or date.today())
+        extract.link_by_keys(con, kind)
+        if incremental:
+            _changed_records(con, scope)
+        extract.apply_decisions(con, inputs.decisions)
+        extract.choose_golden(con, inputs.authorities, inputs.precedence, inputs.elements)
+        extract.flag_wrong_ids(con, kind)
+        con.execute("UPDATE links SET suspect = NULL FROM decisions d WHERE d.status = 'same' "
+                    "AND links.resource_id = d.resource_id AND links.record_key = d.record_key AND links.subject = d.subject")
+        extract.choose_golden(con, inputs.authorities, inputs.precedence, inputs.elements)
+        step("link", 2, len(PHASES))
+        _model(con, kind, inputs, engine, folder / f"model-{kind}.json", train if train is not None else not incremental,
+               thresholds)
+        if incremental:
+            con.execute("INSERT INTO touched SELECT DISTINCT subject FROM links SEMI JOIN changed USING (resource_id, record_key) "
+                        "EXCEPT SELECT subject FROM touched")
+        extract.choose_golden(con, inputs.authorities, inputs.precedence, inputs.elements)
+        step("model", 3, len(PHASES))
+        if incremental:
+            con.execute("DELETE FROM vals WHERE subject NOT IN (SELECT subject FROM touched)")
+        _history(con, inputs, kind)
+        report.subjects = _golden_table(con, kind, inputs, out, incremental)
+        with database.unit_of_work() as session:
+            report.reviews_added = _write(session, con, kind, inputs, incremental, scope)
+            report.disagreements = _disagreements(session, con, inputs, kind) if not incremental else 0
+            _report(con, report, incremental)
+            append_event(session, actor=actor, action="registry.build", target=f"registry:{kind}",
+                         detail={"mode": report.mode, "subjects": report.subjects, "linked": report.linked,
+                                 "reviews_added": report.reviews_added, "changed": report.changed})
+    step("write", 4, len(PHASES))
+    try:
+        if report.subjects or not incremental:
+            load = run_load(database, actor, resource_code=inputs.registry_code,
+                            source=LoadSource.from_path(out, label=f"registry:{kind}"),
+                            mode="incremental" if incremental else "full", allow_deletes=True)
+            report.load_id = load.id
+    finally:
+        out.unlink(missing_ok=True)
+    step("load", 5, len(PHASES))
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+__all__ = ["run_build", "Scope", "Thresholds", "BuildReport", "KEY_ELEMENT", "FEATURES", "PERSON", "BY_MODEL",
+           "GREY", "WRONG_ID", "PENDING", "Change"]

@@ -1,0 +1,139 @@
+"""The probabilistic link (Splink): records with no usable ID against the registry's subjects.
+
+The model compares derived columns (``features``): the name as written, with term-frequency
+adjustment, then its toneless pinyin, then shared characters; the birth date exactly, with day
+and month swapped, or one digit off; sex; the division code by prefix; the address; the phone.
+Each level starts from a prior m probability, so a model that has seen little data is still
+sensible; u comes from random sampling, and m is refined by expectation maximisation on a
+sample once there are enough records. The trained model is saved and reused by incremental
+updates, so only a full build trains.
+
+Engine-specific code is in ``engines``; the same settings run on DuckDB and on Spark.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import duckdb
+import splink.comparison_level_library as cll
+from splink import Linker, SettingsCreator, block_on
+from splink.internals.comparison_library import CustomComparison
+
+from datong.registry import engines
+from datong.registry.spec import PERSON
+
+log = logging.getLogger(__name__)
+
+#: Enough records for training to learn something the priors do not already say.
+EM_MIN_RECORDS = 2_000
+U_MIN_RECORDS = 1_000
+
+
+def _custom(condition: str, label: str):
+    return cll.CustomLevel(condition, label, base_dialect_str="duckdb")
+
+
+def _date(column: str) -> CustomComparison:
+    return CustomComparison(output_column_name=column, comparison_levels=[
+        cll.NullLevel(column),
+        cll.ExactMatchLevel(column),
+        _custom(f"{column}_swap_l = {column}_r", "day and month swapped"),
+        cll.DamerauLevenshteinLevel(column, 1),  # digits only: bytes are characters here
+        _custom(f"substr({column}_l, 1, 4) = substr({column}_r, 1, 4)", "same year"),
+        cll.ElseLevel(),
+    ]).configure(m_probabilities=[0.86, 0.03, 0.06, 0.03, 0.02],
+                 u_probabilities=[0.00005, 0.00005, 0.0005, 0.02, 0.9794])
+
+
+def _name(column: str, tf: bool) -> CustomComparison:
+    exact = cll.ExactMatchLevel(column)
+    if tf:
+        exact = exact.configure(tf_adjustment_column=column)
+    return CustomComparison(output_column_name=column, comparison_levels=[
+        cll.NullLevel(column),
+        exact,
+        cll.ExactMatchLevel(f"{column}_py").configure(label_for_charts="same pinyin"),
+        cll.LevenshteinLevel(f"{column}_py", 2),  # pinyin is ASCII: bytes are characters here
+        cll.ArrayIntersectLevel(f"{column}_chars", 2) if column == "name" else _custom(
+            f"substr({column}_l, 1, 1) = substr({column}_r, 1, 1)", "same surname"),
+        cll.ElseLevel(),
+    ]).configure(m_probabilities=[0.85, 0.07, 0.03, 0.03, 0.02],
+                 u_probabilities=[0.001, 0.0005, 0.002, 0.01, 0.9865])
+
+
+def _division() -> CustomComparison:
+    return CustomComparison(output_column_name="division", comparison_levels=[
+        cll.NullLevel("division"),
+        cll.ExactMatchLevel("division"),
+        _custom("substr(division_l, 1, 4) = substr(division_r, 1, 4)", "same city"),
+        _custom("substr(division_l, 1, 2) = substr(division_r, 1, 2)", "same province"),
+        cll.ElseLevel(),
+    ]).configure(m_probabilities=[0.7, 0.15, 0.1, 0.05], u_probabilities=[0.01, 0.05, 0.3, 0.64])
+
+
+def _exact(column: str, m_same: float, u_same: float) -> CustomComparison:
+    return CustomComparison(output_column_name=column, comparison_levels=[
+        cll.NullLevel(column), cll.ExactMatchLevel(column), cll.ElseLevel()]).configure(
+        m_probabilities=[m_same, 1 - m_same], u_probabilities=[u_same, 1 - u_same])
+
+
+def model_settings(kind: str, subjects: int) -> SettingsCreator:
+    """The model for a registry of this many subjects. The prior that a random pair is a match is
+    about one over that; names are weighed by how common they are once there are enough of them
+    to count (in a handful of records every name is rare)."""
+    expected_share = 1.0 / max(subjects, 1)
+    tf = subjects >= U_MIN_RECORDS
+    if kind == PERSON:
+        comparisons = [_name("name", tf), _date("birth"), _exact("sex", 0.98, 0.5), _division(),
+                       _exact("address", 0.6, 0.0005), _exact("phone", 0.7, 0.0005)]
+        blocking = [block_on("birth", "sex"), block_on("name_py", "birth_year"), block_on("phone"),
+                    block_on("name_py", "division")]
+    else:
+        comparisons = [_name("name", tf), _name("legal_rep", False), _date("founded"), _division()]
+        blocking = [block_on("name_py"), block_on("legal_rep_py", "founded"), block_on("founded", "division")]
+    return SettingsCreator(link_type="link_only", unique_id_column_name="unique_id", comparisons=comparisons,
+                           blocking_rules_to_generate_predictions=blocking,
+                           probability_two_random_records_match=min(max(expected_share, 1e-9), 0.5),
+                           retain_intermediate_calculation_columns=False, retain_matching_columns=False)
+
+
+def _train(linker: Linker, kind: str, records: int, subjects: int) -> None:
+    if subjects >= U_MIN_RECORDS:
+        linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=2026)
+    if records < EM_MIN_RECORDS:
+        return  # the priors stand
+    rules = [block_on("birth"), block_on("name_py")] if kind == PERSON else [block_on("name_py")]
+    for rule in rules:
+        linker.training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=2e6)
+
+
+def predict(con: duckdb.DuckDBPyConnection, kind: str, *, engine: str, model_path: Path | None,
+            train: bool, threshold: float) -> int:
+    """``predictions`` (left_id, subject, probability) between ``left_records_f`` and
+    ``right_records_f``; returns how many pairs scored at least ``threshold``."""
+    left = con.execute("SELECT count(*) FROM left_records_f").fetchone()[0]
+    right = con.execute("SELECT count(*) FROM right_records_f").fetchone()[0]
+    con.execute("CREATE OR REPLACE TABLE predictions (left_id VARCHAR, subject VARCHAR, probability DOUBLE)")
+    if not left or not right:
+        return 0
+    saved = model_path is not None and model_path.exists() and not train
+    settings = json.loads(model_path.read_text(encoding="utf-8")) if saved else model_settings(kind, right)
+    with engines.open_engine(engine, con) as backend:
+        frames = backend.tables(["left_records_f", "right_records_f"])
+        linker = Linker(frames, settings)
+        if not saved:
+            _train(linker, kind, left, right)
+            if model_path is not None:
+                model_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                linker.misc.save_model_to_json(str(model_path), overwrite=True)
+        scored = linker.inference.predict(threshold_match_probability=threshold)
+        backend.into(scored, "scored")
+    con.execute("""INSERT INTO predictions
+        SELECT CASE WHEN source_dataset_l = 'left_records_f' THEN unique_id_l ELSE unique_id_r END,
+               CASE WHEN source_dataset_l = 'left_records_f' THEN unique_id_r ELSE unique_id_l END,
+               match_probability FROM scored""")
+    con.execute("DROP TABLE scored")
+    return con.execute("SELECT count(*) FROM predictions").fetchone()[0]

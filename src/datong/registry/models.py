@@ -1,0 +1,142 @@
+"""The registries' tables: subjects, the records linked to them, every source's value of every
+attribute (the golden one marked), the golden record's history, the steward's review queue and
+the bureau's precedence lists."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (JSON, Boolean, Float, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, Text,
+                        UniqueConstraint, text)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from datong.db.base import Base, UTCDateTime, utcnow
+
+# How a record came to be linked to its subject.
+BY_ID, BY_UPGRADE, BY_OLD_CODE, BY_MODEL, BY_STEWARD = "id", "upgraded", "old_code", "model", "steward"
+# How the golden value was chosen.
+AUTHORITATIVE, PRECEDENCE, LATEST = "authoritative", "precedence", "latest"
+# Review queue.
+PENDING, SAME, DIFFERENT = "pending", "same", "different"
+GREY, WRONG_ID = "grey", "wrong_id"
+SEARCHED = "golden AND element IN ('DE0002', 'DE0011')"
+
+
+class Subject(Base):
+    """A person (by citizen ID number) or a legal entity (by credit code). Its id never changes:
+    a rebuild finds the row by its key and keeps it."""
+
+    __tablename__ = "registry_subjects"
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # person, entity
+    key: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Link(Base):
+    """One source record linked to one subject (a marriage record links two)."""
+
+    __tablename__ = "registry_links"
+    __table_args__ = (PrimaryKeyConstraint("resource_id", "record_key", "subject_id"),
+                      Index("ix_registry_links_subject", "subject_id"))
+
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"))
+    record_key: Mapped[str] = mapped_column(String(200))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("registry_subjects.id", ondelete="CASCADE"))
+    method: Mapped[str] = mapped_column(String(16))
+    probability: Mapped[float | None] = mapped_column(Float)
+    # "wrong_id": the record's ID names this subject, but its name and birth date name someone else.
+    suspect: Mapped[str | None] = mapped_column(String(16))
+
+
+class Value(Base):
+    """One source's value of one attribute of one subject; ``golden`` marks the one the registry
+    gives, and ``rule`` says why it won."""
+
+    __tablename__ = "registry_values"
+    __table_args__ = (PrimaryKeyConstraint("subject_id", "element", "resource_id", "record_key"),
+                      # Only names are searched: other values (经营范围) may be longer than an index entry.
+                      Index("ix_registry_values_search", "element", "value", sqlite_where=text(SEARCHED),
+                            postgresql_where=text(SEARCHED)))
+
+    subject_id: Mapped[int] = mapped_column(ForeignKey("registry_subjects.id", ondelete="CASCADE"))
+    element: Mapped[str] = mapped_column(String(32))
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"))
+    record_key: Mapped[str] = mapped_column(String(200))
+    value: Mapped[str] = mapped_column(Text)
+    load_id: Mapped[int] = mapped_column(Integer)
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
+    golden: Mapped[bool] = mapped_column(Boolean, default=False)
+    rule: Mapped[str | None] = mapped_column(String(16))
+    agrees: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Change(Base):
+    """A golden value that changed: from what, to what, because of which load."""
+
+    __tablename__ = "registry_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("registry_subjects.id", ondelete="CASCADE"), index=True)
+    element: Mapped[str] = mapped_column(String(32))
+    old: Mapped[str | None] = mapped_column(Text)
+    new: Mapped[str | None] = mapped_column(Text)
+    resource_id: Mapped[int | None] = mapped_column(Integer)
+    load_id: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Review(Base):
+    """A pair the model could not decide (or a record whose ID looks wrong), for a steward. A
+    decision stays and overrides the model in every later build."""
+
+    __tablename__ = "registry_reviews"
+    __table_args__ = (UniqueConstraint("resource_id", "record_key", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)  # person, entity
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"))
+    record_key: Mapped[str] = mapped_column(String(200))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("registry_subjects.id", ondelete="CASCADE"))
+    probability: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(String(16))  # grey, wrong_id
+    status: Mapped[str] = mapped_column(String(16), default=PENDING, index=True)
+    evidence: Mapped[dict] = mapped_column(JSON, default=dict)  # the two sides as compared
+    note: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Precedence(Base):
+    """Which departments' values count, in order, where the authoritative source has none."""
+
+    __tablename__ = "registry_precedence"
+
+    element: Mapped[str] = mapped_column(String(32), primary_key=True)
+    departments: Mapped[list[str]] = mapped_column(JSON, default=list)  # credit codes, first wins
+    set_by: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Pending(Base):
+    """A committed load the registry has yet to take in. The event consumer adds it in the event's
+    transaction; the update runs after, outside any transaction (it loads, and a load is its own
+    unit of work), claimed by one process at a time and retried until it succeeds."""
+
+    __tablename__ = "registry_pending"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    resource_id: Mapped[int] = mapped_column(Integer)
+    load_id: Mapped[int] = mapped_column(Integer)
+    snapshot: Mapped[str] = mapped_column(String(500))
+    previous: Mapped[str | None] = mapped_column(String(500))
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

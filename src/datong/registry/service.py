@@ -1,0 +1,405 @@
+"""The registries' rules: their resources in the catalog, reading a subject through sharing with
+each attribute's provenance, search, the steward's review queue, precedence lists, statistics,
+and the rectification issues that disagreements become."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from datong.catalog.models import DataElement, Resource
+from datong.catalog.schemas import ResourceIn
+from datong.codes import credit_code, id_number
+from datong.db.base import utcnow
+from datong.errors import InvalidInput, NotFound
+from datong.i18n import N_, Term
+from datong.quality.models import QualityIssue
+from datong.registry.models import (DIFFERENT, PENDING, SAME, Change, Link, Precedence, Review, Subject, Value)
+from datong.registry.spec import ENTITY, KEY_ELEMENT, KINDS, PERSON, RESOURCE_NAMES, elements_of
+from datong.security import masking
+from datong.security.audit import append_event, record_read
+from datong.security.authz import Actor, Target, authorize, service
+from datong.security.models import Department, User, UserRole
+from datong.security.roles import Role
+from datong.sharing.service import _grant_on, masking_of, read_records, required_purpose
+from datong.store.models import COMMITTED, Load, Record
+
+SUBJECT = Term(N_("Registry subject"))
+REVIEW = Term(N_("Review item"))
+REGISTRY_ISSUE = "registry"  # the kind of a disagreement's rectification issue
+KEY_NAMES = {PERSON: "公民身份号码", ENTITY: "统一社会信用代码"}
+SUMMARIES = {
+    PERSON: "以公民身份号码为主键，汇聚各部门人口数据形成的人口综合库：每项属性取一数一源的权威来源，"
+            "并保留其他来源的值、来源资源、批次和时间。",
+    ENTITY: "以统一社会信用代码为主键，汇聚各部门法人数据形成的法人综合库；旧注册号、组织机构代码映射到统一社会信用代码。",
+}
+
+
+def key_item_name(kind: str) -> str:
+    return KEY_NAMES[kind]
+
+
+def bureau_department(session: Session) -> Department:
+    """The bureau that runs the hub: ``DATONG_BUREAU`` if set, else the department of the first
+    bureau administrator."""
+    code = session.info.get("bureau")
+    if code:
+        found = session.scalar(select(Department).where(Department.code == code))
+    else:
+        found = session.scalar(select(Department).join(User, User.department_id == Department.id)
+                               .join(UserRole, UserRole.user_id == User.id)
+                               .where(UserRole.role == Role.BUREAU_ADMIN.value).order_by(User.id).limit(1))
+    if found is None:
+        raise InvalidInput(field="bureau", reason=Term(N_(
+            "no bureau department is known: set DATONG_BUREAU to its credit code or create a bureau administrator")))
+    return found
+
+
+def registry_resource(session: Session, kind: str) -> Resource:
+    bureau = bureau_department(session)
+    found = session.scalar(select(Resource).where(Resource.provider_id == bureau.id,
+                                                  Resource.name == RESOURCE_NAMES[kind]))
+    if found is None:
+        raise NotFound(what=Term(N_("Registry resource")), key=RESOURCE_NAMES[kind])
+    return found
+
+
+def registry_resource_ids(session: Session) -> set[int]:
+    try:
+        bureau = bureau_department(session)
+    except InvalidInput:
+        return set()
+    return set(session.scalars(select(Resource.id).where(Resource.provider_id == bureau.id,
+                                                         Resource.name.in_(RESOURCE_NAMES.values()))))
+
+
+def ensure_registry_resource(session: Session, actor: Actor, kind: str) -> Resource:
+    """The registry as the bureau's own resource (人口综合库, 法人综合库): its items are the
+    registry's elements, so a new element extends it; conditional sharing for people."""
+    from datong.catalog import service as catalog
+
+    try:
+        resource = registry_resource(session, kind)
+    except NotFound:
+        resource = None
+    elements = elements_of(session, kind)
+    if resource is not None and {i.name for i in resource.items} >= {e.name for e in elements}:
+        return resource
+    items = [{"name": KEY_NAMES[kind], "element": KEY_ELEMENT[kind], "key": kind}]
+    items += [{"name": e.name, "element": e.identifier} for e in elements]
+    data = ResourceIn(
+        name=RESOURCE_NAMES[kind], provider=bureau_department(session).code, summary=SUMMARIES[kind],
+        category="1", class_code="01" if kind == PERSON else "02", theme="人口" if kind == PERSON else "法人",
+        keywords=["基础库", "人口库" if kind == PERSON else "法人库", "一人一档" if kind == PERSON else "一企一档"],
+        sharing_type="conditional" if kind == PERSON else "unconditional",
+        sharing_condition="用于办理政务服务事项时核验身份与基本信息，须说明事由和案卷号" if kind == PERSON else "",
+        sharing_methods=["api", "subscription"], open_type="none", update_cycle="daily", items=items)
+    if resource is None:
+        return catalog.create_resource(session, actor, data=data)
+    return catalog.update_resource(session, actor, code=resource.code,
+                                   data=data.model_copy(update={"code": resource.code}))[0]
+
+
+def is_built(session: Session, registry_id: int) -> bool:
+    return session.scalar(select(Load.id).where(Load.resource_id == registry_id, Load.status == COMMITTED)
+                          .limit(1)) is not None
+
+
+def precedence_lists(session: Session) -> dict[str, list[str]]:
+    return {p.element: list(p.departments) for p in session.scalars(select(Precedence))}
+
+
+@service(mutates=True)
+def set_precedence(session: Session, actor: Actor, *, element: str, departments: list[str]) -> Precedence:
+    """The bureau's order of sources for an element whose authoritative source has no value."""
+    authorize(actor, "registry.precedence", Target("registry", element))
+    elem = session.scalar(select(DataElement).where(DataElement.identifier == element))
+    if elem is None or not elem.base_registry:
+        raise InvalidInput(field="element", reason=Term(N_("no registry uses this element")))
+    known = set(session.scalars(select(Department.code).where(Department.code.in_(departments))))
+    unknown = [d for d in departments if d not in known]
+    if unknown:
+        raise InvalidInput(field="departments", reason=Term(N_("unknown department")), value="、".join(unknown))
+    row = session.get(Precedence, element) or Precedence(element=element)
+    row.departments, row.set_by, row.set_at = list(dict.fromkeys(departments)), actor.name, utcnow()
+    session.add(row)
+    session.flush()
+    append_event(session, actor=actor, action="registry.precedence", target=f"element:{element}",
+                 detail={"departments": row.departments})
+    return row
+
+
+# --- reading a subject --------------------------------------------------------------------------
+
+
+def normalise_key(kind: str, key: str) -> str:
+    """An ID number as people type it (15 digits upgraded, lower-case x) or a credit code."""
+    text = (key or "").strip().upper()
+    if kind == PERSON and len(text) == 15 and text.isdigit():
+        text = id_number.upgrade_id_number(text)
+    if kind == PERSON and not id_number.validate(text).valid:
+        raise InvalidInput(field="id_number", reason=Term(N_("not a valid citizen ID number")), value=key)
+    if kind == ENTITY and not credit_code.validate(text).valid:
+        raise InvalidInput(field="credit_code", reason=Term(N_("not a valid unified social credit code")), value=key)
+    return text
+
+
+def _subject(session: Session, kind: str, key: str) -> Subject | None:
+    return session.scalar(select(Subject).where(Subject.kind == kind, Subject.key == key))
+
+
+def _provenance(session: Session, subject: Subject, registry: Resource, shown: dict, plain: frozenset) -> dict:
+    """For each attribute the caller sees: the golden value's source and every other source's
+    value, masked as the attribute is."""
+    items = {i.element.identifier: i for i in registry.items if i.element is not None}
+    visible = {e: i for e, i in items.items() if i.name in shown}
+    if not visible:
+        return {}
+    rows = session.execute(
+        select(Value, Resource.code, Resource.name, Department.code, Department.name)
+        .join(Resource, Resource.id == Value.resource_id).join(Department, Department.id == Resource.provider_id)
+        .where(Value.subject_id == subject.id, Value.element.in_(list(visible)))
+        .order_by(Value.element, Value.golden.desc(), Value.as_of.desc())).all()
+    overrides, out = masking_of(session), {}
+    for value, code, name, dept_code, dept_name in rows:
+        item = visible[value.element]
+        policy = None if item.name in plain else masking.policy_for(value.element, item.sensitivity, overrides)
+        out.setdefault(item.name, []).append({
+            "value": masking.mask(value.value, policy), "golden": value.golden, "rule": value.rule,
+            "agrees": value.agrees, "resource": code, "resource_name": name, "department": dept_code,
+            "department_name": dept_name, "load": value.load_id, "as_of": value.as_of.isoformat(),
+            "record": value.record_key})
+    return out
+
+
+def _history(session: Session, subject: Subject, registry: Resource, shown: dict, plain: frozenset) -> list[dict]:
+    items = {i.element.identifier: i for i in registry.items if i.element is not None and i.name in shown}
+    overrides = masking_of(session)
+    out = []
+    for change in session.scalars(select(Change).where(Change.subject_id == subject.id, Change.element.in_(list(items)))
+                                  .order_by(Change.id.desc()).limit(200)):
+        item = items[change.element]
+        policy = None if item.name in plain else masking.policy_for(change.element, item.sensitivity, overrides)
+        out.append({"item": item.name, "old": masking.mask(change.old, policy), "new": masking.mask(change.new, policy),
+                    "resource_id": change.resource_id, "load": change.load_id, "at": change.at.isoformat()})
+    return out
+
+
+@service(mutates=False, personal=True)
+def read_subject(session: Session, actor: Actor, *, kind: str, key: str, purpose: str,
+                 case_number: str | None = None) -> dict:
+    """A person's or company's golden record, read through sharing (the caller's grant on the
+    registry resource, masking, one audit event), with provenance and history."""
+    number = normalise_key(kind, key)
+    registry = registry_resource(session, kind)
+    result = read_records(session, actor, resource_code=registry.code, keys=[number], purpose=purpose,
+                          case_number=case_number)
+    if not result["records"]:
+        raise NotFound(what=SUBJECT, key=number)
+    record = result["records"][0]
+    subject = _subject(session, kind, number)
+    grant = _grant_on(session, actor, registry.code)
+    plain = grant.plain_items if grant else frozenset()
+    links = session.execute(select(Link.method, Link.suspect, Resource.code, func.count())
+                            .join(Resource, Resource.id == Link.resource_id).where(Link.subject_id == subject.id)
+                            .group_by(Link.method, Link.suspect, Resource.code)).all() if subject else []
+    return {
+        "kind": kind, "key": number, "subject": subject.id if subject else None, "resource": registry.code,
+        "grant": result["grant"], "last_updated": result["last_updated"], "attributes": record,
+        "provenance": _provenance(session, subject, registry, record, plain) if subject else {},
+        "history": _history(session, subject, registry, record, plain) if subject else [],
+        "links": [{"method": m, "suspect": s, "resource": c, "records": n} for m, s, c, n in links],
+    }
+
+
+@service(mutates=False, personal=True)
+def search_subjects(session: Session, actor: Actor, *, kind: str, name: str, birth: date | None = None,
+                    purpose: str, case_number: str | None = None, limit: int = 20) -> dict:
+    """People by name (and birth date), companies by name: matches read through sharing."""
+    purpose = required_purpose(purpose)
+    text = (name or "").strip()
+    if not text:
+        raise InvalidInput(field="name", reason=Term(N_("give a name to search for")))
+    registry = registry_resource(session, kind)
+    name_element = "DE0002" if kind == PERSON else "DE0011"
+    golden = select(Value.subject_id).where(Value.golden, Value.element == name_element)
+    golden = golden.where(Value.value == text) if kind == PERSON else golden.where(Value.value.contains(text))
+    if birth is not None:
+        born = select(Value.subject_id).where(Value.golden, Value.element == "DE0004", Value.value == birth.isoformat())
+        golden = golden.where(Value.subject_id.in_(born))
+    keys = list(session.scalars(select(Subject.key).where(Subject.id.in_(golden)).order_by(Subject.key)
+                                .limit(min(max(limit, 1), 100))))
+    if not keys:  # still a read under a grant: refused without one, audited with one
+        return read_records(session, actor, resource_code=registry.code, keys=[], purpose=purpose,
+                            case_number=case_number)
+    return read_records(session, actor, resource_code=registry.code, keys=keys, purpose=purpose,
+                        case_number=case_number)
+
+
+# --- the review queue ---------------------------------------------------------------------------
+
+
+def _review_target(session: Session) -> Target:
+    return Target("registry", "review", bureau_department(session).id)
+
+
+def _sides(session: Session, review: Review, registry_items: dict[str, str]) -> dict:
+    record = session.scalar(select(Record.payload).where(Record.resource_id == review.resource_id,
+                                                         Record.key == review.record_key))
+    golden = dict(session.execute(select(Value.element, Value.value).where(Value.subject_id == review.subject_id,
+                                                                            Value.golden)).all())
+    return {"record": json.loads(record) if record else {},
+            "subject": {registry_items.get(e, e): v for e, v in golden.items()}}
+
+
+@service(mutates=False, personal=True)
+def list_reviews(session: Session, actor: Actor, *, kind: str, status: str | None = PENDING, limit: int = 50,
+                 offset: int = 0) -> dict:
+    """The steward's queue, with both sides of each pair. Seeing them is a read of personal data."""
+    authorize(actor, "registry.review", _review_target(session))
+    stmt = (select(Review, Subject.key, Resource.code, Resource.name).join(Subject, Subject.id == Review.subject_id)
+            .join(Resource, Resource.id == Review.resource_id).where(Review.kind == kind))
+    if status:
+        stmt = stmt.where(Review.status == status)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.execute(stmt.order_by(Review.probability.desc(), Review.id).limit(limit).offset(offset)).all()
+    names = {e.identifier: e.name for e in elements_of(session, kind)}
+    items = [{"id": r.id, "resource": code, "resource_name": name, "record_key": r.record_key, "subject": key,
+              "probability": round(r.probability, 4), "reason": r.reason, "status": r.status, "note": r.note,
+              "decided_by": r.decided_by, "decided_at": r.decided_at.isoformat() if r.decided_at else None,
+              **_sides(session, r, names)} for r, key, code, name in rows]
+    if items:
+        record_read(session, actor=actor, action="registry.review.read", target=f"registry:{kind}",
+                    subjects=[i["subject"] for i in items], purpose="人工复核关联",
+                    detail={"reviews": [i["id"] for i in items]})
+    return {"total": total, "items": items}
+
+
+@service(mutates=True)
+def decide_review(session: Session, actor: Actor, *, review_id: int, same: bool, note: str = "") -> Review:
+    """Same or different: kept, and it outranks the model (and the ID) in every later build."""
+    authorize(actor, "registry.review", _review_target(session))
+    review = session.get(Review, review_id)
+    if review is None:
+        raise NotFound(what=REVIEW, key=str(review_id))
+    review.status, review.note = SAME if same else DIFFERENT, note.strip()[:2000]
+    review.decided_by, review.decided_at = actor.name, utcnow()
+    subject = session.get(Subject, review.subject_id)
+    append_event(session, actor=actor, action="registry.review.decide", target=f"review:{review.id}",
+                 subjects=[subject.key], detail={"status": review.status, "resource_id": review.resource_id,
+                                                 "record": review.record_key, "reason": review.reason})
+    return review
+
+
+@service(mutates=True)
+def relink(session: Session, actor: Actor, *, kind: str, resource_code: str, record_key: str, key: str,
+           same: bool, note: str = "") -> Review:
+    """A steward links a record to a subject (merge) or takes it away (unlink) directly."""
+    authorize(actor, "registry.review", _review_target(session))
+    number = normalise_key(kind, key)
+    resource = session.scalar(select(Resource).where(Resource.code == resource_code))
+    if resource is None:
+        raise NotFound(what=Term(N_("Resource")), key=resource_code)
+    if session.scalar(select(Record.id).where(Record.resource_id == resource.id, Record.key == record_key)) is None:
+        raise NotFound(what=Term(N_("Record")), key=record_key)
+    subject = _subject(session, kind, number)
+    if subject is None:
+        raise NotFound(what=SUBJECT, key=number)
+    review = session.scalar(select(Review).where(Review.resource_id == resource.id, Review.record_key == record_key,
+                                                 Review.subject_id == subject.id))
+    if review is None:
+        review = Review(kind=kind, resource_id=resource.id, record_key=record_key, subject_id=subject.id,
+                        probability=1.0 if same else 0.0, reason="steward", evidence={})
+        session.add(review)
+        session.flush()
+    return decide_review(session, actor, review_id=review.id, same=same, note=note)
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+
+@service(mutates=False)
+def registry_stats(session: Session, actor: Actor, *, kind: str) -> dict:
+    """Subjects, coverage of each attribute, share of each source's records linked, open
+    disagreements and the review queue. Counts only: no personal data."""
+    authorize(actor, "registry.stats", Target("registry", kind))
+    subjects = session.scalar(select(func.count()).select_from(Subject).where(Subject.kind == kind)) or 0
+    ids = select(Subject.id).where(Subject.kind == kind).scalar_subquery()
+    names = {e.identifier: e.name for e in elements_of(session, kind)}
+    coverage = dict(session.execute(select(Value.element, func.count()).where(Value.golden, Value.subject_id.in_(ids))
+                                    .group_by(Value.element)).all())
+    rules = session.execute(select(Value.rule, func.count()).where(Value.golden, Value.subject_id.in_(ids))
+                            .group_by(Value.rule)).all()
+    linked = dict(session.execute(select(Link.resource_id, func.count(func.distinct(Link.record_key)))
+                                  .where(Link.subject_id.in_(ids)).group_by(Link.resource_id)).all())
+    methods = dict(session.execute(select(Link.method, func.count()).where(Link.subject_id.in_(ids))
+                                   .group_by(Link.method)).all())
+    suspects = session.scalar(select(func.count()).select_from(Link).where(Link.subject_id.in_(ids),
+                                                                           Link.suspect.is_not(None))) or 0
+    sources = []
+    excluded = registry_resource_ids(session)
+    for rid in sorted(set(linked) - excluded):
+        resource = session.get(Resource, rid)
+        total = session.scalar(select(func.count()).select_from(Record).where(Record.resource_id == rid)) or 0
+        sources.append({"resource": resource.code, "name": resource.name, "department": resource.provider.name,
+                        "records": total, "linked": linked[rid], "share": round(linked[rid] / total, 4) if total else 0})
+    reviews = dict(session.execute(select(Review.status, func.count()).where(Review.kind == kind)
+                                   .group_by(Review.status)).all())
+    issues = session.scalar(select(func.count()).select_from(QualityIssue).where(
+        QualityIssue.kind == REGISTRY_ISSUE, QualityIssue.state != "closed",
+        QualityIssue.rule.like(f"%:registry:{kind}"))) or 0
+    return {"kind": kind, "subjects": subjects,
+            "coverage": [{"element": e, "name": n, "subjects": coverage.get(e, 0),
+                          "share": round(coverage.get(e, 0) / subjects, 4) if subjects else 0} for e, n in names.items()],
+            "rules": {r or "none": n for r, n in rules}, "methods": methods, "wrong_ids": suspects,
+            "sources": sources, "reviews": {"pending": reviews.get(PENDING, 0), "same": reviews.get(SAME, 0),
+                                            "different": reviews.get(DIFFERENT, 0)},
+            "open_disagreements": issues}
+
+
+# --- disagreements become rectification issues -----------------------------------------------------
+
+
+def record_disagreements(session: Session, kind: str, registry_code: str, items: dict[str, str],
+                         found: dict[tuple[int, str], tuple[int, list]], resource_ids: list[int],
+                         item_names: dict[tuple[int, str], str]) -> None:
+    """Open, update or close one issue per (source resource, item) whose values disagree with
+    golden values from the authoritative source. The samples name the registry resource as the
+    source of the expected value, so who may see it is decided by the grants on it."""
+    from datong.quality.service import OPEN, CLOSED, REOPENED, _note
+
+    rule_of = {(rid, e): f"{item_names.get((rid, e), e)}:registry:{kind}" for rid, e in found}
+    existing = {(i.resource_id, i.rule): i for i in session.scalars(select(QualityIssue).where(
+        QualityIssue.kind == REGISTRY_ISSUE, QualityIssue.rule.like(f"%:registry:{kind}")))}
+    deadline = date.today() + timedelta(days=int(session.info.get("issue_deadline_days", 15)))
+    by = f"registry:{kind}"
+    for (rid, element), (count, samples) in found.items():
+        item = item_names.get((rid, element), element)
+        shown = [{"row": None, "key": s["key"], "value": s["value"], "reason": "registry_disagrees",
+                  "detail": f"{s['golden']} ({registry_code})", "source": registry_code,
+                  "source_item": items.get(element, element)} for s in samples]
+        issue = existing.get((rid, rule_of[(rid, element)]))
+        if issue is None:
+            resource = session.get(Resource, rid)
+            issue = QualityIssue(resource_id=rid, department_id=resource.provider_id, rule=rule_of[(rid, element)],
+                                 item=item, kind=REGISTRY_ISSUE, severity="warn", state=OPEN, deadline=deadline,
+                                 history=[{"at": utcnow().isoformat(timespec="seconds"), "by": by, "from": None,
+                                           "to": OPEN, "note": f"{count}"}])
+            session.add(issue)
+        elif issue.state == CLOSED:
+            _note(issue, REOPENED, by, f"{count}")
+            issue.deadline, issue.closed_at = deadline, None
+        issue.failing, issue.samples, issue.updated_at = count, shown, utcnow()
+    current = set(rule_of.values())
+    for (rid, rule), issue in existing.items():
+        if rule not in current and issue.state != CLOSED and rid in resource_ids:
+            issue.failing, issue.samples = 0, []
+            _note(issue, CLOSED, by, "0")
+    session.flush()
+
+
+__all__ = ["KINDS", "read_subject", "search_subjects", "list_reviews", "decide_review", "relink", "registry_stats",
+           "set_precedence", "ensure_registry_resource"]
