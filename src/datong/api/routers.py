@@ -9,6 +9,8 @@ from datong.quality.api import router as quality_router
 from datong.catalog.ckan import router as ckan_router
 from datong.security.api import router as security_router
 from datong.sharing.api import router as sharing_router
+from datong.registry.api import router as registry_router
+import datong.registry.updates  # noqa: F401 - registers the registries' load consumer
 
 # Sharing first: routes are matched in order, and its governed reads are the hot path. Ingest and
 # quality before the catalog: their /resources/{code}/… routes must win over the catalog's
@@ -16,5 +18,5 @@ from datong.sharing.api import router as sharing_router
 #: With each, what its routes check before their handler: our own API answers 422 for a query
 #: parameter it does not know; the CKAN routes take CKAN's parameters and ignore others, as CKAN does.
 STRICT = [Depends(known_query)]
-ROUTERS = [(sharing_router, STRICT), (security_router, STRICT), (ingest_router, STRICT), (quality_router, STRICT),
+ROUTERS = [(sharing_router, STRICT), (registry_router, STRICT), (security_router, STRICT), (ingest_router, STRICT), (quality_router, STRICT),
            (catalog_router, STRICT), (ckan_router, [])]

@@ -23,7 +23,9 @@ def root(
 
 
 def _register() -> None:
-    from datong.cli import audit, catalog, codes, identity, ingest, system, worker
+    from datong.cli import audit, catalog, codes, identity, ingest, registry, system, worker
+
+    import datong.registry.updates  # noqa: F401 - loads committed here are queued for the registries
 
     system.register(app)
     app.add_typer(identity.dept, name="dept")
@@ -35,6 +37,7 @@ def _register() -> None:
     app.add_typer(ingest.quality_app, name="quality")
     app.add_typer(audit.app, name="audit")
     app.add_typer(codes.app, name="codes")
+    app.add_typer(registry.app, name="registry")
 
 
 _register()

@@ -1,4 +1,4 @@
-"""datong worker: deliver subscriptions' changes."""
+"""datong worker: deliver subscriptions' changes, and take committed loads into the registries."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
+from datong import events
 from datong.cli.context import Context
+import datong.registry.updates  # noqa: F401 - registers the registries' load consumer
 from datong.i18n import N_
 from datong.sharing.subscriptions import MAX_ATTEMPTS, deliver_due
 
@@ -21,6 +23,7 @@ def worker(
     """Deliver subscription changes to the subscribers' callbacks (signed, retried with backoff)."""
     context: Context = ctx.obj
     while True:
+        events.dispatch(context.database)  # events not yet consumed, and the registries' queued updates
         counts = deliver_due(context.database, max_attempts=max_attempts)
         if once or any(counts.values()):
             typer.echo(context.say(N_("delivered {delivered}, failed {failed}, dead letters {dead}"), **counts))

@@ -120,8 +120,8 @@ def _changed_records(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
     if scope.previous and Path(scope.previous).exists():
         old = f"read_parquet({sql_string(scope.previous)})"
         con.execute(f"""CREATE OR REPLACE TABLE changed AS SELECT {scope.resource_id} AS resource_id, __key AS record_key
-            FROM (SELECT __key, __hash FROM {new} EXCEPT SELECT __key, __hash FROM {old}
-                  UNION SELECT __key, NULL FROM {old} ANTI JOIN {new} USING (__key))""")
+            FROM (SELECT __key FROM (SELECT __key, __hash FROM {new} EXCEPT SELECT __key, __hash FROM {old})
+                  UNION SELECT o.__key FROM {old} o ANTI JOIN {new} n USING (__key))""")
     else:
         con.execute(f"CREATE OR REPLACE TABLE changed AS SELECT {scope.resource_id} AS resource_id, "
                     f"__key AS record_key FROM {new}")

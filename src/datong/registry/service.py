@@ -140,9 +140,9 @@ def normalise_key(kind: str, key: str) -> str:
     text = (key or "").strip().upper()
     if kind == PERSON and len(text) == 15 and text.isdigit():
         text = id_number.upgrade_id_number(text)
-    if kind == PERSON and not id_number.validate(text).valid:
+    if kind == PERSON and not id_number.validate_id_number(text).valid:
         raise InvalidInput(field="id_number", reason=Term(N_("not a valid citizen ID number")), value=key)
-    if kind == ENTITY and not credit_code.validate(text).valid:
+    if kind == ENTITY and not credit_code.validate_credit_code(text).valid:
         raise InvalidInput(field="credit_code", reason=Term(N_("not a valid unified social credit code")), value=key)
     return text
 
@@ -188,6 +188,17 @@ def _history(session: Session, subject: Subject, registry: Resource, shown: dict
     return out
 
 
+def _operator_read(session: Session, actor: Actor, registry: Resource, number: str, purpose: str,
+                   case_number: str | None) -> dict:
+    authorize(actor, "registry.build", Target("registry", registry.code))
+    purpose = required_purpose(purpose)
+    payload = session.scalar(select(Record.payload).where(Record.resource_id == registry.id, Record.key == number))
+    record_read(session, actor=actor, action="registry.read", target=f"resource:{registry.code}",
+                subjects=[number] if payload else [], purpose=purpose, case_number=case_number)
+    records = [{"key": number, **json.loads(payload)}] if payload else []
+    return {"records": records, "grant": None, "last_updated": None}
+
+
 @service(mutates=False, personal=True)
 def read_subject(session: Session, actor: Actor, *, kind: str, key: str, purpose: str,
                  case_number: str | None = None) -> dict:
@@ -195,14 +206,20 @@ def read_subject(session: Session, actor: Actor, *, kind: str, key: str, purpose
     registry resource, masking, one audit event), with provenance and history."""
     number = normalise_key(kind, key)
     registry = registry_resource(session, kind)
-    result = read_records(session, actor, resource_code=registry.code, keys=[number], purpose=purpose,
-                          case_number=case_number)
+    authorize(actor, "share.read", Target("resource", registry.code, registry.provider_id))
+    if actor.kind == "system":  # the local operator's maintenance read: no grant, still audited
+        result, plain = _operator_read(session, actor, registry, number, purpose, case_number), None
+    else:
+        result = read_records(session, actor, resource_code=registry.code, keys=[number], purpose=purpose,
+                              case_number=case_number)
+        grant = _grant_on(session, actor, registry.code)
+        plain = grant.plain_items if grant else frozenset()
     if not result["records"]:
         raise NotFound(what=SUBJECT, key=number)
     record = result["records"][0]
     subject = _subject(session, kind, number)
-    grant = _grant_on(session, actor, registry.code)
-    plain = grant.plain_items if grant else frozenset()
+    if plain is None:
+        plain = frozenset(record)
     links = session.execute(select(Link.method, Link.suspect, Resource.code, func.count())
                             .join(Resource, Resource.id == Link.resource_id).where(Link.subject_id == subject.id)
                             .group_by(Link.method, Link.suspect, Resource.code)).all() if subject else []
@@ -224,6 +241,7 @@ def search_subjects(session: Session, actor: Actor, *, kind: str, name: str, bir
     if not text:
         raise InvalidInput(field="name", reason=Term(N_("give a name to search for")))
     registry = registry_resource(session, kind)
+    authorize(actor, "share.read", Target("resource", registry.code, registry.provider_id))
     name_element = "DE0002" if kind == PERSON else "DE0011"
     golden = select(Value.subject_id).where(Value.golden, Value.element == name_element)
     golden = golden.where(Value.value == text) if kind == PERSON else golden.where(Value.value.contains(text))
@@ -251,8 +269,8 @@ def _sides(session: Session, review: Review, registry_items: dict[str, str]) -> 
                                                          Record.key == review.record_key))
     golden = dict(session.execute(select(Value.element, Value.value).where(Value.subject_id == review.subject_id,
                                                                             Value.golden)).all())
-    return {"record": json.loads(record) if record else {},
-            "subject": {registry_items.get(e, e): v for e, v in golden.items()}}
+    return {"record_values": json.loads(record) if record else {},
+            "subject_values": {registry_items.get(e, e): v for e, v in golden.items()}}
 
 
 @service(mutates=False, personal=True)

@@ -27,6 +27,7 @@ from datong.security.authz import Actor
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=30)
 MAX_ATTEMPTS = 5
+RETRY_AFTER = timedelta(minutes=2)
 
 
 @events.consumer(events.LOAD_COMMITTED, "registry.updates")
@@ -71,8 +72,8 @@ def process_pending(database: Database, *, engine: str | None = None, limit: int
         except Exception as exc:  # noqa: BLE001 - kept with its error, retried until MAX_ATTEMPTS
             log.exception("registry update for load %s failed", row.load_id)
             with database.unit_of_work() as session:
-                session.execute(update(Pending).where(Pending.id == row.id).values(
-                    error=str(exc)[:2000], claimed_until=None))
+                session.execute(update(Pending).where(Pending.id == row.id).values(  # retried after a pause
+                    error=str(exc)[:2000], claimed_until=utcnow() + RETRY_AFTER * (row.attempts + 1)))
             continue
         with database.unit_of_work() as session:
             session.execute(delete(Pending).where(Pending.id == row.id))
