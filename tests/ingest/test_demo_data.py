@@ -48,7 +48,8 @@ def test_the_demo_loads_the_catalog_and_rejects_the_defects(settings, database):
     assert result.exit_code == 0, result.output
     with database.unit_of_work() as session:
         loads = {load.resource.name: load for load in session.scalars(select(Load))}
-        assert len(loads) == 15 and all(load.status == "committed" for load in loads.values())  # by resource
+        # 18 departments' resources and the bureau's two registries, by resource
+        assert len(loads) == 20 and all(load.status == "committed" for load in loads.values())
         population = loads["户籍人口基本信息"]
         assert (population.read, population.rejected) == (2000 + 4, 8 + 6 + 4)  # rates of 2,000 rows
         assert loads["社会保险参保信息"].encoding == "gb18030" and loads["出生医学证明信息"].source_kind == "xlsx"
@@ -60,12 +61,20 @@ def test_the_demo_loads_the_catalog_and_rejects_the_defects(settings, database):
 
     with database.unit_of_work() as session:
         statuses = sorted(r.status for r in session.scalars(select(ShareRequest)))
-        assert statuses == ["approved", "approved", "approved", "approved", "pending", "rejected"]
+        assert statuses == ["approved", "approved", "approved", "approved", "approved", "pending", "rejected"]
         states = sorted(grant_state(g) for g in session.scalars(select(Grant)))
-        assert states == ["active", "active", "active", "expired"]
+        assert states == ["active", "active", "active", "active", "expired"]  # 民政 on 人口综合库 too
         deliveries = list(session.scalars(select(Delivery)))
         assert len(deliveries) == 3 and {d.event for d in deliveries} == {"inserted"}
+    from datong.registry.models import Link, Subject
+
+    with database.unit_of_work() as session:
+        methods = dict(session.execute(select(Link.method, func.count()).group_by(Link.method)).all())
+        assert session.scalar(select(func.count()).select_from(Subject).where(Subject.kind == "person")) > 1900
+        assert methods["model"] > 20 and methods["old_code"] > 0  # 低保 and 学籍 without IDs; 食品许可 by 注册号
+        assert session.scalar(select(func.count()).select_from(Link).where(Link.suspect.is_not(None))) >= 1
+        before = session.scalar(select(func.count()).select_from(Load))
     again = run(settings, "demo", "--no-serve", "--people", "2000")
     with database.unit_of_work() as session:
-        assert session.scalar(select(func.count()).select_from(Load)) == 16  # idempotent (15 + the new deaths)
+        assert session.scalar(select(func.count()).select_from(Load)) == before  # idempotent
     assert again.exit_code == 0

@@ -49,6 +49,13 @@ NO_ACTOR = {
     "datong.sharing.subscriptions.callback_policy",
     # whether a delivery worker reported lately: a time, no data
     "datong.sharing.subscriptions.worker_seen",
+    # the registries' catalog lookups and counts (no personal data), the machinery of a build that
+    # authorized itself (registry.build), and the load consumer that only queues the update
+    "datong.registry.service.bureau_department", "datong.registry.service.is_built",
+    "datong.registry.service.precedence_lists", "datong.registry.service.record_disagreements",
+    "datong.registry.service.registry_resource", "datong.registry.service.registry_resource_ids",
+    "datong.registry.spec.authorities", "datong.registry.spec.elements_of", "datong.registry.spec.sources_of",
+    "datong.registry.updates.pending_count", "datong.registry.updates.queue_update",
 }
 #: Primitives that take the actor by keyword to record or check it.
 PRIMITIVES = {"datong.security.audit.append_event", "datong.security.authz.authorize",

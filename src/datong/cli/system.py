@@ -88,7 +88,8 @@ def register(app: typer.Typer) -> None:
             for name, counts in data.loads.items():
                 typer.echo(f"  {counts['code']:<12} {name:<12} read {counts['read']:>8,}  rejected "
                            f"{counts['rejected']:>6,}  inserted {counts['inserted']:>8,}")
-            from datong.demo.sharing import build_demo_sharing
+            from datong.demo.sharing import build_demo_registry, build_demo_sharing
+
 
             settings = context.settings
             shared = build_demo_sharing(context.database,
@@ -97,6 +98,11 @@ def register(app: typer.Typer) -> None:
                 typer.echo(say(N_("Sharing: {n} requests (granted, approved, pending, rejected, expired); HR "
                                   "subscribed to deaths, {d} new deaths waiting for delivery to /demo/receiver."),
                                n=shared.requests, d=shared.deaths_loaded))
+            for kind, built in build_demo_registry(context.database).items():
+                typer.echo(say(N_("Registry {kind}: {subjects} subjects, {linked} records linked by the model, {reviews} "
+                                  "to review, {wrong} probable wrong IDs."), kind=kind, subjects=f"{built.subjects:,}",
+                               linked=f"{built.linked.get('model', 0):,}", reviews=built.reviews_added,
+                               wrong=built.wrong_ids))
         typer.echo(say(N_("Every demo account's password is {password}")
                        , password=DEMO_PASSWORD))
         for username, name, department, roles in report.logins:

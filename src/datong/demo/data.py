@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import json
+import random
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +22,7 @@ from datong.ingest.sources import Source
 from datong.quality.flows import run_quality
 from datong.security.authz import Actor
 
+from datong.demo.defects import RATES, inject_person_defects
 from datong.demo.people import generate, rows_for
 
 #: resource name → (share of the population or of the companies, file format, encoding)
@@ -39,7 +42,13 @@ PLAN = {
     "医疗机构执业登记信息": (0.05, "xlsx", None),
     "学历学位信息": (0.3, "jsonl", None),
     "学校名录": (0.05, "jsonl", None),
+    "最低生活保障对象信息": (0.03, "csv", "gbk"),
+    "学籍信息": (0.15, "jsonl", None),
+    "食品经营许可信息": (0.3, "csv", "utf-8"),
 }
+#: Resources whose people come with the defects the registry must overcome (datong.demo.defects).
+PERSON_DEFECTS = {"最低生活保障对象信息": RATES,
+                  "学籍信息": {**RATES, "no_id": 0.05, "homophone": 0.04}}
 STALE = "流动人口居住登记信息"  # loaded, then left longer than its daily promise
 
 
@@ -47,6 +56,12 @@ STALE = "流动人口居住登记信息"  # loaded, then left longer than its da
 class DemoData:
     loads: dict[str, dict] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+
+
+def person_columns(items: list[tuple[str, str | None, str | None]]) -> dict[str, int]:
+    """Where a resource's ID, name, birth date and address are, for the defects."""
+    wanted = {"DE0001": "id", "DE0002": "name", "DE0004": "birth", "DE0008": "address"}
+    return {wanted[e]: i for i, (_, e, _) in enumerate(items) if e in wanted}
 
 
 def _write(path: Path, header: list[str], rows: list[list[str]], fmt: str, encoding: str | None) -> Path:
@@ -91,6 +106,11 @@ def load_demo_data(database: Database, actor: Actor, *, people: int = 100_000, s
         code, items = resources[name]
         share, fmt, encoding = PLAN[name]
         header, rows, injected = rows_for(population, items, share, authoritative=name == "户籍人口基本信息")
+        if name in PERSON_DEFECTS:
+            columns = person_columns(items)
+            applied = inject_person_defects(rows, columns, random.Random(f"{seed}:{name}"), PERSON_DEFECTS[name],
+                                            others=[p.id_number for p in population.people[:1000]])
+            injected = {**injected, **Counter(applied.values())}
         path = _write(folder / f"{name}.{fmt}", header, rows, fmt, encoding)
         if progress:
             progress(name, len(rows))

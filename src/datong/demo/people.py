@@ -58,6 +58,18 @@ class Company:
     capital: str
     founded: date
     scope: str
+    reg_no: str = ""  # the 注册号 it had before the credit code (GS15-2006), for companies before 2015
+
+
+def make_registration_number(rng: random.Random, division: str) -> str:
+    """A 15-digit 注册号: the registering authority's division, a serial, and the ISO 7064
+    MOD 11,10 check digit that GS15-2006 prescribes."""
+    first14 = f"{division}{rng.randrange(10**7, 10**8)}"
+    product = 10
+    for digit in first14:
+        total = (int(digit) + product) % 10 or 10
+        product = (total * 2) % 11
+    return first14 + str((11 - product) % 10)
 
 
 @dataclass
@@ -102,9 +114,11 @@ def generate(people: int, *, seed: int = 2026, province: str = "33", companies: 
                                  rng.choice(phones), division))
     firms = []
     for _ in range(companies if companies is not None else max(people // 20, 10)):
-        firms.append(Company(make_credit_code(rng, rng.choice(places)), fake.company(), rng.choice(names),
-                             f"{rng.choice((10, 50, 100, 200, 500, 1000))}万元人民币",
-                             date(1995, 1, 1) + timedelta(days=rng.randrange(10000)), rng.choice(SCOPES)))
+        division = rng.choice(places)
+        founded = date(1995, 1, 1) + timedelta(days=rng.randrange(10000))
+        firms.append(Company(make_credit_code(rng, division), fake.company(), rng.choice(names),
+                             f"{rng.choice((10, 50, 100, 200, 500, 1000))}万元人民币", founded, rng.choice(SCOPES),
+                             make_registration_number(rng, division) if founded.year < 2015 else ""))
     return Population(population, firms, seed, rng)
 
 
@@ -138,6 +152,9 @@ def _getter(element: str | None, name: str, rng: random.Random):
         "DE0021": lambda p, c: f"{p.division}{rng.randrange(10**5, 10**6)}GB{rng.randrange(10**4, 10**5)}"
                                f"F{rng.randrange(10**7, 10**8)}",
         "DE0022": lambda p, c: f"{rng.choice('PQRS')}{rng.randrange(10**8, 10**9)}",
+        "DE0023": lambda p, c: c.reg_no,
+        "DE0025": lambda p, c: rng.choice(("参保缴费", "参保缴费", "参保缴费", "暂停缴费", "终止参保")),
+        "DE0026": lambda p, c: rng.choice(("存续", "存续", "存续", "存续", "注销", "吊销")),
     }
     if element in by_element:
         get = by_element[element]
@@ -151,6 +168,12 @@ def _getter(element: str | None, name: str, rng: random.Random):
     return lambda p, c, spouse: get(p, c)
 
 
+def _serial(name: str):
+    """A department's own record numbers: unique, in order."""
+    counter = iter(range(1, 10**9))
+    return lambda p, c, spouse: f"{name[:2]}{next(counter):09d}"
+
+
 FULL_WIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
@@ -160,11 +183,14 @@ def rows_for(pop: Population, items: list[tuple[str, str | None, str | None]], s
     ``share`` of the population (or per company for company-keyed resources), with defects
     injected at RATES; returns the header, the rows and how many of each defect were injected."""
     rng = random.Random(f"{pop.seed}:{items[0][0]}:{share}")
-    by_company = any(key == "entity" for _, _, key in items) and not any(key == "person" for _, _, key in items)
+    elements = {e for _, e, _ in items}
+    by_company = bool(elements & {"DE0010", "DE0023"}) and not any(key == "person" for _, _, key in items) \
+        and "DE0001" not in elements
     subjects = pop.companies if by_company else pop.people
     chosen = rng.sample(range(len(subjects)), max(1, int(len(subjects) * share)))
     header = [name for name, _, _ in items]
-    getters = [_getter(element, name, rng) for name, element, _ in items]
+    getters = [_getter(element, name, rng) if key != "record" else _serial(name)
+               for name, element, key in items]
     rows, injected = [], dict.fromkeys(RATES, 0)
     people, firms = pop.people, pop.companies
     for n in chosen:

@@ -136,3 +136,39 @@ def start_worker(database: Database, interval: float = 2.0) -> threading.Thread:
     thread = threading.Thread(target=loop, name="demo-worker", daemon=True)
     thread.start()
     return thread
+
+
+def build_demo_registry(database: Database, *, progress=None) -> dict:
+    """Build both registries from the loaded data, and give 民政 a grant on 人口综合库 (its staff
+    then see profiles in the console). Idempotent: a built registry is left as it is."""
+    from datong.registry import service as registry
+    from datong.registry.flows import run_build
+
+    from datong.demo.province import DEPARTMENTS
+    from datong.registry.models import Precedence
+
+    codes = {d.key: d.code for d in DEPARTMENTS}
+    with database.unit_of_work() as session:  # 出生日期 is claimed twice: until the bureau decides, 公安 first
+        if session.get(Precedence, "DE0004") is None:
+            registry.set_precedence(session, Actor.system("demo"), element="DE0004",
+                                    departments=[codes["gat"], codes["wjw"]])
+    reports = {}
+    for kind in ("person", "entity"):
+        with database.reading() as session:
+            try:
+                built = registry.is_built(session, registry.registry_resource(session, kind).id)
+            except Exception:  # noqa: BLE001 - not created yet
+                built = False
+        if not built:
+            reports[kind] = run_build(database, Actor.system("demo"), kind=kind, progress=progress)
+    with database.unit_of_work() as session:
+        code = registry.registry_resource(session, "person").code
+        if session.scalar(select(ShareRequest.id).join(Resource, Resource.id == ShareRequest.resource_id)
+                          .where(Resource.code == code).limit(1)) is None:
+            asked = sharing.request_access(session, _user(session, "mzt_steward"), resource_code=code,
+                                           items=["公民身份号码", "姓名", "性别代码", "出生日期", "住址", "婚姻状况代码", "死亡日期"],
+                                           purpose="最低生活保障对象身份与家庭状况核查",
+                                           legal_basis="《社会救助暂行办法》第十一条", days=365)
+            sharing.decide_request(session, _user(session, "admin"), request_id=asked.id, approve=True,
+                                   reason="同意，限社会救助核查使用")
+    return reports

@@ -130,25 +130,28 @@ def choose_golden(con: duckdb.DuckDBPyConnection, authorities: dict[str, str],
         con.executemany("INSERT INTO precedence VALUES (?, ?, ?)", rows)
     wanted = ", ".join(sql_string(e) for e in elements) or "NULL"
     con.execute(f"""CREATE OR REPLACE TABLE vals AS
-        SELECT subject, element, resource_id, record_key, value, load_id, as_of,
-               rn = 1 AS golden, CASE WHEN rn = 1 THEN rule END AS rule,
-               comparable = first_value(comparable) OVER w AS agrees
-        FROM (
-            SELECT *, row_number() OVER w AS rn,
+        WITH base AS (
+            SELECT DISTINCT l.subject, a.element, a.resource_id, a.record_key, a.value, s.load_id, s.as_of,
+                   CASE WHEN au.department = s.department THEN 0 WHEN p.position IS NOT NULL THEN 1 + p.position
+                        ELSE 1000 END AS rank,
+                   CASE WHEN au.department = s.department THEN 'authoritative'
+                        WHEN p.position IS NOT NULL THEN 'precedence' ELSE 'latest' END AS rule,
                    -- an address with or without its 省/市 prefix says the same
-                   CASE WHEN element = 'DE0008' THEN regexp_replace(replace(value, ' ', ''), {sql_string(PLACE_PREFIX)}, '')
-                        ELSE value END AS comparable FROM (
-                SELECT DISTINCT l.subject, a.element, a.resource_id, a.record_key, a.value, s.load_id, s.as_of,
-                       CASE WHEN au.department = s.department THEN 0 WHEN p.position IS NOT NULL THEN 1 + p.position
-                            ELSE 1000 END AS rank,
-                       CASE WHEN au.department = s.department THEN 'authoritative'
-                            WHEN p.position IS NOT NULL THEN 'precedence' ELSE 'latest' END AS rule
-                FROM links l JOIN attrs a USING (resource_id, record_key) JOIN sources s USING (resource_id)
-                LEFT JOIN authority au ON au.element = a.element
-                LEFT JOIN precedence p ON p.element = a.element AND p.department = s.department
-                WHERE a.shared AND l.suspect IS NULL AND a.element IN ({wanted}))
-            WINDOW w AS (PARTITION BY subject, element ORDER BY rank, as_of DESC, resource_id, record_key))
-        WINDOW w AS (PARTITION BY subject, element ORDER BY rn)""")
+                   CASE WHEN a.element = 'DE0008' THEN regexp_replace(replace(a.value, ' ', ''), {sql_string(PLACE_PREFIX)}, '')
+                        ELSE a.value END AS comparable
+            FROM links l JOIN attrs a USING (resource_id, record_key) JOIN sources s USING (resource_id)
+            LEFT JOIN authority au ON au.element = a.element
+            LEFT JOIN precedence p ON p.element = a.element AND p.department = s.department
+            WHERE a.shared AND l.suspect IS NULL AND a.element IN ({wanted})),
+        -- with neither an authoritative value nor a precedence list: what most sources say, then the newest
+        supported AS (SELECT *, count(*) OVER (PARTITION BY subject, element, comparable) AS support FROM base),
+        ranked AS (SELECT *, row_number() OVER (PARTITION BY subject, element
+                                                ORDER BY rank, support DESC, as_of DESC, resource_id, record_key) AS rn
+                   FROM supported)
+        SELECT subject, element, resource_id, record_key, value, load_id, as_of, rn = 1 AS golden,
+               CASE WHEN rn = 1 THEN rule END AS rule,
+               comparable = first_value(comparable) OVER (PARTITION BY subject, element ORDER BY rn) AS agrees
+        FROM ranked""")
 
 
 def flag_wrong_ids(con: duckdb.DuckDBPyConnection, kind: str) -> int:

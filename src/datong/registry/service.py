@@ -76,11 +76,13 @@ def registry_resource_ids(session: Session) -> set[int]:
                                                          Resource.name.in_(RESOURCE_NAMES.values()))))
 
 
+@service(mutates=True)
 def ensure_registry_resource(session: Session, actor: Actor, kind: str) -> Resource:
     """The registry as the bureau's own resource (人口综合库, 法人综合库): its items are the
     registry's elements, so a new element extends it; conditional sharing for people."""
     from datong.catalog import service as catalog
 
+    authorize(actor, "registry.build", Target("registry", kind))
     try:
         resource = registry_resource(session, kind)
     except NotFound:

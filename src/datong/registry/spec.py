@@ -69,7 +69,7 @@ def sources_of(session: Session, kind: str, *, exclude: set[int]) -> list[Source
             continue
         items = [(i.name, i.element.identifier) for i in resource.items if i.element is not None]
         keys = tuple(name for name, element in items if element == KEY_ELEMENT[kind])
-        attributes = tuple((n, e) for n, e in items if e in wanted and e not in (REG_NO, ORG_CODE))
+        attributes = tuple((n, e) for n, e in items if e in wanted)
         old = tuple((n, e) for n, e in items if kind == ENTITY and e in (REG_NO, ORG_CODE))
         linkable = FEATURES[kind]["name"] in {e for _, e in attributes}
         if not keys and not old and not linkable:

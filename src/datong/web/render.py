@@ -62,6 +62,7 @@ def navigation(actor: Actor) -> list[tuple[str, str]]:
              ("/catalog", N_("Catalog"), ("department.list", "departments")),
              ("/quality", N_("Data quality"), ("quality.read", "scores")),
              ("/share", N_("Data sharing"), ("share.read", "share")),
+             ("/registry", N_("Registries"), ("registry.stats", "registry")),
              ("/users", N_("Users"), ("user.list", "users")), ("/clients", N_("API clients"), ("client.list", "clients")),
              ("/audit", N_("Audit log"), ("audit.read", "audit_events"))]
     return [(href, label) for href, label, rule in items
