@@ -14,10 +14,11 @@ from __future__ import annotations
 from datetime import date
 
 import duckdb
+import polars as pl
 
 from datong.registry.spec import DIVISION, ENTITY, FEATURES, IDENTITY, ORG_CODE, PERSON, REG_NO, Source
 from datong.registry.features import PLACE_PREFIX
-from datong.warehouse.engine import sql_string
+from datong.warehouse.engine import sql_string, table_from_rows
 
 
 def _field(item: str) -> str:
@@ -40,14 +41,14 @@ def _valid_sql(kind: str, key: str, today: date) -> str:
 
 def register_sources(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> None:
     rows = [(s.resource_id, s.code, s.department, s.load_id, s.as_of, s.single) for s in sources]
-    con.execute("CREATE OR REPLACE TABLE sources (resource_id INTEGER, code VARCHAR, department VARCHAR, "
-                "load_id INTEGER, as_of TIMESTAMPTZ, single BOOLEAN)")
-    if rows:
-        con.executemany("INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?)", rows)
+    table_from_rows(con, "sources", {"resource_id": pl.Int32, "code": pl.String, "department": pl.String,
+                                     "load_id": pl.Int32, "as_of": pl.Datetime("us", "UTC"), "single": pl.Boolean}, rows)
 
 
-def extract(con: duckdb.DuckDBPyConnection, kind: str, sources: list[Source], today: date) -> None:
-    """``attrs`` and ``mentions`` from every source's newest snapshot."""
+def extract(con: duckdb.DuckDBPyConnection, kind: str, sources: list[Source], today: date,
+            keep: str | None = None) -> None:
+    """``attrs`` and ``mentions`` from every source's newest snapshot; with ``keep`` (a table of
+    resource_id, record_key), only those records."""
     register_sources(con, sources)
     con.execute("CREATE OR REPLACE TABLE attrs (resource_id INTEGER, record_key VARCHAR, element VARCHAR, "
                 "value VARCHAR, shared BOOLEAN)")
@@ -56,6 +57,9 @@ def extract(con: duckdb.DuckDBPyConnection, kind: str, sources: list[Source], to
     identity = IDENTITY[kind]
     for s in sources:
         parquet = f"read_parquet({sql_string(s.snapshot)})"
+        if keep is not None:
+            parquet = (f"(SELECT * FROM {parquet} WHERE __key IN "
+                       f"(SELECT record_key FROM {keep} WHERE resource_id = {s.resource_id}))")
         if s.attributes:
             structs = ", ".join(f"{{'element': {sql_string(e)}, 'value': {_field(n)}, "
                                 f"'shared': {'true' if s.single or e not in identity else 'false'}}}"
@@ -87,12 +91,16 @@ def link_by_keys(con: duckdb.DuckDBPyConnection, kind: str) -> None:
         FROM mentions WHERE valid""")
     if kind != ENTITY:
         return
-    # 组织机构代码 is positions 9–17 of the credit code; 注册号 maps where a record carries both.
-    con.execute("""CREATE OR REPLACE TABLE old_map AS
+    # 组织机构代码 is positions 9–17 of the credit code; 注册号 maps where a record carries both (or
+    # the registry's golden record does: an incremental update sees only some records).
+    known = ("UNION SELECT DISTINCT substr(subject, 9, 9), subject FROM golden_before "
+             "UNION SELECT DISTINCT reg_no, subject FROM golden_before WHERE reg_no IS NOT NULL"
+             if _exists(con, "golden_before") else "")
+    con.execute(f"""CREATE OR REPLACE TABLE old_map AS
         SELECT code, any_value(subject) AS subject FROM (
             SELECT DISTINCT substr(key, 9, 9) AS code, key AS subject FROM mentions WHERE valid
             UNION SELECT DISTINCT org_code, key FROM mentions WHERE valid AND org_code IS NOT NULL
-            UNION SELECT DISTINCT reg_no, key FROM mentions WHERE valid AND reg_no IS NOT NULL)
+            UNION SELECT DISTINCT reg_no, key FROM mentions WHERE valid AND reg_no IS NOT NULL {known})
         GROUP BY code HAVING count(DISTINCT subject) = 1""")
     con.execute("""INSERT INTO links
         SELECT DISTINCT m.resource_id, m.record_key, o.subject, 'old_code', NULL, NULL
@@ -101,12 +109,14 @@ def link_by_keys(con: duckdb.DuckDBPyConnection, kind: str) -> None:
                                           AND l.record_key = m.record_key)""")
 
 
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchone()[0])
+
+
 def apply_decisions(con: duckdb.DuckDBPyConnection, decisions: list[tuple[int, str, str, str]]) -> None:
     """A steward's decision outranks the model and the ID: "same" links, "different" unlinks."""
-    con.execute("CREATE OR REPLACE TABLE decisions (resource_id INTEGER, record_key VARCHAR, subject VARCHAR, "
-                "status VARCHAR)")
-    if decisions:
-        con.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?)", decisions)
+    table_from_rows(con, "decisions", {"resource_id": pl.Int32, "record_key": pl.String, "subject": pl.String,
+                                       "status": pl.String}, decisions)
     con.execute("DELETE FROM links l USING decisions d WHERE d.status = 'different' AND l.resource_id = d.resource_id "
                 "AND l.record_key = d.record_key AND l.subject = d.subject")
     con.execute("""DELETE FROM links l USING decisions d WHERE d.status = 'same' AND l.resource_id = d.resource_id
@@ -121,13 +131,9 @@ def choose_golden(con: duckdb.DuckDBPyConnection, authorities: dict[str, str],
                   precedence: dict[str, list[str]], elements: list[str]) -> None:
     """``vals``: every linked value; per subject and element the golden one is the authoritative
     department's (一数一源), else the first in the bureau's precedence list, else the newest."""
-    con.execute("CREATE OR REPLACE TABLE authority (element VARCHAR, department VARCHAR)")
-    if authorities:
-        con.executemany("INSERT INTO authority VALUES (?, ?)", list(authorities.items()))
-    con.execute("CREATE OR REPLACE TABLE precedence (element VARCHAR, department VARCHAR, position INTEGER)")
-    rows = [(e, d, i) for e, order in precedence.items() for i, d in enumerate(order)]
-    if rows:
-        con.executemany("INSERT INTO precedence VALUES (?, ?, ?)", rows)
+    table_from_rows(con, "authority", {"element": pl.String, "department": pl.String}, authorities.items())
+    table_from_rows(con, "precedence", {"element": pl.String, "department": pl.String, "position": pl.Int32},
+                    [(e, d, i) for e, order in precedence.items() for i, d in enumerate(order)])
     wanted = ", ".join(sql_string(e) for e in elements) or "NULL"
     con.execute(f"""CREATE OR REPLACE TABLE vals AS
         WITH base AS (

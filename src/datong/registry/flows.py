@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import polars as pl
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -38,7 +39,10 @@ from datong.security.authz import Actor, Target, authorize
 from datong.store.snapshots import last_snapshot
 from datong.store.writer import Bulk
 from datong.warehouse import engine as warehouse
-from datong.warehouse.engine import sql_string
+from datong.warehouse.engine import sql_string, table_from_rows
+
+IDS = {"subject": pl.String, "id": pl.Int64}
+KEEP = {"resource_id": pl.Int32, "record_key": pl.String}
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
@@ -87,7 +91,6 @@ class Inputs:
     precedence: dict[str, list[str]]
     decisions: list[tuple[int, str, str, str]]
     previous_golden: str | None
-    touched_before: list[str]  # incremental: subjects the changed records were linked to
     as_of_text: dict[int, str]
     built: bool
 
@@ -101,15 +104,11 @@ def _inputs(database: Database, kind: str, scope: Scope | None) -> Inputs:
         decisions = [(r.resource_id, r.record_key, key, r.status) for r, key in session.execute(
             select(Review, Subject.key).join(Subject, Subject.id == Review.subject_id)
             .where(Review.kind == kind, Review.status.in_((SAME, DIFFERENT))))]
-        touched: list[str] = []
-        if scope is not None:
-            touched = list(session.scalars(select(Subject.key).join(Link, Link.subject_id == Subject.id)
-                                           .where(Link.resource_id == scope.resource_id).distinct()))
         bulk_dialect = Bulk(session)
         as_of = {s.resource_id: bulk_dialect.time_text(s.as_of) for s in sources}
         return Inputs(registry.id, registry.code, sources, [e.identifier for e in elements], items,
                       authorities(session), service.precedence_lists(session), decisions,
-                      last_snapshot(session, registry.id), touched, as_of,
+                      last_snapshot(session, registry.id), as_of,
                       service.is_built(session, registry.id))
 
 
@@ -127,15 +126,100 @@ def _changed_records(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
                     f"__key AS record_key FROM {new}")
 
 
-def _restrict(con: duckdb.DuckDBPyConnection, touched_before: list[str]) -> None:
-    """Keep only what concerns the touched subjects: those the changed records link to now or
-    were linked to before, and the changed records the model must place."""
-    con.execute("CREATE OR REPLACE TABLE touched (subject VARCHAR)")
-    if touched_before:
-        con.executemany("INSERT INTO touched VALUES (?)", [(k,) for k in touched_before])
-    con.execute("INSERT INTO touched SELECT DISTINCT subject FROM links SEMI JOIN changed USING (resource_id, record_key)")
-    con.execute("CREATE OR REPLACE TABLE touched AS SELECT DISTINCT subject FROM touched")
-    con.execute("DELETE FROM left_records WHERE (resource_id, record_key) NOT IN (SELECT (resource_id, record_key) FROM changed)")
+def _chunks(values: list, size: int = 500):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _linked_records(database: Database, kind: str, subjects: list[str]) -> list[tuple[int, str]]:
+    """(resource_id, record_key) of every record the registry linked to these subjects."""
+    rows = []
+    with database.reading() as session:
+        for chunk in _chunks(subjects):
+            rows += session.execute(select(Link.resource_id, Link.record_key).join(Subject, Subject.id == Link.subject_id)
+                                    .where(Subject.kind == kind, Subject.key.in_(chunk))).all()
+    return rows
+
+
+def _scope(database: Database, con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs, scope: Scope,
+           today: date) -> None:
+    """``touched`` (subjects) and ``keep`` (their records, and the changed ones): the changed
+    records' IDs now, and the subjects they were linked to before."""
+    own = [s for s in inputs.sources if s.resource_id == scope.resource_id]
+    extract.extract(con, kind, own, today, keep="changed")
+    now = [r[0] for r in con.execute("SELECT DISTINCT key FROM mentions WHERE valid").fetchall()]
+    changed = [r[0] for r in con.execute("SELECT record_key FROM changed").fetchall()]
+    before = []
+    with database.reading() as session:
+        for chunk in _chunks(changed):
+            before += session.scalars(select(Subject.key).join(Link, Link.subject_id == Subject.id).where(
+                Link.resource_id == scope.resource_id, Link.record_key.in_(chunk))).all()
+    touched = sorted(set(now) | set(before))
+    table_from_rows(con, "touched", {"subject": pl.String}, [(k,) for k in touched])
+    table_from_rows(con, "keep", KEEP, _linked_records(database, kind, touched))
+    con.execute("INSERT INTO keep SELECT * FROM changed")
+
+
+def _widen(database: Database, con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs, today: date) -> None:
+    """Subjects the changed records were linked to only now (by the model, or an old code) join
+    the update with all their records; the changed records' new links are kept."""
+    extra = [r[0] for r in con.execute("SELECT DISTINCT subject FROM links SEMI JOIN changed USING (resource_id, record_key) "
+                                       "WHERE subject NOT IN (SELECT subject FROM touched)").fetchall()]
+    if not extra:
+        return
+    con.execute("CREATE OR REPLACE TABLE placed AS SELECT * FROM links WHERE method IN ('model', 'steward') "
+                "AND (resource_id, record_key) IN (SELECT (resource_id, record_key) FROM changed)")
+    table_from_rows(con, "extra", {"subject": pl.String}, [(k,) for k in extra])
+    con.execute("INSERT INTO touched SELECT subject FROM extra")
+    table_from_rows(con, "more", KEEP, _linked_records(database, kind, extra))
+    con.execute("INSERT INTO keep SELECT * FROM more EXCEPT SELECT * FROM keep")
+    extract.extract(con, kind, inputs.sources, today, keep="keep")
+    _link(con, kind, inputs)
+    con.execute("INSERT INTO links SELECT * FROM placed EXCEPT SELECT * FROM links")
+
+
+def _link(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs) -> None:
+    """IDs and old codes, then the steward's decisions, then golden values, then wrong IDs (whose
+    values are kept out of the golden record, unless a steward said the ID is right)."""
+    extract.link_by_keys(con, kind)
+    extract.apply_decisions(con, inputs.decisions)
+    extract.choose_golden(con, inputs.authorities, inputs.precedence, inputs.elements)
+    extract.flag_wrong_ids(con, kind)
+    con.execute("UPDATE links SET suspect = NULL FROM decisions d WHERE d.status = 'same' "
+                "AND links.resource_id = d.resource_id AND links.record_key = d.record_key AND links.subject = d.subject")
+    extract.choose_golden(con, inputs.authorities, inputs.precedence, inputs.elements)
+
+
+def _golden_before(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs) -> None:
+    """``golden_before``: the registry's last golden records (its own resource's snapshot), with
+    the comparison columns: the profiles an incremental update matches new records against."""
+    def item(element: str) -> str:
+        return f"payload->>{sql_string('$.' + extract._json_name(inputs.items[element]))}"
+
+    key = f"payload->>{sql_string('$.' + extract._json_name(service.key_item_name(kind)))}"
+    cols = ", ".join(f"{item(e)} AS {name}" for name, e in FEATURES[kind].items() if e in inputs.items)
+    reg = f", {item('DE0023')} AS reg_no" if kind != PERSON and "DE0023" in inputs.items else ", NULL AS reg_no"
+    con.execute(f"CREATE OR REPLACE TABLE golden_before AS SELECT {key} AS subject, {cols}{reg} "
+                f"FROM read_parquet({sql_string(inputs.previous_golden)})")
+
+
+def _model(con: duckdb.DuckDBPyConnection, kind: str, engine: str, model_path: Path, train: bool,
+           thresholds: Thresholds, incremental: bool) -> None:
+    extract.unlinked_features(con, kind)
+    con.execute("ALTER TABLE left_records ADD COLUMN lid VARCHAR")
+    con.execute("UPDATE left_records SET lid = CAST(resource_id AS VARCHAR) || ':' || record_key")
+    if incremental:  # only the changed records, against every subject's last golden record
+        con.execute("DELETE FROM left_records WHERE (resource_id, record_key) NOT IN "
+                    "(SELECT (resource_id, record_key) FROM changed)")
+        division = "substr(subject, 1, 6)" if kind == PERSON else "substr(subject, 3, 6)"
+        names = [n for n, e in FEATURES[kind].items() if e != "DE0007"]
+        con.execute(f"CREATE OR REPLACE TABLE right_records AS SELECT subject, {', '.join(names)}, "
+                    f"{division} AS division FROM golden_before")
+    else:
+        extract.profiles(con, kind)
+    features.derive(con, kind, {"left_records": "lid", "right_records": "subject"})
+    linkage.predict(con, kind, engine=engine, model_path=model_path, train=train, threshold=thresholds.review)
+    _place(con, thresholds)
 
 
 def _place(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> None:
@@ -163,20 +247,6 @@ def _place(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> None:
         WHERE l.suspect = 'wrong_id'""", [thresholds.review, thresholds.auto, thresholds.review])
 
 
-def _model(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs, engine: str, model_path: Path,
-           train: bool, thresholds: Thresholds) -> None:
-    extract.unlinked_features(con, kind)
-    con.execute("ALTER TABLE left_records ADD COLUMN lid VARCHAR")
-    con.execute("UPDATE left_records SET lid = CAST(resource_id AS VARCHAR) || ':' || record_key")
-    if inputs.touched_before is not None and con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'changed'").fetchone()[0]:
-        _restrict(con, inputs.touched_before)
-    extract.profiles(con, kind)
-    features.derive(con, kind, {"left_records": "lid", "right_records": "subject"})
-    linkage.predict(con, kind, engine=engine, model_path=model_path, train=train, threshold=thresholds.review)
-    _place(con, thresholds)
-
-
 def _golden_table(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs, out: Path, only_touched: bool) -> int:
     """The golden records, one row per subject, as the registry resource's items; to Parquet."""
     key_item = service.key_item_name(kind)
@@ -193,7 +263,7 @@ def _golden_table(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs, out
     return con.execute("SELECT count(*) FROM golden_rows").fetchone()[0]
 
 
-def _history(con: duckdb.DuckDBPyConnection, inputs: Inputs, kind: str) -> None:
+def _history(con: duckdb.DuckDBPyConnection, inputs: Inputs, kind: str, only_touched: bool) -> None:
     """``changes``: golden values that differ from the registry's previous golden records."""
     con.execute("CREATE OR REPLACE TABLE changes (subject VARCHAR, element VARCHAR, old VARCHAR, new VARCHAR, "
                 "resource_id INTEGER, load_id INTEGER)")
@@ -205,27 +275,24 @@ def _history(con: duckdb.DuckDBPyConnection, inputs: Inputs, kind: str) -> None:
     con.execute(f"""CREATE OR REPLACE TABLE before AS SELECT subject, element, value FROM (
         SELECT payload->>{sql_string('$.' + extract._json_name(key_item))} AS subject, unnest([{structs}], recursive := true)
         FROM read_parquet({sql_string(inputs.previous_golden)}))""")
-    con.execute("""INSERT INTO changes
+    con.execute(f"""INSERT INTO changes
         SELECT coalesce(n.subject, b.subject), coalesce(n.element, b.element), b.value, n.value, n.resource_id, n.load_id
         FROM (SELECT subject, element, value, resource_id, load_id FROM vals WHERE golden) n
         FULL JOIN (SELECT * FROM before WHERE value IS NOT NULL) b USING (subject, element)
         WHERE n.value IS DISTINCT FROM b.value
-          AND coalesce(n.subject, b.subject) IN (SELECT subject FROM links)""")
+          AND coalesce(n.subject, b.subject) IN (SELECT subject FROM {'touched' if only_touched else 'links'})""")
 
 
 def _ensure_subjects(session: Session, con: duckdb.DuckDBPyConnection, kind: str, bulk: Bulk) -> None:
     """Subject ids are kept across builds: new keys get new rows, known keys keep theirs."""
     known = session.execute(select(Subject.key, Subject.id).where(Subject.kind == kind)).all()
-    con.execute("CREATE OR REPLACE TABLE subject_ids (subject VARCHAR, id BIGINT)")
-    if known:
-        con.executemany("INSERT INTO subject_ids VALUES (?, ?)", known)
+    table_from_rows(con, "subject_ids", IDS, known)
     now = sql_string(bulk.time_text(utcnow()))
     bulk.copy_query(con, f"SELECT {sql_string(kind)}, subject, {now}, {now} FROM "
                          "(SELECT DISTINCT subject FROM links) ANTI JOIN subject_ids USING (subject) ORDER BY subject",
                     "registry_subjects", ("kind", "key", "created_at", "updated_at"))
     fresh = session.execute(select(Subject.key, Subject.id).where(Subject.kind == kind)).all()
-    con.execute("CREATE OR REPLACE TABLE subject_ids (subject VARCHAR, id BIGINT)")
-    con.executemany("INSERT INTO subject_ids VALUES (?, ?)", fresh)
+    table_from_rows(con, "subject_ids", IDS, fresh)
 
 
 def _clear(session: Session, kind: str, inputs: Inputs, con: duckdb.DuckDBPyConnection, incremental: bool,
@@ -255,8 +322,7 @@ def _write(session: Session, con: duckdb.DuckDBPyConnection, kind: str, inputs: 
     _ensure_subjects(session, con, kind, bulk)
     _clear(session, kind, inputs, con, incremental, scope)
     only = " WHERE subject IN (SELECT subject FROM touched)" if incremental else ""
-    con.execute("CREATE OR REPLACE TABLE as_of_text (resource_id INTEGER, ts VARCHAR)")
-    con.executemany("INSERT INTO as_of_text VALUES (?, ?)", list(inputs.as_of_text.items()))
+    table_from_rows(con, "as_of_text", {"resource_id": pl.Int32, "ts": pl.String}, inputs.as_of_text.items())
     bulk.copy_query(con, f"""SELECT i.id, l.resource_id, l.record_key, l.method, l.probability, l.suspect
         FROM (SELECT * FROM links{only}) l JOIN subject_ids i USING (subject) ORDER BY l.resource_id, l.record_key, i.id""",
                     "registry_links", ("subject_id", "resource_id", "record_key", "method", "probability", "suspect"))
@@ -272,9 +338,7 @@ def _write(session: Session, con: duckdb.DuckDBPyConnection, kind: str, inputs: 
                     "registry_changes", ("subject_id", "element", "old", "new", "resource_id", "load_id", "at"))
     existing = session.execute(select(Review.resource_id, Review.record_key, Review.subject_id)
                                .where(Review.kind == kind)).all()
-    con.execute("CREATE OR REPLACE TABLE known_reviews (resource_id INTEGER, record_key VARCHAR, id BIGINT)")
-    if existing:
-        con.executemany("INSERT INTO known_reviews VALUES (?, ?, ?)", existing)
+    table_from_rows(con, "known_reviews", {"resource_id": pl.Int32, "record_key": pl.String, "id": pl.Int64}, existing)
     added = con.execute("""CREATE OR REPLACE TABLE reviews_out AS
         SELECT DISTINCT ON (r.resource_id, r.record_key, i.id) r.resource_id, r.record_key, i.id AS subject_id,
                r.probability, r.reason
@@ -336,34 +400,33 @@ def run_build(database: Database, actor: Actor, *, kind: str, engine: str = "duc
     report = BuildReport(kind, "incremental" if incremental else "full")
     if incremental and not inputs.built:
         return report  # nothing to update before the first build
-    if not incremental:
-        inputs.touched_before = None  # type: ignore[assignment]
     step("read", 1, len(PHASES))
     folder = database.data_dir / "registry"
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     out = folder / f"golden-{kind}-{time.time_ns()}.parquet"
     with warehouse.session(database.data_dir / "work" / "duckdb", memory=database.warehouse_memory) as con:
-        extract.extract(con, kind, inputs.sources, today or date.today())
-        extract.link_by_keys(con, kind)
-        if incremental:
+        today = today or date.today()
+        if inputs.previous_golden:
+            _golden_before(con, kind, inputs)
+        if incremental and inputs.previous_golden:
             _changed_records(con, scope)
-        extract.apply_decisions(con, inputs.decisions)
-        extract.choose_golden(con, inputs.authorities, inputs.precedence, inputs.elements)
-        extract.flag_wrong_ids(con, kind)
-        con.execute("UPDATE links SET suspect = NULL FROM decisions d WHERE d.status = 'same' "
-                    "AND links.resource_id = d.resource_id AND links.record_key = d.record_key AND links.subject = d.subject")
-        extract.choose_golden(con, inputs.authorities, inputs.precedence, inputs.elements)
+            _scope(database, con, kind, inputs, scope, today)
+            extract.extract(con, kind, inputs.sources, today, keep="keep")
+        else:
+            incremental = False  # no golden records yet to update: build them all
+            report.mode = "full"
+            extract.extract(con, kind, inputs.sources, today)
+        _link(con, kind, inputs)
         step("link", 2, len(PHASES))
-        _model(con, kind, inputs, engine, folder / f"model-{kind}.json", train if train is not None else not incremental,
-               thresholds)
+        _model(con, kind, engine, folder / f"model-{kind}.json", train if train is not None else not incremental,
+               thresholds, incremental)
         if incremental:
-            con.execute("INSERT INTO touched SELECT DISTINCT subject FROM links SEMI JOIN changed USING (resource_id, record_key) "
-                        "EXCEPT SELECT subject FROM touched")
+            _widen(database, con, kind, inputs, today)
         extract.choose_golden(con, inputs.authorities, inputs.precedence, inputs.elements)
         step("model", 3, len(PHASES))
         if incremental:
             con.execute("DELETE FROM vals WHERE subject NOT IN (SELECT subject FROM touched)")
-        _history(con, inputs, kind)
+        _history(con, inputs, kind, incremental)
         report.subjects = _golden_table(con, kind, inputs, out, incremental)
         with database.unit_of_work() as session:
             report.reviews_added = _write(session, con, kind, inputs, incremental, scope)

@@ -123,7 +123,7 @@ def predict(con: duckdb.DuckDBPyConnection, kind: str, *, engine: str, model_pat
     settings = json.loads(model_path.read_text(encoding="utf-8")) if saved else model_settings(kind, right)
     with engines.open_engine(engine, con) as backend:
         frames = backend.tables(["left_records_f", "right_records_f"])
-        linker = Linker(frames, settings)
+        linker = Linker(frames, settings, log_level=logging.WARNING)
         if not saved:
             _train(linker, kind, left, right)
             if model_path is not None:
