@@ -15,7 +15,7 @@ from datong.ingest.sources import Source
 from datong.quality.models import QualityIssue
 from datong.registry import service
 from datong.registry.flows import run_build
-from datong.registry.models import Change, Link, Review, Subject, Value
+from datong.registry.models import Change, Link, Profile, Review, Subject
 from datong.registry.updates import pending_count
 from datong.security.models import AuditEvent
 from tests.helpers import cli_env
@@ -55,28 +55,29 @@ def test_build_links_by_id_old_codes_and_model(database, operator, province):
         ("DB5", "wrong_id", people[4]), ("DB5", "wrong_id", people[9])}
 
 
+def _profile(session, key: str) -> dict:
+    subject = session.scalar(select(Subject.id).where(Subject.key == key))
+    return json.loads(session.scalar(select(Profile.attributes).where(Profile.subject_id == subject)))
+
+
 def test_golden_values_follow_the_authoritative_source(database, operator, province):
     run_build(database, operator, kind="person")
     people = province["people"]
     with database.reading() as session:
-        wang = session.scalar(select(Subject.id).where(Subject.key == people[1]))
-        values = session.execute(select(Value.element, Value.value, Value.golden, Value.rule, Value.agrees)
-                                 .where(Value.subject_id == wang)).all()
-        by = {(v.element, v.value): v for v in values}
-        assert by[("DE0002", "王建国")].golden and by[("DE0002", "王建国")].rule == "authoritative"
-        assert not by[("DE0002", "王建")].golden and not by[("DE0002", "王建")].agrees
-        # 民政 alone knows the marital status: no authoritative value, so the newest counts
-        assert by[("DE0016", "20")].golden and by[("DE0016", "20")].rule == "latest"
+        wang = _profile(session, people[1])
+        assert wang["DE0002"]["value"] == "王建国" and wang["DE0002"]["rule"] == "authoritative"
+        assert [(d["value"], d["record"]) for d in wang["DE0002"]["differ"]] == [("王建", "DB1")]
+        # 民政 alone knows the marital status: no authoritative value, so the sources' consensus
+        assert wang["DE0016"]["value"] == "20" and wang["DE0016"]["rule"] == "latest"
         # an address without its 省 prefix says the same thing
-        assert all(v.agrees for v in values if v.element == "DE0008")
+        assert wang["DE0008"]["differ"] == [] and [a["record"] for a in wang["DE0008"]["agree"]] == ["DB1"]
         issue = session.scalar(select(QualityIssue).where(QualityIssue.kind == "registry",
                                                           QualityIssue.item == "姓名"))
         assert issue is not None and issue.failing == 3 and issue.state == "open"  # 王建, 李铭, 劉洋
         assert {s["key"] for s in issue.samples} == {"DB1", "DB2", "DB4"}
         # the wrong ID's values stay out of 陈芳's record
-        chen = session.scalar(select(Subject.id).where(Subject.key == people[4]))
-        assert not session.scalar(select(func.count()).select_from(Value).where(Value.subject_id == chen,
-                                                                                 Value.record_key == "DB5"))
+        chen = _profile(session, people[4])
+        assert "DB5" not in json.dumps(chen) and chen["DE0002"]["value"] == "陈芳"
 
 
 def test_ids_are_stable_and_decisions_outrank_model_and_id(database, operator, province):
@@ -157,25 +158,23 @@ def test_a_load_updates_only_the_subjects_it_touched(database, operator, provinc
     run_build(database, operator, kind="person")
     people = province["people"]
     with database.reading() as session:
-        before = {r.subject_id: r for r in session.scalars(select(Value).where(Value.golden))}
+        before = dict(session.execute(select(Profile.subject_id, Profile.updated_at)).all())
     path = write_csv(tmp_path / "change.csv", ["公民身份号码", "姓名", "性别代码", "出生日期", "户籍地址", "联系电话"],
                      [[people[8], "赵静怡", "2", "1979-12-12", "浙江省杭州市拱墅区湖墅南路2号", "13812340008"]])
     run_load(database, operator, resource_code=province["hj"], source=Source.from_path(path), mode="incremental")
     with database.reading() as session:
         assert pending_count(session) == 0  # taken in after the load's dispatch
         zhao = session.scalar(select(Subject.id).where(Subject.key == people[8]))
-        name = session.scalar(select(Value.value).where(Value.subject_id == zhao, Value.element == "DE0002",
-                                                        Value.golden))
+        name = _profile(session, people[8])["DE0002"]["value"]
         change = session.scalar(select(Change).where(Change.subject_id == zhao))
-        untouched = session.scalar(select(Value).where(Value.subject_id == next(i for i in before if i != zhao),
-                                                       Value.golden).limit(1))
+        after = dict(session.execute(select(Profile.subject_id, Profile.updated_at)).all())
         registry = service.registry_resource(session, "person")
         from datong.store.models import Record
         payload = json.loads(session.scalar(select(Record.payload).where(Record.resource_id == registry.id,
                                                                          Record.key == people[8])))
     assert name == "赵静怡" and change.old == "赵静" and change.new == "赵静怡"
     assert payload["姓名"] == "赵静怡"
-    assert untouched is not None
+    assert [i for i in after if after[i] != before[i]] == [zhao]  # no other profile was rewritten
 
 
 def test_cli_build_status_show(database, operator, province, settings):

@@ -40,9 +40,11 @@ def _valid_sql(kind: str, key: str, today: date) -> str:
 
 
 def register_sources(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> None:
-    rows = [(s.resource_id, s.code, s.department, s.load_id, s.as_of, s.single) for s in sources]
+    rows = [(s.resource_id, s.code, s.department, s.load_id, s.as_of, s.as_of.isoformat(timespec="seconds"), s.single)
+            for s in sources]
     table_from_rows(con, "sources", {"resource_id": pl.Int32, "code": pl.String, "department": pl.String,
-                                     "load_id": pl.Int32, "as_of": pl.Datetime("us", "UTC"), "single": pl.Boolean}, rows)
+                                     "load_id": pl.Int32, "as_of": pl.Datetime("us", "UTC"), "as_of_iso": pl.String,
+                                     "single": pl.Boolean}, rows)
 
 
 def extract(con: duckdb.DuckDBPyConnection, kind: str, sources: list[Source], today: date,
@@ -137,7 +139,7 @@ def choose_golden(con: duckdb.DuckDBPyConnection, authorities: dict[str, str],
     wanted = ", ".join(sql_string(e) for e in elements) or "NULL"
     con.execute(f"""CREATE OR REPLACE TABLE vals AS
         WITH base AS (
-            SELECT DISTINCT l.subject, a.element, a.resource_id, a.record_key, a.value, s.load_id, s.as_of,
+            SELECT DISTINCT l.subject, a.element, a.resource_id, a.record_key, a.value, s.load_id, s.as_of, s.as_of_iso,
                    CASE WHEN au.department = s.department THEN 0 WHEN p.position IS NOT NULL THEN 1 + p.position
                         ELSE 1000 END AS rank,
                    CASE WHEN au.department = s.department THEN 'authoritative'
@@ -154,10 +156,34 @@ def choose_golden(con: duckdb.DuckDBPyConnection, authorities: dict[str, str],
         ranked AS (SELECT *, row_number() OVER (PARTITION BY subject, element
                                                 ORDER BY rank, support DESC, as_of DESC, resource_id, record_key) AS rn
                    FROM supported)
-        SELECT subject, element, resource_id, record_key, value, load_id, as_of, rn = 1 AS golden,
+        SELECT subject, element, resource_id, record_key, value, load_id, as_of, as_of_iso, rn = 1 AS golden,
                CASE WHEN rn = 1 THEN rule END AS rule,
                comparable = first_value(comparable) OVER (PARTITION BY subject, element ORDER BY rn) AS agrees
         FROM ranked""")
+
+
+def profile_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """``profile_rows`` (subject, attributes, disagreements): per subject one JSON document, per
+    element the golden value with its source and rule, the sources that agree, and the values
+    that differ."""
+    con.execute("""CREATE OR REPLACE TABLE profile_rows AS
+        SELECT subject, json_group_object(element, doc)::VARCHAR AS attributes,
+               CAST(sum(differing) AS INTEGER) AS disagreements
+        FROM (SELECT subject, element, count(*) FILTER (WHERE NOT agrees) AS differing, to_json(struct_pack(
+                  value := any_value(value) FILTER (WHERE golden),
+                  resource := any_value(resource_id) FILTER (WHERE golden),
+                  record := any_value(record_key) FILTER (WHERE golden),
+                  load := any_value(load_id) FILTER (WHERE golden),
+                  as_of := any_value(as_of_iso) FILTER (WHERE golden),
+                  rule := any_value(rule) FILTER (WHERE golden),
+                  agree := coalesce(list(struct_pack(resource := resource_id, record := record_key, load := load_id,
+                                                     as_of := as_of_iso) ORDER BY resource_id, record_key)
+                                    FILTER (WHERE agrees AND NOT golden), []),
+                  differ := coalesce(list(struct_pack(value := value, resource := resource_id, record := record_key,
+                                                      load := load_id, as_of := as_of_iso) ORDER BY resource_id, record_key)
+                                     FILTER (WHERE NOT agrees), []))) AS doc
+              FROM vals GROUP BY subject, element)
+        GROUP BY subject""")
 
 
 def flag_wrong_ids(con: duckdb.DuckDBPyConnection, kind: str) -> int:

@@ -31,8 +31,8 @@ from datong.db.engine import Database
 from datong.ingest.flows import run_load
 from datong.ingest.sources import Source as LoadSource
 from datong.registry import extract, features, linkage, service
-from datong.registry.models import (BY_MODEL, DIFFERENT, GREY, PENDING, SAME, WRONG_ID, Change, Link, Review,
-                                    Subject, Value)
+from datong.registry.models import (BY_MODEL, DIFFERENT, GREY, PENDING, SAME, SEARCHED, WRONG_ID, Build, Change,
+                                    Link, Name, Profile, Review, Subject)
 from datong.registry.spec import FEATURES, KEY_ELEMENT, PERSON, Source, authorities, elements_of, sources_of
 from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize
@@ -91,7 +91,6 @@ class Inputs:
     precedence: dict[str, list[str]]
     decisions: list[tuple[int, str, str, str]]
     previous_golden: str | None
-    as_of_text: dict[int, str]
     built: bool
 
 
@@ -104,11 +103,9 @@ def _inputs(database: Database, kind: str, scope: Scope | None) -> Inputs:
         decisions = [(r.resource_id, r.record_key, key, r.status) for r, key in session.execute(
             select(Review, Subject.key).join(Subject, Subject.id == Review.subject_id)
             .where(Review.kind == kind, Review.status.in_((SAME, DIFFERENT))))]
-        bulk_dialect = Bulk(session)
-        as_of = {s.resource_id: bulk_dialect.time_text(s.as_of) for s in sources}
         return Inputs(registry.id, registry.code, sources, [e.identifier for e in elements], items,
                       authorities(session), service.precedence_lists(session), decisions,
-                      last_snapshot(session, registry.id), as_of,
+                      last_snapshot(session, registry.id),
                       service.is_built(session, registry.id))
 
 
@@ -299,14 +296,13 @@ def _clear(session: Session, kind: str, inputs: Inputs, con: duckdb.DuckDBPyConn
            scope: Scope | None) -> None:
     if not incremental:
         ids = select(Subject.id).where(Subject.kind == kind).scalar_subquery()
-        session.execute(delete(Value).where(Value.subject_id.in_(ids)))
-        session.execute(delete(Link).where(Link.subject_id.in_(ids)))
+        for model in (Profile, Name, Link):
+            session.execute(delete(model).where(model.subject_id.in_(ids)))
         return
     touched = [r[0] for r in con.execute("SELECT id FROM subject_ids SEMI JOIN touched USING (subject)").fetchall()]
-    for start in range(0, len(touched), 500):
-        chunk = touched[start:start + 500]
-        session.execute(delete(Value).where(Value.subject_id.in_(chunk)))
-        session.execute(delete(Link).where(Link.subject_id.in_(chunk)))
+    for chunk in _chunks(touched):
+        for model in (Profile, Name, Link):
+            session.execute(delete(model).where(model.subject_id.in_(chunk)))
     if scope is not None:  # a changed record that now links nowhere loses its old links
         keys = [r[0] for r in con.execute("SELECT record_key FROM changed").fetchall()]
         for start in range(0, len(keys), 500):
@@ -322,16 +318,19 @@ def _write(session: Session, con: duckdb.DuckDBPyConnection, kind: str, inputs: 
     _ensure_subjects(session, con, kind, bulk)
     _clear(session, kind, inputs, con, incremental, scope)
     only = " WHERE subject IN (SELECT subject FROM touched)" if incremental else ""
-    table_from_rows(con, "as_of_text", {"resource_id": pl.Int32, "ts": pl.String}, inputs.as_of_text.items())
     bulk.copy_query(con, f"""SELECT i.id, l.resource_id, l.record_key, l.method, l.probability, l.suspect
         FROM (SELECT * FROM links{only}) l JOIN subject_ids i USING (subject) ORDER BY l.resource_id, l.record_key, i.id""",
                     "registry_links", ("subject_id", "resource_id", "record_key", "method", "probability", "suspect"))
-    bulk.copy_query(con, f"""SELECT i.id, v.element, v.resource_id, v.record_key, v.value, v.load_id, t.ts,
-               v.golden, v.rule, v.agrees
-        FROM (SELECT * FROM vals{only}) v JOIN subject_ids i USING (subject) JOIN as_of_text t USING (resource_id)
-        ORDER BY i.id, v.element""",
-                    "registry_values", ("subject_id", "element", "resource_id", "record_key", "value", "load_id",
-                                        "as_of", "golden", "rule", "agrees"))
+    extract.profile_rows(con)
+    stamp = sql_string(bulk.time_text(utcnow()))
+    bulk.copy_query(con, f"""SELECT i.id, p.attributes, p.disagreements, {stamp}
+        FROM (SELECT * FROM profile_rows{only}) p JOIN subject_ids i USING (subject) ORDER BY i.id""",
+                    "registry_profiles", ("subject_id", "attributes", "disagreements", "updated_at"))
+    searched = ", ".join(sql_string(e) for e in SEARCHED)
+    bulk.copy_query(con, f"""SELECT i.id, v.element, left(v.value, 200)
+        FROM (SELECT * FROM vals{only}) v JOIN subject_ids i USING (subject)
+        WHERE v.golden AND v.element IN ({searched}) ORDER BY i.id, v.element""",
+                    "registry_names", ("subject_id", "element", "value"))
     now = sql_string(bulk.time_text(utcnow()))
     bulk.copy_query(con, f"""SELECT i.id, c.element, c.old, c.new, c.resource_id, c.load_id, {now}
         FROM changes c JOIN subject_ids i USING (subject)""",
@@ -371,6 +370,20 @@ def _disagreements(session: Session, con: duckdb.DuckDBPyConnection, inputs: Inp
     service.record_disagreements(session, kind, inputs.registry_code, inputs.items, found,
                                  [s.resource_id for s in inputs.sources], items)
     return sum(n for n, _ in found.values())
+
+
+def _figures(con: duckdb.DuckDBPyConnection) -> dict:
+    """What a full build found, for the statistics page: coverage of each attribute, how golden
+    values were chosen, how records were linked, and each source's linked records."""
+    return {
+        "subjects": con.execute("SELECT count(DISTINCT subject) FROM links").fetchone()[0],
+        "coverage": dict(con.execute("SELECT element, count(*) FROM vals WHERE golden GROUP BY element").fetchall()),
+        "rules": dict(con.execute("SELECT rule, count(*) FROM vals WHERE golden GROUP BY rule").fetchall()),
+        "methods": dict(con.execute("SELECT method, count(*) FROM links GROUP BY method").fetchall()),
+        "linked": {str(r): n for r, n in con.execute(
+            "SELECT resource_id, count(DISTINCT record_key) FROM links GROUP BY resource_id").fetchall()},
+        "wrong_ids": con.execute("SELECT count(*) FROM links WHERE suspect IS NOT NULL").fetchone()[0],
+    }
 
 
 def _report(con: duckdb.DuckDBPyConnection, report: BuildReport, only_touched: bool) -> None:
@@ -432,6 +445,9 @@ def run_build(database: Database, actor: Actor, *, kind: str, engine: str = "duc
             report.reviews_added = _write(session, con, kind, inputs, incremental, scope)
             report.disagreements = _disagreements(session, con, inputs, kind) if not incremental else 0
             _report(con, report, incremental)
+            session.add(Build(kind=kind, mode=report.mode, actor=actor.name,
+                              figures=_figures(con) if not incremental else {"linked": report.linked,
+                                                                              "subjects": report.subjects}))
             append_event(session, actor=actor, action="registry.build", target=f"registry:{kind}",
                          detail={"mode": report.mode, "subjects": report.subjects, "linked": report.linked,
                                  "reviews_added": report.reviews_added, "changed": report.changed})

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (JSON, Boolean, Float, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, Text,
-                        UniqueConstraint, text)
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from datong.db.base import Base, UTCDateTime, utcnow
@@ -19,7 +18,8 @@ AUTHORITATIVE, PRECEDENCE, LATEST = "authoritative", "precedence", "latest"
 # Review queue.
 PENDING, SAME, DIFFERENT = "pending", "same", "different"
 GREY, WRONG_ID = "grey", "wrong_id"
-SEARCHED = "golden AND element IN ('DE0002', 'DE0011')"
+#: Elements a subject is searched by (``Name``).
+SEARCHED = ("DE0002", "DE0004", "DE0011")
 
 
 class Subject(Base):
@@ -52,26 +52,42 @@ class Link(Base):
     suspect: Mapped[str | None] = mapped_column(String(16))
 
 
-class Value(Base):
-    """One source's value of one attribute of one subject; ``golden`` marks the one the registry
-    gives, and ``rule`` says why it won."""
+class Profile(Base):
+    """A subject's attributes with their provenance, as one document: per element the golden
+    value, where it came from (resource, record, load, as-of time) and why it won, the sources
+    that agree, and every value that differs (``datong.registry.extract.profiles_json``). One row
+    per subject: a registry of millions is written in seconds and a profile is read in one lookup."""
 
-    __tablename__ = "registry_values"
-    __table_args__ = (PrimaryKeyConstraint("subject_id", "element", "resource_id", "record_key"),
-                      # Only names are searched: other values (经营范围) may be longer than an index entry.
-                      Index("ix_registry_values_search", "element", "value", sqlite_where=text(SEARCHED),
-                            postgresql_where=text(SEARCHED)))
+    __tablename__ = "registry_profiles"
+
+    subject_id: Mapped[int] = mapped_column(ForeignKey("registry_subjects.id", ondelete="CASCADE"), primary_key=True)
+    attributes: Mapped[str] = mapped_column(Text)  # JSON object: element → provenance
+    disagreements: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Name(Base):
+    """The golden values a subject is searched by: a person's name and birth date, a company's name."""
+
+    __tablename__ = "registry_names"
+    __table_args__ = (PrimaryKeyConstraint("subject_id", "element"), Index("ix_registry_names_value", "element", "value"))
 
     subject_id: Mapped[int] = mapped_column(ForeignKey("registry_subjects.id", ondelete="CASCADE"))
     element: Mapped[str] = mapped_column(String(32))
-    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"))
-    record_key: Mapped[str] = mapped_column(String(200))
-    value: Mapped[str] = mapped_column(Text)
-    load_id: Mapped[int] = mapped_column(Integer)
-    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
-    golden: Mapped[bool] = mapped_column(Boolean, default=False)
-    rule: Mapped[str | None] = mapped_column(String(16))
-    agrees: Mapped[bool] = mapped_column(Boolean, default=True)
+    value: Mapped[str] = mapped_column(String(200))
+
+
+class Build(Base):
+    """One build or update: when, what it did, and the figures the statistics page shows."""
+
+    __tablename__ = "registry_builds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(200))
+    figures: Mapped[dict] = mapped_column(JSON, default=dict)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Change(Base):

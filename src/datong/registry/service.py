@@ -17,7 +17,8 @@ from datong.db.base import utcnow
 from datong.errors import InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.quality.models import QualityIssue
-from datong.registry.models import (DIFFERENT, PENDING, SAME, Change, Link, Precedence, Review, Subject, Value)
+from datong.registry.models import (DIFFERENT, PENDING, SAME, Build, Change, Link, Name, Precedence, Profile, Review,
+                                    Subject)
 from datong.registry.spec import ENTITY, KEY_ELEMENT, KINDS, PERSON, RESOURCE_NAMES, elements_of
 from datong.security import masking
 from datong.security.audit import append_event, record_read
@@ -153,27 +154,37 @@ def _subject(session: Session, kind: str, key: str) -> Subject | None:
     return session.scalar(select(Subject).where(Subject.kind == kind, Subject.key == key))
 
 
+def _sources(session: Session, ids: set[int]) -> dict[int, tuple]:
+    rows = session.execute(select(Resource.id, Resource.code, Resource.name, Department.code, Department.name)
+                           .join(Department, Department.id == Resource.provider_id).where(Resource.id.in_(ids))).all()
+    return {r[0]: r[1:] for r in rows}
+
+
 def _provenance(session: Session, subject: Subject, registry: Resource, shown: dict, plain: frozenset) -> dict:
-    """For each attribute the caller sees: the golden value's source and every other source's
-    value, masked as the attribute is."""
-    items = {i.element.identifier: i for i in registry.items if i.element is not None}
-    visible = {e: i for e, i in items.items() if i.name in shown}
-    if not visible:
+    """For each attribute the caller sees: the golden value's source and rule, the sources that
+    agree, and every value that differs, masked as the attribute is."""
+    items = {i.element.identifier: i for i in registry.items if i.element is not None and i.name in shown}
+    document = session.scalar(select(Profile.attributes).where(Profile.subject_id == subject.id))
+    if not items or document is None:
         return {}
-    rows = session.execute(
-        select(Value, Resource.code, Resource.name, Department.code, Department.name)
-        .join(Resource, Resource.id == Value.resource_id).join(Department, Department.id == Resource.provider_id)
-        .where(Value.subject_id == subject.id, Value.element.in_(list(visible)))
-        .order_by(Value.element, Value.golden.desc(), Value.as_of.desc())).all()
-    overrides, out = masking_of(session), {}
-    for value, code, name, dept_code, dept_name in rows:
-        item = visible[value.element]
-        policy = None if item.name in plain else masking.policy_for(value.element, item.sensitivity, overrides)
-        out.setdefault(item.name, []).append({
-            "value": masking.mask(value.value, policy), "golden": value.golden, "rule": value.rule,
-            "agrees": value.agrees, "resource": code, "resource_name": name, "department": dept_code,
-            "department_name": dept_name, "load": value.load_id, "as_of": value.as_of.isoformat(),
-            "record": value.record_key})
+    attributes = {e: doc for e, doc in json.loads(document).items() if e in items}
+    ids = {doc["resource"] for doc in attributes.values() if doc.get("resource")}
+    ids |= {x["resource"] for doc in attributes.values() for x in doc["agree"] + doc["differ"]}
+    sources, overrides, out = _sources(session, ids), masking_of(session), {}
+
+    def entry(value, x: dict, golden: bool, agrees: bool, rule: str | None, policy) -> dict:
+        code, name, dept_code, dept_name = sources.get(x["resource"], ("", "", "", ""))
+        return {"value": masking.mask(value, policy), "golden": golden, "rule": rule, "agrees": agrees,
+                "resource": code, "resource_name": name, "department": dept_code, "department_name": dept_name,
+                "load": x["load"], "as_of": x["as_of"], "record": x["record"]}
+
+    for element, doc in attributes.items():
+        item = items[element]
+        policy = None if item.name in plain else masking.policy_for(element, item.sensitivity, overrides)
+        rows = [entry(doc["value"], doc, True, True, doc["rule"], policy)] if doc.get("resource") else []
+        rows += [entry(doc["value"], x, False, True, None, policy) for x in doc["agree"]]
+        rows += [entry(x["value"], x, False, False, None, policy) for x in doc["differ"]]
+        out[item.name] = rows
     return out
 
 
@@ -245,11 +256,11 @@ def search_subjects(session: Session, actor: Actor, *, kind: str, name: str, bir
     registry = registry_resource(session, kind)
     authorize(actor, "share.read", Target("resource", registry.code, registry.provider_id))
     name_element = "DE0002" if kind == PERSON else "DE0011"
-    golden = select(Value.subject_id).where(Value.golden, Value.element == name_element)
-    golden = golden.where(Value.value == text) if kind == PERSON else golden.where(Value.value.contains(text))
+    golden = select(Name.subject_id).where(Name.element == name_element)
+    golden = golden.where(Name.value == text) if kind == PERSON else golden.where(Name.value.contains(text))
     if birth is not None:
-        born = select(Value.subject_id).where(Value.golden, Value.element == "DE0004", Value.value == birth.isoformat())
-        golden = golden.where(Value.subject_id.in_(born))
+        born = select(Name.subject_id).where(Name.element == "DE0004", Name.value == birth.isoformat())
+        golden = golden.where(Name.subject_id.in_(born))
     keys = list(session.scalars(select(Subject.key).where(Subject.id.in_(golden)).order_by(Subject.key)
                                 .limit(min(max(limit, 1), 100))))
     if not keys:  # still a read under a grant: refused without one, audited with one
@@ -269,8 +280,8 @@ def _review_target(session: Session) -> Target:
 def _sides(session: Session, review: Review, registry_items: dict[str, str]) -> dict:
     record = session.scalar(select(Record.payload).where(Record.resource_id == review.resource_id,
                                                          Record.key == review.record_key))
-    golden = dict(session.execute(select(Value.element, Value.value).where(Value.subject_id == review.subject_id,
-                                                                            Value.golden)).all())
+    document = session.scalar(select(Profile.attributes).where(Profile.subject_id == review.subject_id))
+    golden = {e: doc["value"] for e, doc in json.loads(document or "{}").items()}
     return {"record_values": json.loads(record) if record else {},
             "subject_values": {registry_items.get(e, e): v for e, v in golden.items()}}
 
@@ -343,26 +354,24 @@ def relink(session: Session, actor: Actor, *, kind: str, resource_code: str, rec
 
 @service(mutates=False)
 def registry_stats(session: Session, actor: Actor, *, kind: str) -> dict:
-    """Subjects, coverage of each attribute, share of each source's records linked, open
-    disagreements and the review queue. Counts only: no personal data."""
+    """Subjects, coverage of each attribute, share of each source's records linked (as of the last
+    full build), open disagreements and the review queue. Counts only: no personal data."""
     authorize(actor, "registry.stats", Target("registry", kind))
     subjects = session.scalar(select(func.count()).select_from(Subject).where(Subject.kind == kind)) or 0
-    ids = select(Subject.id).where(Subject.kind == kind).scalar_subquery()
+    build = session.scalar(select(Build).where(Build.kind == kind, Build.mode == "full").order_by(Build.id.desc())
+                           .limit(1))
+    figures = build.figures if build else {}
     names = {e.identifier: e.name for e in elements_of(session, kind)}
-    coverage = dict(session.execute(select(Value.element, func.count()).where(Value.golden, Value.subject_id.in_(ids))
-                                    .group_by(Value.element)).all())
-    rules = session.execute(select(Value.rule, func.count()).where(Value.golden, Value.subject_id.in_(ids))
-                            .group_by(Value.rule)).all()
-    linked = dict(session.execute(select(Link.resource_id, func.count(func.distinct(Link.record_key)))
-                                  .where(Link.subject_id.in_(ids)).group_by(Link.resource_id)).all())
-    methods = dict(session.execute(select(Link.method, func.count()).where(Link.subject_id.in_(ids))
-                                   .group_by(Link.method)).all())
+    coverage, built_subjects = figures.get("coverage", {}), figures.get("subjects", 0)
+    ids = select(Subject.id).where(Subject.kind == kind).scalar_subquery()
     suspects = session.scalar(select(func.count()).select_from(Link).where(Link.subject_id.in_(ids),
                                                                            Link.suspect.is_not(None))) or 0
     sources = []
-    excluded = registry_resource_ids(session)
-    for rid in sorted(set(linked) - excluded):
+    linked = {int(r): n for r, n in figures.get("linked", {}).items()}
+    for rid in sorted(set(linked) - registry_resource_ids(session)):
         resource = session.get(Resource, rid)
+        if resource is None:
+            continue
         total = session.scalar(select(func.count()).select_from(Record).where(Record.resource_id == rid)) or 0
         sources.append({"resource": resource.code, "name": resource.name, "department": resource.provider.name,
                         "records": total, "linked": linked[rid], "share": round(linked[rid] / total, 4) if total else 0})
@@ -371,10 +380,11 @@ def registry_stats(session: Session, actor: Actor, *, kind: str) -> dict:
     issues = session.scalar(select(func.count()).select_from(QualityIssue).where(
         QualityIssue.kind == REGISTRY_ISSUE, QualityIssue.state != "closed",
         QualityIssue.rule.like(f"%:registry:{kind}"))) or 0
-    return {"kind": kind, "subjects": subjects,
+    return {"kind": kind, "subjects": subjects, "built_at": build.finished_at.isoformat() if build else None,
             "coverage": [{"element": e, "name": n, "subjects": coverage.get(e, 0),
-                          "share": round(coverage.get(e, 0) / subjects, 4) if subjects else 0} for e, n in names.items()],
-            "rules": {r or "none": n for r, n in rules}, "methods": methods, "wrong_ids": suspects,
+                          "share": round(coverage.get(e, 0) / built_subjects, 4) if built_subjects else 0}
+                         for e, n in names.items()],
+            "rules": figures.get("rules", {}), "methods": figures.get("methods", {}), "wrong_ids": suspects,
             "sources": sources, "reviews": {"pending": reviews.get(PENDING, 0), "same": reviews.get(SAME, 0),
                                             "different": reviews.get(DIFFERENT, 0)},
             "open_disagreements": issues}

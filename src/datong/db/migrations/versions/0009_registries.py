@@ -1,5 +1,5 @@
-"""registries: subjects, links, every source's values, history, the review queue, precedence
-and the queue of loads to take in
+"""registries: subjects, the records linked to them, each subject's attributes with provenance,
+history, the review queue, precedence lists, builds and the queue of loads to take in
 
 Revision ID: 0009
 Revises: 0008
@@ -19,11 +19,20 @@ down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Only names are searched: other values (经营范围) may be longer than an index entry allows.
-SEARCHED = "golden AND element IN ('DE0002', 'DE0011')"
-
 
 def upgrade() -> None:
+    op.create_table('registry_builds',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('mode', sa.String(length=16), nullable=False),
+    sa.Column('actor', sa.String(length=200), nullable=False),
+    sa.Column('figures', sa.JSON(), nullable=False),
+    sa.Column('finished_at', datong.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_registry_builds'))
+    )
+    with op.batch_alter_table('registry_builds', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_registry_builds_kind'), ['kind'], unique=False)
+
     op.create_table('registry_pending',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
@@ -69,6 +78,24 @@ def upgrade() -> None:
     with op.batch_alter_table('registry_changes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_registry_changes_subject_id'), ['subject_id'], unique=False)
 
+    op.create_table('registry_names',
+    sa.Column('subject_id', sa.Integer(), nullable=False),
+    sa.Column('element', sa.String(length=32), nullable=False),
+    sa.Column('value', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['subject_id'], ['registry_subjects.id'], name=op.f('fk_registry_names_subject_id_registry_subjects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('subject_id', 'element', name=op.f('pk_registry_names'))
+    )
+    with op.batch_alter_table('registry_names', schema=None) as batch_op:
+        batch_op.create_index('ix_registry_names_value', ['element', 'value'], unique=False)
+
+    op.create_table('registry_profiles',
+    sa.Column('subject_id', sa.Integer(), nullable=False),
+    sa.Column('attributes', sa.Text(), nullable=False),
+    sa.Column('disagreements', sa.Integer(), nullable=False),
+    sa.Column('updated_at', datong.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['subject_id'], ['registry_subjects.id'], name=op.f('fk_registry_profiles_subject_id_registry_subjects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('subject_id', name=op.f('pk_registry_profiles'))
+    )
     op.create_table('registry_links',
     sa.Column('resource_id', sa.Integer(), nullable=False),
     sa.Column('record_key', sa.String(length=200), nullable=False),
@@ -106,32 +133,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_registry_reviews_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_registry_reviews_status'), ['status'], unique=False)
 
-    op.create_table('registry_values',
-    sa.Column('subject_id', sa.Integer(), nullable=False),
-    sa.Column('element', sa.String(length=32), nullable=False),
-    sa.Column('resource_id', sa.Integer(), nullable=False),
-    sa.Column('record_key', sa.String(length=200), nullable=False),
-    sa.Column('value', sa.Text(), nullable=False),
-    sa.Column('load_id', sa.Integer(), nullable=False),
-    sa.Column('as_of', datong.db.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('golden', sa.Boolean(), nullable=False),
-    sa.Column('rule', sa.String(length=16), nullable=True),
-    sa.Column('agrees', sa.Boolean(), nullable=False),
-    sa.ForeignKeyConstraint(['resource_id'], ['resources.id'], name=op.f('fk_registry_values_resource_id_resources'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['subject_id'], ['registry_subjects.id'], name=op.f('fk_registry_values_subject_id_registry_subjects'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('subject_id', 'element', 'resource_id', 'record_key', name=op.f('pk_registry_values'))
-    )
-    with op.batch_alter_table('registry_values', schema=None) as batch_op:
-        batch_op.create_index('ix_registry_values_search', ['element', 'value'], unique=False,
-                              sqlite_where=sa.text(SEARCHED), postgresql_where=sa.text(SEARCHED))
-
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('registry_values', schema=None) as batch_op:
-        batch_op.drop_index('ix_registry_values_search')
-
-    op.drop_table('registry_values')
     with op.batch_alter_table('registry_reviews', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_registry_reviews_status'))
         batch_op.drop_index(batch_op.f('ix_registry_reviews_kind'))
@@ -141,6 +145,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_registry_links_subject')
 
     op.drop_table('registry_links')
+    op.drop_table('registry_profiles')
+    with op.batch_alter_table('registry_names', schema=None) as batch_op:
+        batch_op.drop_index('ix_registry_names_value')
+
+    op.drop_table('registry_names')
     with op.batch_alter_table('registry_changes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_registry_changes_subject_id'))
 
@@ -148,3 +157,7 @@ def downgrade() -> None:
     op.drop_table('registry_subjects')
     op.drop_table('registry_precedence')
     op.drop_table('registry_pending')
+    with op.batch_alter_table('registry_builds', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_registry_builds_kind'))
+
+    op.drop_table('registry_builds')
