@@ -167,5 +167,6 @@ def show(
         typer.echo(f"  {item:<14} {value}")
         for source in found["provenance"].get(item, []):
             mark = "*" if source["golden"] else ("=" if source["agrees"] else "≠")
+            when = f"#{source['load']} {source['as_of'][:19]} " if source["load"] else ""
             typer.echo(f"      {mark} {source['value']}  {source['department_name']} {source['resource']} "
-                       f"#{source['load']} {source['as_of'][:19]} {source['rule'] or ''}")
+                       f"{when}{source['rule'] or ''}")

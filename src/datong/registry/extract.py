@@ -164,24 +164,23 @@ def choose_golden(con: duckdb.DuckDBPyConnection, authorities: dict[str, str],
 
 def profile_rows(con: duckdb.DuckDBPyConnection) -> None:
     """``profile_rows`` (subject, attributes, disagreements): per subject one JSON document, per
-    element the golden value with its source and rule, the sources that agree, and the values
+    element the golden value with its source and rule, the resources that agree, and the values
     that differ."""
+    # Built as text from json_object per element: to_json over structs of lists is six times slower.
     con.execute("""CREATE OR REPLACE TABLE profile_rows AS
-        SELECT subject, json_group_object(element, doc)::VARCHAR AS attributes,
+        SELECT subject, '{' || string_agg(to_json(element)::VARCHAR || ':' || doc, ',' ORDER BY element) || '}' AS attributes,
                CAST(sum(differing) AS INTEGER) AS disagreements
-        FROM (SELECT subject, element, count(*) FILTER (WHERE NOT agrees) AS differing, to_json(struct_pack(
-                  value := any_value(value) FILTER (WHERE golden),
-                  resource := any_value(resource_id) FILTER (WHERE golden),
-                  record := any_value(record_key) FILTER (WHERE golden),
-                  load := any_value(load_id) FILTER (WHERE golden),
-                  as_of := any_value(as_of_iso) FILTER (WHERE golden),
-                  rule := any_value(rule) FILTER (WHERE golden),
-                  agree := coalesce(list(struct_pack(resource := resource_id, record := record_key, load := load_id,
-                                                     as_of := as_of_iso) ORDER BY resource_id, record_key)
-                                    FILTER (WHERE agrees AND NOT golden), []),
-                  differ := coalesce(list(struct_pack(value := value, resource := resource_id, record := record_key,
-                                                      load := load_id, as_of := as_of_iso) ORDER BY resource_id, record_key)
-                                     FILTER (WHERE NOT agrees), []))) AS doc
+        FROM (SELECT subject, element, count(*) FILTER (WHERE NOT agrees) AS differing, json_object(
+                  'value', any_value(value) FILTER (WHERE golden),
+                  'resource', any_value(resource_id) FILTER (WHERE golden),
+                  'record', any_value(record_key) FILTER (WHERE golden),
+                  'load', any_value(load_id) FILTER (WHERE golden),
+                  'as_of', any_value(as_of_iso) FILTER (WHERE golden),
+                  'rule', any_value(rule) FILTER (WHERE golden),
+                  'agree', coalesce(list(resource_id ORDER BY resource_id) FILTER (WHERE agrees AND NOT golden), []),
+                  'differ', coalesce(list(json_object('value', value, 'resource', resource_id, 'record', record_key,
+                                                      'load', load_id, 'as_of', as_of_iso)
+                                          ORDER BY resource_id, record_key) FILTER (WHERE NOT agrees), []))::VARCHAR AS doc
               FROM vals GROUP BY subject, element)
         GROUP BY subject""")
 

@@ -180,11 +180,13 @@ def _link(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs) -> None:
     values are kept out of the golden record, unless a steward said the ID is right)."""
     extract.link_by_keys(con, kind)
     extract.apply_decisions(con, inputs.decisions)
-    extract.choose_golden(con, inputs.authorities, inputs.precedence, inputs.elements)
-    extract.flag_wrong_ids(con, kind)
+    compared = [e for e in FEATURES[kind].values() if e in inputs.elements]  # all the model needs, for now
+    extract.choose_golden(con, inputs.authorities, inputs.precedence, compared)
+    flagged = extract.flag_wrong_ids(con, kind)
     con.execute("UPDATE links SET suspect = NULL FROM decisions d WHERE d.status = 'same' "
                 "AND links.resource_id = d.resource_id AND links.record_key = d.record_key AND links.subject = d.subject")
-    extract.choose_golden(con, inputs.authorities, inputs.precedence, inputs.elements)
+    if flagged:  # without the flagged records' values
+        extract.choose_golden(con, inputs.authorities, inputs.precedence, compared)
 
 
 def _golden_before(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs) -> None:

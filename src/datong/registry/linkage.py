@@ -105,7 +105,7 @@ def _train(linker: Linker, subjects: int) -> None:
     time. The priors say how often a true match differs in each way (typo rates), which the
     synthetic benchmark checks by defect kind."""
     if subjects >= U_MIN_RECORDS:
-        linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=2026)
+        linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=2026)
 
 
 def predict(con: duckdb.DuckDBPyConnection, kind: str, *, engine: str, model_path: Path | None,

@@ -169,7 +169,8 @@ def _provenance(session: Session, subject: Subject, registry: Resource, shown: d
         return {}
     attributes = {e: doc for e, doc in json.loads(document).items() if e in items}
     ids = {doc["resource"] for doc in attributes.values() if doc.get("resource")}
-    ids |= {x["resource"] for doc in attributes.values() for x in doc["agree"] + doc["differ"]}
+    ids |= {r for doc in attributes.values() for r in doc["agree"]} | {
+        x["resource"] for doc in attributes.values() for x in doc["differ"]}
     sources, overrides, out = _sources(session, ids), masking_of(session), {}
 
     def entry(value, x: dict, golden: bool, agrees: bool, rule: str | None, policy) -> dict:
@@ -182,7 +183,8 @@ def _provenance(session: Session, subject: Subject, registry: Resource, shown: d
         item = items[element]
         policy = None if item.name in plain else masking.policy_for(element, item.sensitivity, overrides)
         rows = [entry(doc["value"], doc, True, True, doc["rule"], policy)] if doc.get("resource") else []
-        rows += [entry(doc["value"], x, False, True, None, policy) for x in doc["agree"]]
+        rows += [entry(doc["value"], {"resource": r, "load": None, "as_of": None, "record": None}, False, True, None,
+                       policy) for r in doc["agree"]]
         rows += [entry(x["value"], x, False, False, None, policy) for x in doc["differ"]]
         out[item.name] = rows
     return out
