@@ -33,9 +33,11 @@ class SparkBackend:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         from pyspark.sql import SparkSession  # optional: pip install 'datong[spark]'
         from splink import SparkAPI
+        from splink.backends.spark import similarity_jar_location
 
         self.con = con
-        builder = SparkSession.builder.appName("datong-registry")
+        # Splink's string-similarity functions (Damerau–Levenshtein and others) come in its jar.
+        builder = SparkSession.builder.appName("datong-registry").config("spark.jars", similarity_jar_location())
         if not os.environ.get("SPARK_REMOTE") and not os.environ.get("MASTER"):
             builder = builder.master("local[*]").config("spark.sql.shuffle.partitions", "8") \
                 .config("spark.ui.enabled", "false").config("spark.driver.memory", "2g")
@@ -46,7 +48,7 @@ class SparkBackend:
     def tables(self, names: list[str]) -> list:
         frames = []
         for name in names:
-            frame = self.spark.createDataFrame(self.con.execute(f"SELECT * FROM {name}").fetch_df())
+            frame = self.spark.createDataFrame(self.con.execute(f"SELECT * FROM {name}").fetch_arrow_table())
             frames.append(self.api.register(frame, dataset_display_name=name))
         return frames
 
