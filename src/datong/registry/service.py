@@ -28,6 +28,11 @@ from datong.security.roles import Role
 from datong.sharing.service import _grant_on, masking_of, read_records, required_purpose
 from datong.store.models import COMMITTED, Load, Record
 
+#: How a golden value was chosen, and how a record was linked, as people read them.
+LABELS = {"authoritative": N_("authoritative source"), "precedence": N_("precedence list"),
+          "latest": N_("most sources, then newest"), "id": N_("by ID number"),
+          "upgraded": N_("by 15-digit ID, upgraded"), "old_code": N_("by old registration or organisation code"),
+          "model": N_("by the model"), "steward": N_("by a steward")}
 SUBJECT = Term(N_("Registry subject"))
 REVIEW = Term(N_("Review item"))
 REGISTRY_ISSUE = "registry"  # the kind of a disagreement's rectification issue

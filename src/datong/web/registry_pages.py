@@ -38,7 +38,7 @@ def overview(request: Request, actor: ConsoleActor):
                      "sources": {"labels": [src["name"] for src in s["sources"]],
                                  "series": [["linked", [src["share"] for src in s["sources"]]]]}}
               for kind, s in stats.items()}
-    return render(request, "registry/overview.html", stats=stats, charts=charts,
+    return render(request, "registry/overview.html", stats=stats, charts=charts, labels=service.LABELS,
                   may_review=_may_review(request, actor))
 
 
@@ -52,15 +52,17 @@ def profile(request: Request, actor: ConsoleActor, key: Annotated[str, Query(max
             purpose: Annotated[str, Query(max_length=500)] = "", case: Annotated[str, Query(max_length=100)] = ""):
     """一人一档 / 一企一档. Reading it is a read of personal data: it asks for the purpose first."""
     if not key.strip() or not purpose.strip():
-        return render(request, "registry/profile.html", key=key, purpose=purpose, case=case, found=None)
+        return render(request, "registry/profile.html", key=key, purpose=purpose, case=case, found=None,
+                      labels=service.LABELS)
     try:
         with request.app.state.database.reading() as session:
             found = service.read_subject(session, actor, kind=_kind_of(key), key=key, purpose=purpose,
                                          case_number=case or None)
     except DatongError as error:
         return render(request, "registry/profile.html", status=error.status, key=key, purpose=purpose, case=case,
-                      found=None, error=localised(request, error))
-    return render(request, "registry/profile.html", key=key, purpose=purpose, case=case, found=found)
+                      found=None, error=localised(request, error), labels=service.LABELS)
+    return render(request, "registry/profile.html", key=key, purpose=purpose, case=case, found=found,
+                  labels=service.LABELS)
 
 
 @router.get("/registry/reviews")
