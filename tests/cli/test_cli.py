@@ -93,8 +93,8 @@ def test_demo_builds_the_province_idempotently(settings):
     # the second run still prints every login and every client's secret
     assert second.output.count("client ") == 8 and "gat_admin" in second.output
     verify = run(settings, "audit", "verify")
-    # 8 departments + 26 accounts + 8 clients + 15 resources + 17 source claims
-    assert verify.output.strip() == f"intact: {before + 74} events"
+    # 8 departments + 26 accounts + 8 clients + 18 resources + 20 source claims
+    assert verify.output.strip() == f"intact: {before + 80} events"
 
 
 def test_demo_refuses_production(settings):
@@ -120,7 +120,7 @@ def test_demo_catalog_covers_the_province(settings, database):
     assert run(settings, "demo", "--no-serve", "--people", "0").exit_code == 0
     with database.unit_of_work() as session:
         resources = list(session.scalars(select(Resource)))
-        assert len(resources) == 15 and len({r.provider_id for r in resources}) == 7
+        assert len(resources) == 18 and len({r.provider_id for r in resources}) == 7
         per_department = {}
         for r in resources:
             per_department[r.provider_id] = per_department.get(r.provider_id, 0) + 1

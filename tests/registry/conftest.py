@@ -89,6 +89,8 @@ def province(database, operator, world, tmp_path):
         ["DB4", "", "劉洋", "1", "1988-05-30", "西湖区文三路9号", "13812340007", "20"],
         ["DB5", people[4], "孙伟", "1", "1966-08-08", "嘉兴市南湖区中山路6号", "13812340009", "20"],
         ["DB6", "", "钱多多", "2", "2001-02-03", "丽水市莲都区中山街1号", "13900000000", "10"],
+        # the first-generation card's 15 digits: upgraded at ingest, linked by ID
+        ["DB7", people[8][:6] + people[8][8:17], "赵静", "2", "1979-12-12", "", "", "20"],
     ]
     qy_rows = [[COMPANY[0], "示范省数通科技有限公司", "王建国", "2010-05-01", REG_NOS[0]],
                [COMPANY[1], "杭州市湖畔餐饮有限责任公司", "李明", "2015-09-12", REG_NOS[1]],
@@ -104,4 +106,4 @@ def province(database, operator, world, tmp_path):
         run_load(database, operator, resource_code=code, source=Source.from_path(path), mode="full")
     return {"hj": hj, "db": db, "qy": qy, "xk": xk, "people": people,
             "truth": {"DB1": people[1], "DB2": people[3], "DB3": people[6], "DB4": people[7], "DB5": people[9],
-                      "DB6": None, "XK1": COMPANY[0], "XK2": COMPANY[1], "XK3": COMPANY[2]}}
+                      "DB6": None, "DB7": people[8], "XK1": COMPANY[0], "XK2": COMPANY[1], "XK3": COMPANY[2]}}

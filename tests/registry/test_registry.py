@@ -38,6 +38,7 @@ def test_build_links_by_id_old_codes_and_model(database, operator, province):
     entity = run_build(database, operator, kind="entity")
     people, links = province["people"], _links(database, "person")
     assert links["DB1"] == [(people[1], "id", None)]
+    assert links["DB7"] == [(people[8], "id", None)]  # 15 digits, upgraded
     for record in ("DB2", "DB3", "DB4"):  # homophone typo, day and month swapped, traditional characters
         assert links[record] == [(province["truth"][record], "model", None)], record
     assert links["DB5"] == [(people[4], "id", "wrong_id")]  # 陈芳's ID with 孙伟's name and birth date
@@ -181,6 +182,17 @@ def test_a_load_updates_only_the_subjects_it_touched(database, operator, provinc
     assert name == "赵静怡" and change.old == "赵静" and change.new == "赵静怡"
     assert payload["姓名"] == "赵静怡"
     assert [i for i in after if after[i] != before[i]] == [zhao]  # no other profile was rewritten
+
+    # a new applicant without an ID: placed by the model against every subject, and 周敏's
+    # record gains what 民政 knows
+    path = write_csv(tmp_path / "new.csv", ["申请编号", "公民身份号码", "姓名", "性别代码", "出生日期", "居住地址", "联系电话",
+                                            "婚姻状况代码"],
+                     [["DB8", "", "周敏", "2", "1995-04-17", "杭州市滨江区江南大道4号", "13812340010", "10"]])
+    run_load(database, operator, resource_code=province["db"], source=Source.from_path(path), mode="incremental")
+    assert _links(database, "person")["DB8"] == [(people[10], "model", None)]
+    with database.reading() as session:
+        zhou = _profile(session, people[10])
+    assert zhou["DE0016"]["value"] == "10" and zhou["DE0016"]["record"] == "DB8"
 
 
 def test_cli_build_status_show(database, operator, province, settings):

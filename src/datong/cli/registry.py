@@ -170,3 +170,20 @@ def show(
             when = f"#{source['load']} {source['as_of'][:19]} " if source["load"] else ""
             typer.echo(f"      {mark} {source['value']}  {source['department_name']} {source['resource']} "
                        f"{when}{source['rule'] or ''}")
+
+
+@app.command()
+def precedence(
+    ctx: typer.Context,
+    element: Annotated[str, typer.Argument(help="A data element used by a registry, e.g. DE0004.")],
+    departments: Annotated[list[str], typer.Argument(help="Credit codes of the departments, first wins.")],
+) -> None:
+    """Set which departments' values count, in order, where the element's authoritative source has
+    none (applied from the next build)."""
+    from datong.registry import service
+
+    context: Context = ctx.obj
+    with context.unit_of_work() as session:
+        row = service.set_precedence(session, context.actor, element=element, departments=departments)
+    typer.echo(context.say(N_("Precedence for {element}: {departments}. It applies from the next build."),
+                           element=row.element, departments=" > ".join(row.departments)))

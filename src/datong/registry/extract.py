@@ -4,7 +4,8 @@ and choose each attribute's golden value. All set-based SQL; no per-record Pytho
 Tables made here (one connection per build):
 
 - ``attrs``    (resource_id, record_key, element, value, shared): every registry attribute a record gives.
-- ``mentions`` (resource_id, record_key, slot, key, valid, upgraded, reg_no, org_code): each key a record holds.
+- ``mentions`` (resource_id, record_key, slot, key, valid, reg_no, org_code): each key a record holds
+  (a 15-digit ID upgraded to 18, as ingest does, full-width digits made half-width).
 - ``links``    (resource_id, record_key, subject, method, probability, suspect).
 - ``vals``     (subject, element, resource_id, record_key, value, load_id, as_of, golden, rule, agrees).
 """
@@ -78,7 +79,7 @@ def extract(con: duckdb.DuckDBPyConnection, kind: str, sources: list[Source], to
     key = _key_sql(kind, "raw")
     con.execute(f"""CREATE OR REPLACE TABLE mentions AS
         SELECT resource_id, record_key, slot, k AS key, k IS NOT NULL AND {_valid_sql(kind, 'k', today)} AS valid,
-               length(raw) = 15 AS upgraded, reg_no, upper(replace(org_code, '-', '')) AS org_code
+               reg_no, upper(replace(org_code, '-', '')) AS org_code
         FROM (SELECT *, {key} AS k FROM raw_mentions)""")
     con.execute("DROP TABLE raw_mentions")
 
@@ -87,8 +88,7 @@ def link_by_keys(con: duckdb.DuckDBPyConnection, kind: str) -> None:
     """``links`` from valid IDs; for companies also from an old 注册号 or 组织机构代码 that maps
     to exactly one credit code."""
     con.execute(f"""CREATE OR REPLACE TABLE links AS
-        SELECT DISTINCT resource_id, record_key, key AS subject,
-               CASE WHEN upgraded THEN 'upgraded' ELSE 'id' END AS method,
+        SELECT DISTINCT resource_id, record_key, key AS subject, 'id' AS method,
                NULL::DOUBLE AS probability, NULL::VARCHAR AS suspect
         FROM mentions WHERE valid""")
     if kind != ENTITY:
@@ -197,7 +197,7 @@ def flag_wrong_ids(con: duckdb.DuckDBPyConnection, kind: str) -> int:
         JOIN attrs a2 ON a2.resource_id = l.resource_id AND a2.record_key = l.record_key AND a2.element = {sql_string(second)}
         JOIN vals g1 ON g1.subject = l.subject AND g1.element = a1.element AND g1.golden
         JOIN vals g2 ON g2.subject = l.subject AND g2.element = a2.element AND g2.golden
-        WHERE l.method IN ('id', 'upgraded') AND a1.shared
+        WHERE l.method = 'id' AND a1.shared
           AND g1.resource_id <> l.resource_id AND a1.value <> g1.value AND a2.value <> g2.value) x
         WHERE links.resource_id = x.resource_id AND links.record_key = x.record_key AND links.subject = x.subject""")
     return con.execute("SELECT count(*) FROM links WHERE suspect = 'wrong_id'").fetchone()[0]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from datong.db.base import Base, UTCDateTime, utcnow
 
 # How a record came to be linked to its subject.
-BY_ID, BY_UPGRADE, BY_OLD_CODE, BY_MODEL, BY_STEWARD = "id", "upgraded", "old_code", "model", "steward"
+BY_ID, BY_OLD_CODE, BY_MODEL, BY_STEWARD = "id", "old_code", "model", "steward"
 # How the golden value was chosen.
 AUTHORITATIVE, PRECEDENCE, LATEST = "authoritative", "precedence", "latest"
 # Review queue.

@@ -30,8 +30,7 @@ from datong.store.models import COMMITTED, Load, Record
 
 #: How a golden value was chosen, and how a record was linked, as people read them.
 LABELS = {"authoritative": N_("authoritative source"), "precedence": N_("precedence list"),
-          "latest": N_("most sources, then newest"), "id": N_("by ID number"),
-          "upgraded": N_("by 15-digit ID, upgraded"), "old_code": N_("by old registration or organisation code"),
+          "latest": N_("most sources, then newest"), "id": N_("by ID number"), "old_code": N_("by old registration or organisation code"),
           "model": N_("by the model"), "steward": N_("by a steward")}
 SUBJECT = Term(N_("Registry subject"))
 REVIEW = Term(N_("Review item"))
