@@ -271,9 +271,11 @@ def _history(con: duckdb.DuckDBPyConnection, inputs: Inputs, kind: str, only_tou
     key_item = service.key_item_name(kind)
     structs = ", ".join(f"{{'element': {sql_string(e)}, 'value': payload->>{sql_string('$.' + extract._json_name(n))}}}"
                         for e, n in inputs.items.items())
+    key = f"payload->>{sql_string('$.' + extract._json_name(key_item))}"
+    only = f"WHERE {key} IN (SELECT subject FROM touched)" if only_touched else ""
     con.execute(f"""CREATE OR REPLACE TABLE before AS SELECT subject, element, value FROM (
-        SELECT payload->>{sql_string('$.' + extract._json_name(key_item))} AS subject, unnest([{structs}], recursive := true)
-        FROM read_parquet({sql_string(inputs.previous_golden)}))""")
+        SELECT {key} AS subject, unnest([{structs}], recursive := true)
+        FROM read_parquet({sql_string(inputs.previous_golden)}) {only})""")
     con.execute(f"""INSERT INTO changes
         SELECT coalesce(n.subject, b.subject), coalesce(n.element, b.element), b.value, n.value, n.resource_id, n.load_id
         FROM (SELECT subject, element, value, resource_id, load_id FROM vals WHERE golden) n
@@ -282,16 +284,26 @@ def _history(con: duckdb.DuckDBPyConnection, inputs: Inputs, kind: str, only_tou
           AND coalesce(n.subject, b.subject) IN (SELECT subject FROM {'touched' if only_touched else 'links'})""")
 
 
-def _ensure_subjects(session: Session, con: duckdb.DuckDBPyConnection, kind: str, bulk: Bulk) -> None:
-    """Subject ids are kept across builds: new keys get new rows, known keys keep theirs."""
-    known = session.execute(select(Subject.key, Subject.id).where(Subject.kind == kind)).all()
-    table_from_rows(con, "subject_ids", IDS, known)
+def _ids(session: Session, kind: str, keys: list[str] | None) -> list:
+    stmt = select(Subject.key, Subject.id).where(Subject.kind == kind)
+    if keys is None:
+        return session.execute(stmt).all()
+    return [row for chunk in _chunks(keys) for row in session.execute(stmt.where(Subject.key.in_(chunk))).all()]
+
+
+def _ensure_subjects(session: Session, con: duckdb.DuckDBPyConnection, kind: str, bulk: Bulk,
+                     incremental: bool) -> None:
+    """Subject ids are kept across builds: new keys get new rows, known keys keep theirs. An
+    update looks up only the subjects it writes or puts up for review."""
+    written = "touched" if incremental else "links"
+    keys = [r[0] for r in con.execute("SELECT subject FROM touched UNION SELECT subject FROM new_reviews")
+            .fetchall()] if incremental else None
+    table_from_rows(con, "subject_ids", IDS, _ids(session, kind, keys))
     now = sql_string(bulk.time_text(utcnow()))
     bulk.copy_query(con, f"SELECT {sql_string(kind)}, subject, {now}, {now} FROM "
-                         "(SELECT DISTINCT subject FROM links) ANTI JOIN subject_ids USING (subject) ORDER BY subject",
+                         f"(SELECT DISTINCT subject FROM {written}) ANTI JOIN subject_ids USING (subject) ORDER BY subject",
                     "registry_subjects", ("kind", "key", "created_at", "updated_at"))
-    fresh = session.execute(select(Subject.key, Subject.id).where(Subject.kind == kind)).all()
-    table_from_rows(con, "subject_ids", IDS, fresh)
+    table_from_rows(con, "subject_ids", IDS, _ids(session, kind, keys))
 
 
 def _clear(session: Session, kind: str, inputs: Inputs, con: duckdb.DuckDBPyConnection, incremental: bool,
@@ -317,7 +329,7 @@ def _write(session: Session, con: duckdb.DuckDBPyConnection, kind: str, inputs: 
     """Everything but the golden records' load, in the caller's transaction; returns how many
     review items are new."""
     bulk = Bulk(session)
-    _ensure_subjects(session, con, kind, bulk)
+    _ensure_subjects(session, con, kind, bulk, incremental)
     _clear(session, kind, inputs, con, incremental, scope)
     only = " WHERE subject IN (SELECT subject FROM touched)" if incremental else ""
     bulk.copy_query(con, f"""SELECT i.id, l.resource_id, l.record_key, l.method, l.probability, l.suspect
