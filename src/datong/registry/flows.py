@@ -202,7 +202,7 @@ def _golden_before(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs) ->
                 f"FROM read_parquet({sql_string(inputs.previous_golden)})")
 
 
-def _model(con: duckdb.DuckDBPyConnection, kind: str, engine: str, model_path: Path, train: bool,
+def _model(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs, engine: str, model_path: Path, train: bool,
            thresholds: Thresholds, incremental: bool) -> None:
     extract.unlinked_features(con, kind)
     con.execute("ALTER TABLE left_records ADD COLUMN lid VARCHAR")
@@ -210,6 +210,11 @@ def _model(con: duckdb.DuckDBPyConnection, kind: str, engine: str, model_path: P
     if incremental:  # only the changed records, against every subject's last golden record
         con.execute("DELETE FROM left_records WHERE (resource_id, record_key) NOT IN "
                     "(SELECT (resource_id, record_key) FROM changed)")
+        if not con.execute("SELECT count(*) FROM left_records").fetchone()[0]:  # every record had its ID
+            con.execute("CREATE OR REPLACE TABLE predictions (left_id VARCHAR, subject VARCHAR, probability DOUBLE)")
+            return _place(con, thresholds)
+        if not extract._exists(con, "golden_before"):
+            _golden_before(con, kind, inputs)
         division = "substr(subject, 1, 6)" if kind == PERSON else "substr(subject, 3, 6)"
         names = [n for n, e in FEATURES[kind].items() if e != "DE0007"]
         con.execute(f"CREATE OR REPLACE TABLE right_records AS SELECT subject, {', '.join(names)}, "
@@ -433,7 +438,7 @@ def run_build(database: Database, actor: Actor, *, kind: str, engine: str = "duc
     out = folder / f"golden-{kind}-{time.time_ns()}.parquet"
     with warehouse.session(database.data_dir / "work" / "duckdb", memory=database.warehouse_memory) as con:
         today = today or date.today()
-        if inputs.previous_golden:
+        if inputs.previous_golden and kind != PERSON:  # old codes known to the registry (see link_by_keys)
             _golden_before(con, kind, inputs)
         if incremental and inputs.previous_golden:
             _changed_records(con, scope)
@@ -445,7 +450,7 @@ def run_build(database: Database, actor: Actor, *, kind: str, engine: str = "duc
             extract.extract(con, kind, inputs.sources, today)
         _link(con, kind, inputs)
         step("link", 2, len(PHASES))
-        _model(con, kind, engine, folder / f"model-{kind}.json", train if train is not None else not incremental,
+        _model(con, kind, inputs, engine, folder / f"model-{kind}.json", train if train is not None else not incremental,
                thresholds, incremental)
         if incremental:
             _widen(database, con, kind, inputs, today)
