@@ -26,7 +26,7 @@ import resource
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -182,6 +182,8 @@ def _build(folder: Path) -> dict:
 
 def _incremental(folder: Path) -> dict:
     """1% of 户籍's records changed, loaded incrementally; the registry's update is timed alone."""
+    from sqlalchemy import delete, select
+
     from datong.ingest.flows import run_load
     from datong.ingest.sources import Source
     from datong.registry import updates
@@ -189,7 +191,6 @@ def _incremental(folder: Path) -> dict:
     from datong.registry.models import Pending
     from datong.security.authz import Actor
     from datong.store.models import Record
-    from sqlalchemy import delete, select
 
     database = _database(folder)
     codes = json.loads((folder / "truth.json").read_text(encoding="utf-8"))["codes"]

@@ -197,7 +197,7 @@ def test_a_load_updates_only_the_subjects_it_touched(database, operator, provinc
 
 def test_cli_build_status_show(database, operator, province, settings):
     runner = CliRunner()
-    run = lambda *args: runner.invoke(cli, list(args), env=cli_env(settings))  # noqa: E731
+    run = lambda *args: runner.invoke(cli, list(args), env=cli_env(settings))
     built = run("--lang", "en", "registry", "build", "--kind", "person")
     assert built.exit_code == 0, built.output
     assert "8 subjects" in built.stdout and "1 probable wrong IDs" in built.stdout

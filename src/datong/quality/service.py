@@ -110,6 +110,10 @@ def _note(issue: QualityIssue, to: str, by: str, note: str) -> None:
         issue.closed_at = utcnow()
 
 
+#: For a higher domain that keeps issues of its own kind (the registries' disagreements).
+note_issue = _note
+
+
 def _with_source(plan, kind: str, item: str, samples) -> list[dict]:
     """Samples of a cross-source check carry another department's value in ``detail``: they say
     which resource and item it came from, so that a reader's right to see it can be judged."""

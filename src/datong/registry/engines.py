@@ -6,8 +6,8 @@ only the two comparison tables go to Spark and the scored pairs come back, as Ar
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import duckdb
 

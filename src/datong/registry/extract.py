@@ -17,8 +17,17 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from datong.registry.spec import DIVISION, ENTITY, FEATURES, IDENTITY, ORG_CODE, PERSON, REG_NO, Source
 from datong.registry.features import PLACE_PREFIX
+from datong.registry.spec import (
+    DIVISION,
+    ENTITY,
+    FEATURES,
+    IDENTITY,
+    ORG_CODE,
+    PERSON,
+    REG_NO,
+    Source,
+)
 from datong.warehouse.engine import sql_string, table_from_rows
 
 
@@ -87,7 +96,7 @@ def extract(con: duckdb.DuckDBPyConnection, kind: str, sources: list[Source], to
 def link_by_keys(con: duckdb.DuckDBPyConnection, kind: str) -> None:
     """``links`` from valid IDs; for companies also from an old 注册号 or 组织机构代码 that maps
     to exactly one credit code."""
-    con.execute(f"""CREATE OR REPLACE TABLE links AS
+    con.execute("""CREATE OR REPLACE TABLE links AS
         SELECT DISTINCT resource_id, record_key, key AS subject, 'id' AS method,
                NULL::DOUBLE AS probability, NULL::VARCHAR AS suspect
         FROM mentions WHERE valid""")

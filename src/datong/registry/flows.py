@@ -31,9 +31,25 @@ from datong.db.engine import Database
 from datong.ingest.flows import run_load
 from datong.ingest.sources import Source as LoadSource
 from datong.registry import extract, features, linkage, service
-from datong.registry.models import (BY_MODEL, DIFFERENT, GREY, PENDING, SAME, SEARCHED, WRONG_ID, Build, Change,
-                                    Link, Name, Profile, Review, Subject)
-from datong.registry.spec import FEATURES, KEY_ELEMENT, PERSON, Source, authorities, elements_of, sources_of
+from datong.registry.models import (
+    DIFFERENT,
+    SAME,
+    SEARCHED,
+    Build,
+    Link,
+    Name,
+    Profile,
+    Review,
+    Subject,
+)
+from datong.registry.spec import (
+    FEATURES,
+    PERSON,
+    Source,
+    authorities,
+    elements_of,
+    sources_of,
+)
 from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize
 from datong.store.snapshots import last_snapshot
@@ -484,5 +500,4 @@ def run_build(database: Database, actor: Actor, *, kind: str, engine: str = "duc
     return report
 
 
-__all__ = ["run_build", "Scope", "Thresholds", "BuildReport", "KEY_ELEMENT", "FEATURES", "PERSON", "BY_MODEL",
-           "GREY", "WRONG_ID", "PENDING", "Change"]
+__all__ = ["BuildReport", "Scope", "Thresholds", "run_build"]

@@ -17,8 +17,19 @@ from datong.db.base import utcnow
 from datong.errors import InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.quality.models import QualityIssue
-from datong.registry.models import (DIFFERENT, PENDING, SAME, Build, Change, Link, Name, Precedence, Profile, Review,
-                                    Subject)
+from datong.registry.models import (
+    DIFFERENT,
+    PENDING,
+    SAME,
+    Build,
+    Change,
+    Link,
+    Name,
+    Precedence,
+    Profile,
+    Review,
+    Subject,
+)
 from datong.registry.spec import ENTITY, KEY_ELEMENT, KINDS, PERSON, RESOURCE_NAMES, elements_of
 from datong.security import masking
 from datong.security.audit import append_event, record_read
@@ -405,7 +416,8 @@ def record_disagreements(session: Session, kind: str, registry_code: str, items:
     """Open, update or close one issue per (source resource, item) whose values disagree with
     golden values from the authoritative source. The samples name the registry resource as the
     source of the expected value, so who may see it is decided by the grants on it."""
-    from datong.quality.service import OPEN, CLOSED, REOPENED, _note
+    from datong.quality.service import CLOSED, OPEN, REOPENED
+    from datong.quality.service import note_issue as _note
 
     rule_of = {(rid, e): f"{item_names.get((rid, e), e)}:registry:{kind}" for rid, e in found}
     existing = {(i.resource_id, i.rule): i for i in session.scalars(select(QualityIssue).where(
@@ -437,5 +449,14 @@ def record_disagreements(session: Session, kind: str, registry_code: str, items:
     session.flush()
 
 
-__all__ = ["KINDS", "read_subject", "search_subjects", "list_reviews", "decide_review", "relink", "registry_stats",
-           "set_precedence", "ensure_registry_resource"]
+__all__ = [
+    "KINDS",
+    "decide_review",
+    "ensure_registry_resource",
+    "list_reviews",
+    "read_subject",
+    "registry_stats",
+    "relink",
+    "search_subjects",
+    "set_precedence",
+]

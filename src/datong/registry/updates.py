@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from datetime import timedelta
 
 from sqlalchemy import delete, or_, select, update
@@ -56,8 +57,22 @@ def _claim(database: Database, holder: str) -> Pending | None:
         return row if claimed.rowcount == 1 else None
 
 
+_running = threading.local()
+
+
 def process_pending(database: Database, *, engine: str | None = None, limit: int = 20) -> int:
-    """Run queued registry updates; returns how many succeeded."""
+    """Run queued registry updates; returns how many succeeded. An update's own load dispatches
+    events too: that nested call leaves the queue to the loop already running in this thread."""
+    if getattr(_running, "active", False):
+        return 0
+    _running.active = True
+    try:
+        return _process(database, engine, limit)
+    finally:
+        _running.active = False
+
+
+def _process(database: Database, engine: str | None, limit: int) -> int:
     from datong.registry.flows import Scope, run_build
 
     holder, done = f"{socket.gethostname()}:{os.getpid()}", 0
@@ -69,7 +84,7 @@ def process_pending(database: Database, *, engine: str | None = None, limit: int
             run_build(database, Actor.system("registry"), kind=row.kind,
                       engine=engine or database.registry_engine,
                       scope=Scope(row.resource_id, row.snapshot, row.previous))
-        except Exception as exc:  # noqa: BLE001 - kept with its error, retried until MAX_ATTEMPTS
+        except Exception as exc:
             log.exception("registry update for load %s failed", row.load_id)
             with database.unit_of_work() as session:
                 session.execute(update(Pending).where(Pending.id == row.id).values(  # retried after a pause
