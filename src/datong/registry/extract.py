@@ -146,29 +146,38 @@ def choose_golden(con: duckdb.DuckDBPyConnection, authorities: dict[str, str],
     table_from_rows(con, "precedence", {"element": pl.String, "department": pl.String, "position": pl.Int32},
                     [(e, d, i) for e, order in precedence.items() for i, d in enumerate(order)])
     wanted = ", ".join(sql_string(e) for e in elements) or "NULL"
-    con.execute(f"""CREATE OR REPLACE TABLE vals AS
-        WITH base AS (
-            SELECT DISTINCT l.subject, a.element, a.resource_id, a.record_key, a.value, s.load_id, s.as_of, s.as_of_iso,
-                   CASE WHEN au.department = s.department THEN 0 WHEN p.position IS NOT NULL THEN 1 + p.position
-                        ELSE 1000 END AS rank,
-                   CASE WHEN au.department = s.department THEN 'authoritative'
-                        WHEN p.position IS NOT NULL THEN 'precedence' ELSE 'latest' END AS rule,
-                   -- an address with or without its 省/市 prefix says the same
-                   CASE WHEN a.element = 'DE0008' THEN regexp_replace(replace(a.value, ' ', ''), {sql_string(PLACE_PREFIX)}, '')
-                        ELSE a.value END AS comparable
-            FROM links l JOIN attrs a USING (resource_id, record_key) JOIN sources s USING (resource_id)
-            LEFT JOIN authority au ON au.element = a.element
-            LEFT JOIN precedence p ON p.element = a.element AND p.department = s.department
-            WHERE a.shared AND l.suspect IS NULL AND a.element IN ({wanted})),
-        -- with neither an authoritative value nor a precedence list: what most sources say, then the newest
-        supported AS (SELECT *, count(*) OVER (PARTITION BY subject, element, comparable) AS support FROM base),
-        ranked AS (SELECT *, row_number() OVER (PARTITION BY subject, element
-                                                ORDER BY rank, support DESC, as_of DESC, resource_id, record_key) AS rn
-                   FROM supported)
-        SELECT subject, element, resource_id, record_key, value, load_id, as_of, as_of_iso, rn = 1 AS golden,
-               CASE WHEN rn = 1 THEN rule END AS rule,
-               comparable = first_value(comparable) OVER (PARTITION BY subject, element ORDER BY rn) AS agrees
-        FROM ranked""")
+    # Grouped aggregates rather than window functions: at millions of values DuckDB spills
+    # aggregates and joins to disk, where windows over that many partitions run out of memory.
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE base AS
+        SELECT DISTINCT l.subject, a.element, a.resource_id, a.record_key, a.value, s.load_id, s.as_of, s.as_of_iso,
+               CASE WHEN au.department = s.department THEN 0 WHEN p.position IS NOT NULL THEN 1 + p.position
+                    ELSE 1000 END AS rank,
+               -- an address with or without its 省/市 prefix says the same
+               CASE WHEN a.element = 'DE0008' THEN regexp_replace(replace(a.value, ' ', ''), {sql_string(PLACE_PREFIX)}, '')
+                    ELSE a.value END AS comparable
+        FROM links l JOIN attrs a USING (resource_id, record_key) JOIN sources s USING (resource_id)
+        LEFT JOIN authority au ON au.element = a.element
+        LEFT JOIN precedence p ON p.element = a.element AND p.department = s.department
+        WHERE a.shared AND l.suspect IS NULL AND a.element IN ({wanted})""")
+    # with neither an authoritative value nor a precedence list: what most sources say, then the newest
+    con.execute("""CREATE OR REPLACE TEMP TABLE winners AS
+        SELECT b.subject, b.element,
+               arg_min({'resource_id': b.resource_id, 'record_key': b.record_key, 'comparable': b.comparable,
+                        'rank': b.rank},
+                       {'rank': b.rank, 'support': -s.support, 'age': -epoch(b.as_of), 'resource_id': b.resource_id,
+                        'record_key': b.record_key}) AS w
+        FROM base b JOIN (SELECT subject, element, comparable, count(*) AS support FROM base
+                          GROUP BY subject, element, comparable) s USING (subject, element, comparable)
+        GROUP BY b.subject, b.element""")
+    con.execute("""CREATE OR REPLACE TABLE vals AS
+        SELECT b.subject, b.element, b.resource_id, b.record_key, b.value, b.load_id, b.as_of, b.as_of_iso,
+               golden, CASE WHEN golden THEN CASE WHEN w.w.rank = 0 THEN 'authoritative'
+                                                 WHEN w.w.rank < 1000 THEN 'precedence' ELSE 'latest' END END AS rule,
+               b.comparable = w.w.comparable AS agrees
+        FROM base b JOIN winners w USING (subject, element),
+             LATERAL (SELECT b.resource_id = w.w.resource_id AND b.record_key = w.w.record_key AS golden)""")
+    con.execute("DROP TABLE base")
+    con.execute("DROP TABLE winners")
 
 
 def profile_rows(con: duckdb.DuckDBPyConnection) -> None:

@@ -453,6 +453,7 @@ def run_build(database: Database, actor: Actor, *, kind: str, engine: str = "duc
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     out = folder / f"golden-{kind}-{time.time_ns()}.parquet"
     with warehouse.session(database.data_dir / "work" / "duckdb", memory=database.warehouse_memory) as con:
+        con.execute("SET preserve_insertion_order = false")  # every output that needs an order says so
         today = today or date.today()
         if inputs.previous_golden and kind != PERSON:  # old codes known to the registry (see link_by_keys)
             _golden_before(con, kind, inputs)
