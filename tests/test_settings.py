@@ -73,3 +73,14 @@ def test_production_closes_docs_and_metrics_unless_told(tmp_path):
 def test_development_keeps_docs_and_metrics_open(tmp_path):
     settings = Settings(data_dir=tmp_path)
     assert settings.docs_open and settings.metrics_open
+
+
+def test_registry_thresholds_must_leave_a_review_band():
+    import pytest
+    from pydantic import ValidationError
+
+    from datong.settings import Settings
+
+    with pytest.raises(ValidationError, match="REVIEW_FROM"):
+        Settings(registry_auto_link=0.6, registry_review_from=0.8)
+    assert Settings(registry_auto_link=0.9, registry_review_from=0.9).registry_review_from == 0.9

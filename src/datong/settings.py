@@ -118,6 +118,13 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _registry_thresholds(self) -> Settings:
+        if self.registry_review_from > self.registry_auto_link:
+            raise ValueError("DATONG_REGISTRY_REVIEW_FROM must not be above DATONG_REGISTRY_AUTO_LINK: pairs between "
+                             "the two go to the review queue")
+        return self
+
+    @model_validator(mode="after")
     def _known_timezone(self) -> Settings:
         try:
             ZoneInfo(self.timezone)
