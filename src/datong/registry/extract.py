@@ -180,14 +180,22 @@ def choose_golden(con: duckdb.DuckDBPyConnection, authorities: dict[str, str],
     con.execute("DROP TABLE winners")
 
 
+#: Values per part when the provenance documents are built (about 1 GB of DuckDB's memory).
+PROFILE_PART_VALUES = 4_000_000
+
+
 def profile_rows(con: duckdb.DuckDBPyConnection) -> None:
     """``profile_rows`` (subject, attributes, disagreements): per subject one JSON document, per
     element the golden value with its source and rule, the resources that agree, and the values
     that differ."""
     # Built as text from json_object per element: to_json over structs of lists is six times slower.
-    con.execute("""CREATE OR REPLACE TABLE profile_rows AS
-        SELECT subject, '{' || string_agg(to_json(element)::VARCHAR || ':' || doc, ',' ORDER BY element) || '}' AS attributes,
-               CAST(sum(differing) AS INTEGER) AS disagreements
+    # List aggregates keep their state in memory, so millions of subjects go in parts by hash.
+    parts = max(1, con.execute("SELECT count(*) FROM vals").fetchone()[0] // PROFILE_PART_VALUES + 1)
+    con.execute("CREATE OR REPLACE TABLE profile_rows (subject VARCHAR, attributes VARCHAR, disagreements INTEGER)")
+    for part in range(parts):
+        con.execute(f"""INSERT INTO profile_rows
+        SELECT subject, '{{' || string_agg(to_json(element)::VARCHAR || ':' || doc, ',' ORDER BY element) || '}}',
+               CAST(sum(differing) AS INTEGER)
         FROM (SELECT subject, element, count(*) FILTER (WHERE NOT agrees) AS differing, json_object(
                   'value', any_value(value) FILTER (WHERE golden),
                   'resource', any_value(resource_id) FILTER (WHERE golden),
@@ -199,7 +207,7 @@ def profile_rows(con: duckdb.DuckDBPyConnection) -> None:
                   'differ', coalesce(list(json_object('value', value, 'resource', resource_id, 'record', record_key,
                                                       'load', load_id, 'as_of', as_of_iso)
                                           ORDER BY resource_id, record_key) FILTER (WHERE NOT agrees), []))::VARCHAR AS doc
-              FROM vals GROUP BY subject, element)
+              FROM vals WHERE hash(subject) % {parts} = {part} GROUP BY subject, element)
         GROUP BY subject""")
 
 
