@@ -45,6 +45,9 @@ def queue_update(session: Session, payload: dict, database: Database) -> None:
 
 def _claim(database: Database, holder: str) -> Pending | None:
     now = utcnow()
+    with database.reading() as session:  # most dispatches find nothing: no write lock for that
+        if session.scalar(select(Pending.id).where(Pending.attempts < MAX_ATTEMPTS).limit(1)) is None:
+            return None
     with database.unit_of_work() as session:
         row = session.scalar(select(Pending).where(
             or_(Pending.claimed_until.is_(None), Pending.claimed_until < now), Pending.attempts < MAX_ATTEMPTS)
