@@ -78,3 +78,20 @@ def click_context_obj() -> Context | None:
 
     current = click.get_current_context(silent=True)
     return current.find_object(Context) if current else None
+
+
+def progress_bar(context: Context, enabled: bool, phases: dict[str, str]):
+    """A progress bar on stderr for a long job that reports ``(phase, done, total)``, with the
+    phases' names translated; ``(None, None)`` when not wanted (not a terminal, --json)."""
+    if not enabled:
+        return None, None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
+                   TimeElapsedColumn(), transient=True)
+    task = bar.add_task(context.say(next(iter(phases.values()))), total=None)
+
+    def report(phase: str, done: int, total: int) -> None:
+        bar.update(task, description=context.say(phases.get(phase, phase)), completed=done, total=total or None)
+
+    return bar, report

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from datong.cli.context import Context
+from datong.cli.context import Context, progress_bar
 from datong.errors import DatongError
 from datong.i18n import N_
 from datong.ingest import service as loads
@@ -29,19 +28,6 @@ PHASES = {"read": N_("reading"), "check": N_("checking"), "diff": N_("comparing"
 class Mode(StrEnum):
     FULL = "full"
     INCREMENTAL = "incremental"
-
-
-def _progress_bar(context: Context, enabled: bool):
-    if not enabled:
-        return None, None
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
-                   TimeElapsedColumn(), transient=True)
-    task = bar.add_task(context.say(PHASES["read"]), total=None)
-
-    def report(phase: str, done: int, total: int) -> None:
-        bar.update(task, description=context.say(PHASES.get(phase, phase)), completed=done, total=total or None)
-
-    return bar, report
 
 
 def ingest(
@@ -67,7 +53,7 @@ def ingest(
         raise typer.Exit(2)
     source = (Source.from_sql(from_sql, query) if from_sql
               else Source.from_path(path, encoding=encoding, sheet=sheet))
-    bar, progress = _progress_bar(context, sys.stderr.isatty() and not as_json)
+    bar, progress = progress_bar(context, sys.stderr.isatty() and not as_json, PHASES)
     try:
         if bar:
             with bar:

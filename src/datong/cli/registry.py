@@ -8,9 +8,8 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from datong.cli.context import Context
+from datong.cli.context import Context, progress_bar
 from datong.errors import DatongError
 from datong.i18n import N_
 
@@ -34,19 +33,6 @@ def _kinds(kind: Kind) -> list[str]:
     return ["person", "entity"] if kind is Kind.ALL else [kind.value]
 
 
-def _bar(context: Context, enabled: bool):
-    if not enabled:
-        return None, lambda phase, done, total: None
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                   TimeElapsedColumn(), transient=True)
-    task = bar.add_task(context.say(PHASES["read"]), total=len(PHASES))
-
-    def report(phase: str, done: int, total: int) -> None:
-        bar.update(task, description=context.say(PHASES.get(phase, phase)), completed=done, total=total)
-
-    return bar, report
-
-
 @app.command()
 def build(
     ctx: typer.Context,
@@ -61,11 +47,11 @@ def build(
     context: Context = ctx.obj
     reports = []
     for one in _kinds(kind):
-        bar, progress = _bar(context, sys.stderr.isatty() and not as_json)
+        bar, progress = progress_bar(context, sys.stderr.isatty() and not as_json, PHASES)
         try:
             if bar:
                 bar.start()
-            report = run_build(context.database, context.actor, kind=one, progress=progress,
+            report = run_build(context.database, context.actor, kind=one, progress=progress or (lambda *_: None),
                                engine=(engine.value if engine else context.database.registry_engine))
         except DatongError as error:
             typer.echo(error.localised(context.locale), err=True)
@@ -159,9 +145,8 @@ def show(
     from datong.registry import service
 
     context: Context = ctx.obj
-    kind = "entity" if len(key.strip()) == 18 and not key.strip()[:17].isdigit() else "person"
     with context.reading() as session:
-        found = service.read_subject(session, context.actor, kind=kind, key=key, purpose=purpose)
+        found = service.read_subject(session, context.actor, kind=service.kind_of(key), key=key, purpose=purpose)
     typer.echo(f"{found['key']}  (subject {found['subject']}, {found['resource']})")
     for item, value in found["attributes"].items():
         typer.echo(f"  {item:<14} {value}")

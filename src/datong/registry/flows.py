@@ -381,9 +381,9 @@ def _write(session: Session, con: duckdb.DuckDBPyConnection, kind: str, inputs: 
                           AND k.record_key = r.record_key AND k.id = i.id)
         ORDER BY r.resource_id, r.record_key, i.id, r.reason""").fetchone()
     bulk.copy_query(con, f"""SELECT {sql_string(kind)}, resource_id, record_key, subject_id, probability, reason,
-               'pending', '{{}}', '', {now} FROM reviews_out""",
+               'pending', '', {now} FROM reviews_out""",
                     "registry_reviews", ("kind", "resource_id", "record_key", "subject_id", "probability", "reason",
-                                         "status", "evidence", "note", "created_at"))
+                                         "status", "note", "created_at"))
     del added
     return con.execute("SELECT count(*) FROM reviews_out").fetchone()[0]
 

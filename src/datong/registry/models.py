@@ -130,7 +130,6 @@ class Review(Base):
     probability: Mapped[float] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(String(16))  # grey, wrong_id
     status: Mapped[str] = mapped_column(String(16), default=PENDING, index=True)
-    evidence: Mapped[dict] = mapped_column(JSON, default=dict)  # the two sides as compared
     note: Mapped[str] = mapped_column(Text, default="")
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

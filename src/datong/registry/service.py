@@ -153,16 +153,24 @@ def set_precedence(session: Session, actor: Actor, *, element: str, departments:
 # --- reading a subject --------------------------------------------------------------------------
 
 
+def kind_of(key: str) -> str:
+    """Which registry a key belongs to: a credit code has letters among its first 17 characters."""
+    text = (key or "").strip().upper()
+    return ENTITY if len(text) == 18 and not text[:17].isdigit() else PERSON
+
+
 def normalise_key(kind: str, key: str) -> str:
     """An ID number as people type it (15 digits upgraded, lower-case x) or a credit code."""
-    text = (key or "").strip().upper()
-    if kind == PERSON and len(text) == 15 and text.isdigit():
-        text = id_number.upgrade_id_number(text)
-    if kind == PERSON and not id_number.validate_id_number(text).valid:
-        raise InvalidInput(field="id_number", reason=Term(N_("not a valid citizen ID number")), value=key)
-    if kind == ENTITY and not credit_code.validate_credit_code(text).valid:
-        raise InvalidInput(field="credit_code", reason=Term(N_("not a valid unified social credit code")), value=key)
-    return text
+    if kind == PERSON:
+        verdict = id_number.validate_id_number(key or "")
+        if not verdict.valid:
+            raise InvalidInput(field="id_number", reason=Term(N_("not a valid citizen ID number")), value=key)
+    else:
+        verdict = credit_code.validate_credit_code(key or "")
+        if not verdict.valid:
+            raise InvalidInput(field="credit_code", reason=Term(N_("not a valid unified social credit code")),
+                               value=key)
+    return verdict.normalised or (key or "").strip().upper()
 
 
 def _subject(session: Session, kind: str, key: str) -> Subject | None:
@@ -360,7 +368,7 @@ def relink(session: Session, actor: Actor, *, kind: str, resource_code: str, rec
                                                  Review.subject_id == subject.id))
     if review is None:
         review = Review(kind=kind, resource_id=resource.id, record_key=record_key, subject_id=subject.id,
-                        probability=1.0 if same else 0.0, reason="steward", evidence={})
+                        probability=1.0 if same else 0.0, reason="steward")
         session.add(review)
         session.flush()
     return decide_review(session, actor, review_id=review.id, same=same, note=note)

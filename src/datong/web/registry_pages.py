@@ -42,11 +42,6 @@ def overview(request: Request, actor: ConsoleActor):
                   may_review=_may_review(request, actor))
 
 
-def _kind_of(key: str) -> str:
-    text = key.strip().upper()
-    return ENTITY if len(text) == 18 and not text[:17].isdigit() else PERSON
-
-
 @router.get("/registry/profile")
 def profile(request: Request, actor: ConsoleActor, key: Annotated[str, Query(max_length=32)] = "",
             purpose: Annotated[str, Query(max_length=500)] = "", case: Annotated[str, Query(max_length=100)] = ""):
@@ -56,7 +51,7 @@ def profile(request: Request, actor: ConsoleActor, key: Annotated[str, Query(max
                       labels=service.LABELS)
     try:
         with request.app.state.database.reading() as session:
-            found = service.read_subject(session, actor, kind=_kind_of(key), key=key, purpose=purpose,
+            found = service.read_subject(session, actor, kind=service.kind_of(key), key=key, purpose=purpose,
                                          case_number=case or None)
     except DatongError as error:
         return render(request, "registry/profile.html", status=error.status, key=key, purpose=purpose, case=case,

@@ -119,7 +119,6 @@ def upgrade() -> None:
     sa.Column('probability', sa.Float(), nullable=False),
     sa.Column('reason', sa.String(length=16), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('evidence', sa.JSON(), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('decided_by', sa.String(length=200), nullable=True),
     sa.Column('decided_at', datong.db.base.UTCDateTime(timezone=True), nullable=True),
