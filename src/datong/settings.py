@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     # Credit code of the bureau that runs the hub (provider of 人口综合库 and 法人综合库); by
     # default the department of the first bureau administrator.
     bureau: str | None = None
+    # Licences (docs/operator.md, "Licences"): the algorithm of new seal keys, and the address a
+    # licence's QR code opens (the public verify page); by default this server's own.
+    seal_algorithm: str = Field(default="sm2", pattern=r"^(sm2|ed25519|p256)$")
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
     host: str = "127.0.0.1"
     port: int = 8000
     secure_cookies: bool = False
@@ -155,6 +159,9 @@ class Settings(BaseSettings):
     def metrics_open(self) -> bool:
         """Whether /metrics answers at all (with a token set, only to callers who send it)."""
         return self.metrics_token is not None or not self.is_production
+
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def resolved_secret(self) -> str:
         """The signing key for tokens and session cookies.

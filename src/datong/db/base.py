@@ -50,3 +50,4 @@ def import_all_models() -> None:
     import datong.security.models  # noqa: F401
     import datong.sharing.models  # noqa: F401
     import datong.registry.models  # noqa: F401
+    import datong.licenses.models  # noqa: F401

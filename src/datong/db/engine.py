@@ -166,7 +166,8 @@ class Database:
                  full_load_delete_share: float = 0.2,
                  share_batch_limit: int = 1000, secret: str | None = None, callback_allow: str = "",
                  registry_engine: str = "duckdb", registry_thresholds: tuple[float, float] = (0.95, 0.5),
-                 bureau: str | None = None) -> None:
+                 bureau: str | None = None, seal_algorithm: str = "sm2",
+                 public_url: str = "http://127.0.0.1:8000") -> None:
         from datong.security.chain import AuditWriter  # the audit chain lives in security/
 
         self.engine = engine
@@ -182,7 +183,8 @@ class Database:
         info = {"audit_hash": audit_hash, "resource_code_format": resource_code_format,
                 "data_dir": self.data_dir, "issue_deadline_days": issue_deadline_days, "masking": masking or {},
                 "audit_writer": self.audit, "views": {}, "share_batch_limit": share_batch_limit,
-                "deployment_secret": secret, "callback_allow": callback_allow, "bureau": bureau}
+                "deployment_secret": secret, "callback_allow": callback_allow, "bureau": bureau,
+                "seal_algorithm": seal_algorithm, "public_url": public_url}
         self.sessions: Callable[[], Session] = sessionmaker(engine, expire_on_commit=False, info=info)
         # Writers begin with the main file's write lock on SQLite, at their first statement.
         writer = engine.execution_options(datong_begin="WRITE") if engine.dialect.name == "sqlite" else engine
@@ -202,7 +204,8 @@ class Database:
                    secret=settings.resolved_secret(), callback_allow=settings.callback_allow,
                    registry_engine=settings.registry_engine,
                    registry_thresholds=(settings.registry_auto_link, settings.registry_review_from),
-                   bureau=settings.bureau)
+                   bureau=settings.bureau, seal_algorithm=settings.seal_algorithm,
+                   public_url=settings.resolved_public_url())
 
     @property
     def dialect(self) -> str:

@@ -17,12 +17,13 @@ from datong.errors import PermissionDenied, UncheckedService
 from datong.i18n import N_, Term
 from datong.security.roles import PRIVILEGED, Role
 
-ActorKind = Literal["user", "client", "system"]
+ActorKind = Literal["user", "client", "system", "holder"]
 
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting: a staff user, a department's API client, or the local operator (CLI)."""
+    """Who is acting: a staff user, a department's API client, the local operator (CLI), or a
+    holder (a citizen or company) acting for themselves."""
 
     kind: ActorKind
     name: str
@@ -35,6 +36,11 @@ class Actor:
     @classmethod
     def system(cls, name: str) -> Actor:
         return cls(kind="system", name=f"system:{name}")
+
+    @classmethod
+    def holder(cls, key: str, display_name: str | None = None) -> Actor:
+        """A person (by ID number) or company (by credit code) acting for themselves, once signed in."""
+        return cls(kind="holder", name=f"holder:{key}", display_name=display_name)
 
     def has(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))
@@ -85,6 +91,11 @@ def _authenticated(actor: Actor, target: Target) -> bool:
     return actor.kind in ("user", "client")
 
 
+def _holder(actor: Actor, target: Target) -> bool:
+    """A citizen or company acting for themselves (their own licences, consents and uses)."""
+    return actor.kind == "holder" and actor.name == f"holder:{target.key}"
+
+
 _STAFF_ADMINS = (Role.SYSTEM_ADMIN, Role.BUREAU_ADMIN)
 
 #: action → rule. The local operator (CLI, kind "system") may do everything and is audited.
@@ -126,6 +137,17 @@ POLICY: dict[str, Rule] = {
     "registry.precedence": _roles(Role.BUREAU_ADMIN),
     "registry.review": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DATA_STEWARD)),
     "registry.stats": _authenticated,
+    "licence.type": _roles(Role.BUREAU_ADMIN),
+    "seal.manage": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DEPT_ADMIN)),
+    "licence.issue": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD, Role.CLERK),
+                             _own_system),
+    "licence.manage": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD),
+                              _own_system),
+    "licence.read": _either(_roles(Role.BUREAU_ADMIN, Role.AUDITOR),
+                            _own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD, Role.CLERK), _own_system),
+    "licence.use": _authenticated,
+    "licence.consent": _either(_own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD, Role.CLERK), _own_system),
+    "licence.own": _holder,
     "audit.read": _roles(Role.AUDITOR),
     "audit.verify": _roles(Role.AUDITOR),
 }
@@ -163,6 +185,14 @@ ACTION_LABELS = {
     "registry.precedence": N_("set the registries' source precedence"),
     "registry.review": N_("review the registries' record links"),
     "registry.stats": N_("see the registries' statistics"),
+    "licence.type": N_("define licence types"),
+    "seal.manage": N_("manage this department's seals"),
+    "licence.issue": N_("issue licences for this department"),
+    "licence.manage": N_("revoke, suspend or restore this department's licences"),
+    "licence.read": N_("see this department's licences"),
+    "licence.use": N_("use a holder's licences"),
+    "licence.consent": N_("record a holder's authorisation for this department"),
+    "licence.own": N_("act for this holder"),
     "audit.read": N_("read the audit log"),
     "audit.verify": N_("verify the audit chain"),
 }
