@@ -10,7 +10,9 @@ from datong.catalog.ckan import router as ckan_router
 from datong.security.api import router as security_router
 from datong.sharing.api import router as sharing_router
 from datong.registry.api import router as registry_router
+from datong.licenses.api import router as licences_router
 import datong.registry.updates  # noqa: F401 - registers the registries' load consumer
+import datong.licenses.flows  # noqa: F401 - and for the licence types that issue from them
 
 # Sharing first: routes are matched in order, and its governed reads are the hot path. Ingest and
 # quality before the catalog: their /resources/{code}/… routes must win over the catalog's
@@ -18,5 +20,5 @@ import datong.registry.updates  # noqa: F401 - registers the registries' load co
 #: With each, what its routes check before their handler: our own API answers 422 for a query
 #: parameter it does not know; the CKAN routes take CKAN's parameters and ignore others, as CKAN does.
 STRICT = [Depends(known_query)]
-ROUTERS = [(sharing_router, STRICT), (registry_router, STRICT), (security_router, STRICT), (ingest_router, STRICT), (quality_router, STRICT),
+ROUTERS = [(sharing_router, STRICT), (registry_router, STRICT), (licences_router, STRICT), (security_router, STRICT), (ingest_router, STRICT), (quality_router, STRICT),
            (catalog_router, STRICT), (ckan_router, [])]

@@ -23,9 +23,10 @@ def root(
 
 
 def _register() -> None:
-    from datong.cli import audit, catalog, codes, identity, ingest, registry, system, worker
+    from datong.cli import audit, catalog, codes, identity, ingest, licence, registry, system, worker
 
     import datong.registry.updates  # noqa: F401 - loads committed here are queued for the registries
+    import datong.licenses.flows  # noqa: F401 - and for the licence types that issue from them
 
     system.register(app)
     app.add_typer(identity.dept, name="dept")
@@ -38,6 +39,7 @@ def _register() -> None:
     app.add_typer(audit.app, name="audit")
     app.add_typer(codes.app, name="codes")
     app.add_typer(registry.app, name="registry")
+    app.add_typer(licence.app, name="licence")
 
 
 _register()

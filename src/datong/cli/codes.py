@@ -38,6 +38,25 @@ def credit_codes(ctx: typer.Context, codes: Annotated[list[str], typer.Argument(
     _report(ctx.obj, codes, validate_credit_code)
 
 
+@app.command("licence")
+def licence_ids(ctx: typer.Context, identifiers: Annotated[list[str], typer.Argument(help="Licence identifiers.")],
+                strict: Annotated[bool, typer.Option(help="Accept only the canonical form.")] = False) -> None:
+    """Check electronic licence identifiers (GB/T 36904, MOD 37,36); say what a lenient form forgave."""
+    from datong.codes.licence_id import LENIENCIES, parse_licence_id
+
+    context: Context = ctx.obj
+    all_valid = True
+    for value in identifiers:
+        verdict = parse_licence_id(value, strict=strict)
+        all_valid &= verdict.valid
+        if not verdict.valid:
+            typer.echo(f"BAD {value}: {verdict.explain(context.locale)}")
+            continue
+        forgiven = "; ".join(context.say(LENIENCIES[k]) for k in verdict.facts["lenient"])
+        typer.echo(f"OK  {value}" + (f" → {verdict.normalised} ({forgiven})" if forgiven else ""))
+    raise typer.Exit(0 if all_valid else 1)
+
+
 @app.command("division")
 def division(ctx: typer.Context, codes: Annotated[list[str], typer.Argument(help="6-digit codes.")]) -> None:
     """Look up GB/T 2260 division codes, current or retired."""

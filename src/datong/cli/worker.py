@@ -10,6 +10,7 @@ import typer
 from datong import events
 from datong.cli.context import Context
 import datong.registry.updates  # noqa: F401 - registers the registries' load consumer
+import datong.licenses.flows  # noqa: F401 - and for the licence types that issue from them
 from datong.i18n import N_
 from datong.sharing.subscriptions import MAX_ATTEMPTS, deliver_due
 

@@ -184,7 +184,8 @@ class Database:
                 "data_dir": self.data_dir, "issue_deadline_days": issue_deadline_days, "masking": masking or {},
                 "audit_writer": self.audit, "views": {}, "share_batch_limit": share_batch_limit,
                 "deployment_secret": secret, "callback_allow": callback_allow, "bureau": bureau,
-                "seal_algorithm": seal_algorithm, "public_url": public_url}
+                "seal_algorithm": seal_algorithm, "public_url": public_url,
+                "caches": {}}  # per-database caches that domains keep (each validates its own entries)
         self.sessions: Callable[[], Session] = sessionmaker(engine, expire_on_commit=False, info=info)
         # Writers begin with the main file's write lock on SQLite, at their first statement.
         writer = engine.execution_options(datong_begin="WRITE") if engine.dialect.name == "sqlite" else engine

@@ -34,7 +34,7 @@ STATUS_MIN_ENTRIES = 131_072  # the Bitstring Status List's minimum size (16 KB 
 STATUS_NAMES = ("valid", "revoked", "suspended", "superseded")
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 SUITES = {signing.ED25519: "eddsa-jcs-2022", signing.P256: "ecdsa-jcs-2019"}
-PDF_KEY = "/DatongLicence"
+PDF_ATTACHMENT = "licence.json"
 
 
 def mask_key(key: str) -> str:
@@ -206,14 +206,13 @@ def _from_pdf(raw: bytes) -> Presented | None:
     from pypdf.errors import PdfReadError
 
     try:
-        info = PdfReader(io.BytesIO(raw)).metadata or {}
-        embedded = info.get(PDF_KEY)
-    except (PdfReadError, ValueError, KeyError):
+        embedded = (PdfReader(io.BytesIO(raw)).attachments.get(PDF_ATTACHMENT) or [None])[0]
+    except (PdfReadError, ValueError, KeyError, TypeError):
         return None
     if not embedded:
         return None
     try:
-        value = json.loads(base64.b64decode(str(embedded)))
+        value = json.loads(embedded)
     except ValueError:
         return None
     found = _from_json(value) if isinstance(value, dict) else None

@@ -25,6 +25,7 @@ from datong.licenses.models import AUTHORITY, SEAL, Seal, SealKey
 from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize, service
 from datong.security.models import Department
+from datong.security.roles import Role
 from datong.security.sealing import SecretBox
 
 SEAL_TERM = Term(N_("Seal"))
@@ -116,7 +117,7 @@ def create_seal(session: Session, actor: Actor, *, department: str, name: str, k
 @service(mutates=True)
 def rotate_seal(session: Session, actor: Actor, *, seal_id: int, algorithm: str | None = None) -> SealKey:
     """A new key for the seal; the old one is retired (it signs nothing more, and still verifies)."""
-    seal = _seal(session, seal_id)
+    seal = get_seal(session, seal_id)
     authorize(actor, "seal.manage", Target("seal", str(seal.id), seal.department_id))
     now, retired = utcnow(), []
     for old in session.scalars(select(SealKey).where(SealKey.seal_id == seal.id, SealKey.retired_at.is_(None))):
@@ -134,11 +135,19 @@ def rotate_seal(session: Session, actor: Actor, *, seal_id: int, algorithm: str 
     return key
 
 
-def _seal(session: Session, seal_id: int) -> Seal:
+def get_seal(session: Session, seal_id: int) -> Seal:
     seal = session.get(Seal, seal_id)
     if seal is None:
         raise NotFound(what=SEAL_TERM, key=str(seal_id))
     return seal
+
+
+def list_seals(session: Session, actor: Actor) -> list[Seal]:
+    """The bureau and the local operator see every seal; a department its own."""
+    stmt = select(Seal).order_by(Seal.department_id, Seal.id)
+    if not (actor.kind == "system" or actor.has(Role.BUREAU_ADMIN, Role.AUDITOR)):
+        stmt = stmt.where(Seal.department_id == actor.department_id)
+    return list(session.scalars(stmt))
 
 
 def current_key(session: Session, seal: Seal) -> SealKey:
@@ -165,3 +174,8 @@ def published_keys(session: Session) -> dict:
 def authority_kid(session: Session) -> str | None:
     return session.scalar(select(SealKey.kid).where(SealKey.purpose == AUTHORITY, SealKey.retired_at.is_(None))
                           .order_by(SealKey.id.desc()).limit(1))
+
+
+def seal_keys(session: Session, seal: Seal) -> list[SealKey]:
+    """Every key the seal has had, oldest first (the last is in force unless retired)."""
+    return list(session.scalars(select(SealKey).where(SealKey.seal_id == seal.id).order_by(SealKey.id)))

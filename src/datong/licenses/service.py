@@ -272,7 +272,8 @@ def signer_for(session: Session, kind: LicenceType, issuer: Department) -> Signe
     return Signer(kind, issuer, seal, key.id, key.kid, key.algorithm, keys.private_key(session, key))
 
 
-def document_for(signer: Signer, draft: Draft, identifier: str, version: int, issued_at: datetime) -> dict:
+def document_for(signer: Signer, draft: Draft, identifier: str, version: int, issued_at: datetime,
+                 status_index: int) -> dict:
     start = draft.valid_from or issued_at.date()
     until = draft.valid_until or (start.replace(year=start.year + signer.kind.valid_years)
                                   if signer.kind.valid_years else None)
@@ -281,7 +282,8 @@ def document_for(signer: Signer, draft: Draft, identifier: str, version: int, is
             "issuer": {"code": signer.issuer.code, "name": signer.issuer.name}, "data": draft.data,
             "valid_from": start.isoformat(), "valid_until": until.isoformat() if until else None,
             "issued_at": issued_at.isoformat(timespec="seconds"),
-            "seal": {"kid": signer.kid, "algorithm": signer.algorithm, "name": signer.seal.name}}
+            "seal": {"kid": signer.kid, "algorithm": signer.algorithm, "name": signer.seal.name},
+            "status": {"index": status_index, "list": "/api/v1/licences/status"}}
 
 
 def signed_rows(signer: Signer, drafts: list[Draft], serial_from: int, status_from: int, actor: Actor,
@@ -292,7 +294,7 @@ def signed_rows(signer: Signer, drafts: list[Draft], serial_from: int, status_fr
     for i, draft in enumerate(drafts):
         serial, version = versions[i] if versions else (f"{serial_from + i:08d}", 1)
         identifier = make_licence_id(signer.kind.code, signer.issuer.code, serial, version)
-        doc = document_for(signer, draft, identifier, version, now)
+        doc = document_for(signer, draft, identifier, version, now, status_from + i)
         canonical = signing.canonical(doc)
         rows.append({"identifier": identifier, "status_index": status_from + i,
                      "family": identifier.split(".", 5)[5].rsplit(".", 2)[0], "version": version,
@@ -417,14 +419,17 @@ def change_status(session: Session, actor: Actor, *, identifier: str, action: st
 
 # -- what subscribers, grant holders and the holder see ------------------------------------------
 
-def index_row(licence: Licence) -> dict:
-    doc = json.loads(licence.document)
-    return {"证照标识": licence.identifier, "持证主体代码": licence.holder_key, "持证主体名称": licence.holder_name,
-            "证照状态": licence.status, "有效期起": doc["valid_from"], "有效期至": doc["valid_until"],
+def index_row(licence: Licence | dict) -> dict:
+    """A licence as its type's catalog resource shows it (the items of INDEX_ITEMS, then the fields)."""
+    row = licence if isinstance(licence, dict) else {c: getattr(licence, c) for c in
+                                                     ("identifier", "holder_key", "holder_name", "status", "document")}
+    doc = json.loads(row["document"])
+    return {"证照标识": row["identifier"], "持证主体代码": row["holder_key"], "持证主体名称": row["holder_name"],
+            "证照状态": row["status"], "有效期起": doc["valid_from"], "有效期至": doc["valid_until"],
             "颁发机构": doc["issuer"]["name"], **doc["data"]}
 
 
-def notify(session: Session, kind: LicenceType, licences: list[Licence], event: str) -> int:
+def notify(session: Session, kind: LicenceType, licences: list[Licence] | list[dict], event: str) -> int:
     """Queue a delivery of each licence's index row, shaped by the subscriber's grant, for every
     active subscription to the licence type (the sharing worker sends them, signed)."""
     from datong.sharing.service import grant_state, shape_payload
@@ -437,14 +442,14 @@ def notify(session: Session, kind: LicenceType, licences: list[Licence], event: 
     now, queued = utcnow(), 0
     for sub in subs:
         for lic in licences:
-            if sub.keys and lic.holder_key not in sub.keys:
+            row = index_row(lic)
+            if sub.keys and row["持证主体代码"] not in sub.keys:
                 continue
-            body = {"event": event, "key": lic.identifier, "licence_type": kind.code, "status": lic.status,
-                    "occurred_at": now.isoformat(timespec="seconds"), "record": shape_payload(session, sub.grant,
-                                                                                              index_row(lic)),
+            body = {"event": event, "key": row["证照标识"], "licence_type": kind.code, "status": row["证照状态"],
+                    "occurred_at": now.isoformat(timespec="seconds"), "record": shape_payload(session, sub.grant, row),
                     "resource": kind.resource.code, "subscription": sub.id}
-            session.add(Delivery(subscription_id=sub.id, event=event, record_key=lic.identifier,
-                                 body=json.dumps(body, ensure_ascii=False), subjects=[lic.holder_key],
+            session.add(Delivery(subscription_id=sub.id, event=event, record_key=row["证照标识"],
+                                 body=json.dumps(body, ensure_ascii=False), subjects=[row["持证主体代码"]],
                                  created_at=now, next_attempt_at=now))
             queued += 1
     return queued
@@ -592,8 +597,8 @@ def list_licences(session: Session, actor: Actor, *, type_code: str | None = Non
         stmt = stmt.where(Licence.status == status)
     found = window(session, stmt, page or Window())
     record_read(session, actor=actor, action="licence.list", target="licences",
-                subjects=sorted({lic.holder_key for lic in found.items}), purpose="证照管理",
-                detail={"type": type_code, "holder": bool(holder), "status": status, "returned": len(found.items)})
+                subjects=sorted({lic.holder_key for lic in found}), purpose="证照管理",
+                detail={"type": type_code, "holder": bool(holder), "status": status, "returned": len(found)})
     return found
 
 
@@ -654,14 +659,18 @@ class KeyringCache:
         return self.keyring
 
 
-KEYRINGS = KeyringCache()
+def keyring(session: Session) -> documents.Keyring:
+    """The database's published keys, from its cache (a fresh one for a session without caches)."""
+    caches = session.info.get("caches")
+    cache = caches.setdefault("licence_keyring", KeyringCache()) if caches is not None else KeyringCache()
+    return cache.get(session)
 
 
 def verify_presented(session: Session, presented: documents.Presented, *, today: date | None = None) -> dict:
     """Judge a presented licence against the hub: its signature, its state now, and which field
     changed when the hub signed something else. Public: shows only what the paper shows, masked."""
     stored = session.scalar(select(Licence).where(Licence.identifier == (presented.identifier or "")))
-    verdict = documents.check(presented, KEYRINGS.get(session), today=today or date.today(),
+    verdict = documents.check(presented, keyring(session), today=today or date.today(),
                               status=STATUS_CODES[stored.status] if stored else None,
                               status_source="hub" if stored else "none",
                               stored=json.loads(stored.document) if stored else None)

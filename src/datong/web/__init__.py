@@ -8,7 +8,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from datong.web import audit_pages, catalog_pages, dashboard, pages, quality_pages, registry_pages, sharing_pages
+from datong.web import (audit_pages, catalog_pages, dashboard, licence_pages, pages, quality_pages, registry_pages,
+                        sharing_pages)
 from datong.web.render import Renderer
 
 
@@ -35,6 +36,7 @@ def install(app: FastAPI) -> None:
     app.include_router(quality_pages.router)  # before the catalog's /catalog/r/{code} pages
     app.include_router(sharing_pages.router)
     app.include_router(registry_pages.router)
+    app.include_router(licence_pages.router)
     app.include_router(catalog_pages.router)
     app.add_exception_handler(pages.LoginRequired, pages.to_login)
     app.add_middleware(
