@@ -103,6 +103,14 @@ def register(app: typer.Typer) -> None:
                                   "to review, {wrong} probable wrong IDs."), kind=kind, subjects=f"{built.subjects:,}",
                                linked=f"{built.linked.get('model', 0):,}", reviews=built.reviews_added,
                                wrong=built.wrong_ids))
+            from datong.demo.licences import build_demo_licences
+
+            licences = build_demo_licences(context.database)
+            if licences.issued:
+                typer.echo(say(N_("Licences: {issued} issued ({types}); {revoked} revoked, {suspended} suspended, "
+                                  "{reissued} reissued."), issued=f"{sum(licences.issued.values()):,}",
+                               types="、".join(f"{k} {v:,}" for k, v in licences.issued.items()),
+                               revoked=licences.revoked, suspended=licences.suspended, reissued=licences.reissued))
         typer.echo(say(N_("Every demo account's password is {password}")
                        , password=DEMO_PASSWORD))
         for username, name, department, roles in report.logins:

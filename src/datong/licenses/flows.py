@@ -29,7 +29,7 @@ from datong.db.engine import Database
 from datong.errors import DatongError, InvalidInput
 from datong.i18n import N_, Term
 from datong.licenses import service
-from datong.licenses.models import SUPERSEDED, SUSPENDED, VALID, IssuePending, Licence, LicenceEvent, LicenceType
+from datong.licenses.models import SUPERSEDED, IssuePending, Licence, LicenceEvent, LicenceType
 from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize
 from datong.security.models import Department
@@ -63,15 +63,16 @@ def queue_issue(session: Session, payload: dict, database: Database) -> None:
 
 
 def _existing(session: Session, kind: LicenceType) -> list[tuple]:
+    """The newest version of each record's licence (a superseded one has a newer version)."""
     return list(session.execute(select(Licence.source_key, Licence.source_hash, Licence.id, Licence.family,
-                                       Licence.version).where(Licence.type_id == kind.id,
-                                                              Licence.source_key.is_not(None),
-                                                              Licence.status.in_((VALID, SUSPENDED)))))
+                                       Licence.version, Licence.status).where(
+        Licence.type_id == kind.id, Licence.source_key.is_not(None), Licence.status != SUPERSEDED)))
 
 
 def _candidates(database: Database, kind: LicenceType, snapshot: str, existing: list[tuple]) -> list[tuple]:
     """(key, hash, holder key, holder name, field values…, old id, family, version) of every
-    snapshot record without a licence of its current content."""
+    snapshot record with no licence, or whose record changed since its licence (valid or suspended)
+    was issued. A revoked licence stays revoked: its record issues nothing again."""
     mapping = kind.source_mapping or {}
     fields = mapping.get("fields") or {}
 
@@ -82,12 +83,12 @@ def _candidates(database: Database, kind: LicenceType, snapshot: str, existing: 
     columns += [item(fields[f["name"]]) if f["name"] in fields else "NULL" for f in kind.fields]
     work = database.data_dir / "work" / f"issue-{uuid.uuid4().hex}"
     with warehouse.session(work, memory=database.warehouse_memory) as con:
-        warehouse.table_from_rows(con, "issued", {"key": str, "hash": str, "id": int, "family": str, "version": int},
-                                  existing)
+        warehouse.table_from_rows(con, "issued", {"key": str, "hash": str, "id": int, "family": str, "version": int,
+                                                  "status": str}, existing)
         rows = con.execute(f"""
             SELECT s.__key, s.__hash, {', '.join(columns)}, i.id, i.family, i.version
             FROM read_parquet({sql_string(snapshot)}) s LEFT JOIN issued i ON i.key = s.__key
-            WHERE i.key IS NULL OR i.hash IS DISTINCT FROM s.__hash
+            WHERE i.key IS NULL OR (i.hash IS DISTINCT FROM s.__hash AND i.status IN ('valid', 'suspended'))
             ORDER BY s.__key""").fetchall()
     return rows
 
