@@ -127,8 +127,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_console(app)
     # Middleware added last runs first: metrics see every request; the hot path (governed GET
     # reads) answers before the console's session middleware and the router.
+    from datong.licenses.hot import FastVerify
     from datong.sharing.hot import GovernedReads
 
     app.add_middleware(GovernedReads)
+    app.add_middleware(FastVerify)
     app.add_middleware(Metrics, registry=app.state.metrics)
     return app

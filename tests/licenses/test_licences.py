@@ -290,3 +290,14 @@ def test_the_qr_code_fits_and_the_seal_is_drawn_from_the_name(database, issued):
     text = render.qr_for("https://hub.example.gov.cn", lic.document, lic.signature)
     assert len(text) < 1200 and documents.parse_qr(text)[0] == json.loads(lic.document)
     assert "民" in svg and "证" in svg and svg.startswith("<svg")
+
+
+def test_the_fast_verify_path_answers_as_the_framework_does(client, login, issued):
+    signed = json.dumps(_signed(client, login("boss"), issued[0]))
+    fast = client.post("/api/v1/licences/verify", content=signed)
+    framework = client.post("/api/v1/licences/verify?lang=en", content=signed)  # a query string: the app answers
+    assert fast.status_code == framework.status_code == 200 and fast.json() == framework.json()
+    bad_fast = client.post("/api/v1/licences/verify", content=b"junk", headers={"Accept-Language": "en"})
+    bad_framework = client.post("/api/v1/licences/verify?lang=en", content=b"junk")
+    assert bad_fast.status_code == bad_framework.status_code == 422
+    assert bad_fast.json()["detail"] == bad_framework.json()["detail"]

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -133,23 +134,23 @@ class TooLarge(DatongError):
 @router.post("/api/v1/licences/verify")
 async def verify(request: Request):
     """Public. The body is the licence PDF, its signed JSON, its credential JSON or its QR text:
-    valid, expired, revoked, suspended, superseded, tampered (naming the changed field) or unknown."""
+    valid, expired, revoked, suspended, superseded, tampered (naming the changed field) or unknown.
+    (Answered by ``datong.licenses.hot`` ahead of the framework when the request is plain.)"""
     raw = bytearray()
     async for chunk in request.stream():
         raw += chunk
         if len(raw) > MAX_PRESENTED:
             raise TooLarge(limit=MAX_PRESENTED // (1024 * 1024))
-    presented = documents.read_presented(bytes(raw))
+    return await run_in_threadpool(judge, request.app.state.database, bytes(raw))
+
+
+def judge(database, raw: bytes) -> dict:
+    """Read what was presented and judge it against the hub, at the driver level (blocking)."""
+    presented = documents.read_presented(raw)
     if presented is None:
         raise NotALicence()
-    database = request.app.state.database
-    from fastapi.concurrency import run_in_threadpool
-
-    def judge():
-        with database.reading() as session:
-            return service.verify_presented(session, presented)
-
-    return await run_in_threadpool(judge)
+    with database.snapshot() as snapshot:
+        return service.verify_presented(snapshot, presented)
 
 
 @router.get("/api/v1/licences")

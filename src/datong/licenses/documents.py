@@ -243,10 +243,15 @@ class Keyring:
     def __init__(self, published: dict) -> None:
         self.keys = {k["kid"]: k for k in published.get("keys", [])}
         self.authority = published.get("authority")
+        self._certified: dict[str, bool] = {}  # kid → verdict: each certificate is checked once
 
     def key(self, kid: str | None) -> dict | None:
         entry = self.keys.get(kid or "")
-        return entry if entry is not None and self.certified(entry) else None
+        if entry is None:
+            return None
+        if entry["kid"] not in self._certified:
+            self._certified[entry["kid"]] = self.certified(entry)
+        return entry if self._certified[entry["kid"]] else None
 
     def certified(self, entry: dict) -> bool:
         cert = entry.get("certificate") or {}

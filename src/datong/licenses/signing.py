@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from functools import lru_cache
 
 import rfc8785
@@ -29,8 +30,44 @@ NAMES = {SM2: "SM2-with-SM3", ED25519: "Ed25519", P256: "ES256"}
 
 
 def canonical(document: dict) -> bytes:
-    """The bytes that are signed: RFC 8785 JSON canonicalisation."""
+    """The bytes that are signed: RFC 8785 JSON canonicalisation.
+
+    ``rfc8785`` is pure Python and costs as much per licence as an Ed25519 verification. For JSON
+    made of strings, safe integers, booleans and null whose object keys lie in the Basic
+    Multilingual Plane, the standard library's encoder with sorted keys and no spaces writes the
+    same bytes (RFC 8785 escapes exactly what it escapes, and sorting by UTF-16 code units equals
+    sorting by code points there), about three times faster; anything else (floats, astral-plane
+    keys, huge integers) goes to ``rfc8785``. The tests compare both on generated documents."""
+    if _plain(document):
+        return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
     return rfc8785.dumps(document)
+
+
+_SAFE = 2**53 - 1
+
+
+def _plain(value) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if -_SAFE <= item <= _SAFE:
+                continue
+            return False
+        if kind is dict:
+            for key, inner in item.items():
+                if type(key) is not str or not (key.isascii() or max(key) < "\U00010000"):
+                    return False
+                stack.append(inner)
+            continue
+        if kind is list:
+            stack.extend(item)
+            continue
+        return False
+    return True
 
 
 def b64(data: bytes) -> str:
