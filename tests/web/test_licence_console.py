@@ -59,3 +59,20 @@ def test_public_verify_page_in_both_languages(browser, live_server, database, is
     expect(en.get_by_test_id("verdict")).to_contain_text("altered")
     en.goto(f"{live_server}/verify/1.2.156.3005.2.nothing")
     expect(en.locator("p.error")).to_be_visible()
+
+
+def test_licence_types_export_and_import_in_the_console(page, live_server, library, tmp_path):  # noqa: F811
+    sign_in(page, live_server, "boss")
+    page.goto(f"{live_server}/licences/types")
+    expect(page.get_by_test_id("types")).to_contain_text("结婚证")
+    with page.expect_download() as download:
+        page.get_by_test_id("export-types").click()
+    path = tmp_path / "types.xlsx"
+    download.value.save_as(path)
+    page.get_by_test_id("import-types").locator("input[type=file]").set_input_files(str(path))
+    page.get_by_test_id("import-types").locator("button").click()
+    expect(page.get_by_test_id("saved")).to_contain_text("结婚证")
+    (tmp_path / "junk.xlsx").write_bytes(b"not a workbook")
+    page.get_by_test_id("import-types").locator("input[type=file]").set_input_files(str(tmp_path / "junk.xlsx"))
+    page.get_by_test_id("import-types").locator("button").click()
+    expect(page.get_by_test_id("problems")).to_be_visible()

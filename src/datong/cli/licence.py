@@ -37,6 +37,36 @@ def types(ctx: typer.Context) -> None:
             typer.echo(f"{kind.code}  {kind.name}  ({kind.ministry}; {len(kind.issuers)} issuer(s))  {states}")
 
 
+@app.command("import-types")
+def import_types(ctx: typer.Context, path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".xlsx")]) -> None:
+    """Import licence types (证照目录) from Excel: every type lands or none; each problem is listed."""
+    from datong.catalog.transfer import CatalogRejected
+    from datong.licenses import transfer
+
+    context: Context = ctx.obj
+    try:
+        with context.database.unit_of_work() as session:
+            saved = transfer.import_licence_types(session, context.actor, filename=path.name, content=path.read_bytes())
+            names = [t.name for t in saved]
+    except CatalogRejected as rejected:
+        typer.echo(rejected.localised(context.locale), err=True)
+        for problem in rejected.problems:
+            typer.echo(f"  {problem.where()}: {problem.localise(context.locale)}", err=True)
+        raise typer.Exit(2) from rejected
+    typer.echo(context.say(N_("{n} licence types saved: {names}"), n=len(names), names="、".join(names)))
+
+
+@app.command("export-types")
+def export_types(ctx: typer.Context, out: Annotated[Path, typer.Argument(help="The .xlsx to write.")]) -> None:
+    """Export the licence types in the layout import-types reads."""
+    from datong.licenses import service, transfer
+
+    context: Context = ctx.obj
+    with context.reading() as session:
+        out.write_bytes(transfer.export_licence_types(service.list_licence_types(session)))
+    typer.echo(str(out))
+
+
 @app.command("issue-from")
 def issue_from(ctx: typer.Context, type_code: Annotated[str, typer.Argument(help="Licence type code or name.")],
                as_json: Annotated[bool, typer.Option("--json", help="Print what was done as JSON.")] = False) -> None:

@@ -12,7 +12,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from datong.api.deps import IdPath
 from datong.errors import DatongError
-from datong.licenses import documents, keys, render as paper, service
+from datong.i18n import N_
+from datong.licenses import documents, keys, render as paper, service, transfer
 from datong.licenses.models import STATUS_CODES
 from datong.security.authz import Actor, Target, is_allowed
 from datong.web.pages import ConsoleActor, Csrf, listing, localised, render
@@ -91,10 +92,54 @@ def change(request: Request, actor: ConsoleActor, identifier: str,
 
 @router.get("/licences/types")
 def licence_types(request: Request, actor: ConsoleActor):
+    return _types_page(request, actor)
+
+
+def _types_page(request: Request, actor: Actor, status: int = 200, **context) -> Response:
     with request.app.state.database.reading() as session:
         kinds = service.list_licence_types(session)
         counts = service.licence_counts(session)
-    return render(request, "licences/types.html", kinds=kinds, counts=counts)
+    return render(request, "licences/types.html", status=status, kinds=kinds, counts=counts,
+                  may_define=is_allowed(actor, "licence.type", Target("licence_type")), **context)
+
+
+@router.get("/licences/types.xlsx")
+def export_types(request: Request, actor: ConsoleActor):
+    with request.app.state.database.reading() as session:
+        body = transfer.export_licence_types(service.list_licence_types(session))
+    return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": 'attachment; filename="licence-types.xlsx"'})
+
+
+#: A licence catalogue is a few dozen rows; anything much larger is not one.
+IMPORT_LIMIT = 4 * 1024 * 1024
+
+
+@router.post("/licences/types", dependencies=[Csrf])
+async def import_types(request: Request, actor: ConsoleActor):
+    """Excel import of licence types, as for resources: all land or none, each problem listed."""
+    from datong.catalog.transfer import CatalogRejected
+    from datong.web.render import console_locale
+
+    form = await request.form()
+    upload = form.get("file")
+    content = await upload.read(IMPORT_LIMIT + 1) if upload is not None and not isinstance(upload, str) else b""
+    locale = console_locale(request)
+    if len(content) > IMPORT_LIMIT:
+        from datong.i18n import translate
+
+        return _types_page(request, actor, status=413, error=translate(
+            locale, N_("The workbook is larger than {mb} MB; a licence catalogue is not."), mb=4))
+    try:
+        with request.app.state.database.unit_of_work() as session:
+            saved = [t.name for t in transfer.import_licence_types(session, actor, filename=getattr(upload, "filename", ""),
+                                                                     content=content)]
+    except CatalogRejected as rejected:
+        problems = [(p.sheet, p.row, p.column, p.localise(locale)) for p in rejected.problems]
+        return _types_page(request, actor, status=422, error=rejected.localised(locale), problems=problems)
+    except DatongError as error:
+        return _types_page(request, actor, status=error.status, error=localised(request, error))
+    return _types_page(request, actor, saved=saved)
 
 
 @router.get("/licences/seals")
