@@ -28,7 +28,7 @@ def test_licences_seals_and_revocation(page, live_server, issued):  # noqa: F811
     form = page.get_by_test_id("state-form")
     form.locator("input[name=reason]").fill("登记信息有误")
     form.get_by_test_id("revoke").click()
-    expect(page.get_by_test_id("licence-state")).to_have_text("已注销")
+    expect(page.get_by_test_id("licence-state")).to_have_text("已撤销")
     expect(page.get_by_test_id("history")).to_contain_text("登记信息有误")
 
     page.goto(f"{live_server}/licences/seals")

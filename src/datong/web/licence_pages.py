@@ -20,6 +20,9 @@ from datong.web.pages import ConsoleActor, Csrf, listing, localised, render
 
 router = APIRouter(include_in_schema=False)
 STATES = tuple(STATUS_CODES)
+#: Words the templates translate from values (states, history actions, holder kinds).
+WORDS = (N_("valid"), N_("suspended"), N_("revoked"), N_("superseded"), N_("issued"), N_("revoke"), N_("suspend"),
+         N_("restore"), N_("person"), N_("entity"))
 
 
 def _base_url(request: Request) -> str:
@@ -166,10 +169,20 @@ def rotate(request: Request, actor: ConsoleActor, seal_id: IdPath):
     return RedirectResponse(f"/licences/seals?rotated={seal_id}", status_code=303)
 
 
+def _visitor_locale(request: Request) -> str:
+    """A phone that scanned the QR speaks its own language, unless the visitor chose one."""
+    from datong.i18n import negotiate, normalise
+    from datong.web.render import LOCALE_COOKIE
+
+    return (normalise(request.query_params.get("lang")) or normalise(request.cookies.get(LOCALE_COOKIE))
+            or negotiate(request.headers.get("accept-language"), request.app.state.settings.default_locale))
+
+
 @router.get("/verify/{identifier}")
 def verify_page(request: Request, identifier: str, q: Annotated[str, Query(max_length=8000)] = ""):
     """Public: what a scanned QR code opens. With the QR's signed document it checks that too, and
     names a field that differs from what the hub signed."""
+    locale = _visitor_locale(request)
     with request.app.state.database.reading() as session:
         try:
             presented = documents.read_presented(f"{documents.QR_PREFIX}{q.removeprefix(documents.QR_PREFIX)}") \
@@ -181,5 +194,5 @@ def verify_page(request: Request, identifier: str, q: Annotated[str, Query(max_l
                 verdict["changed"] = ["id"]
         except DatongError as error:
             return render(request, "licences/verify.html", status=error.status, verdict=None, identifier=identifier,
-                          error=localised(request, error))
-    return render(request, "licences/verify.html", verdict=verdict, identifier=identifier)
+                          error=error.localised(locale), page_locale=locale)
+    return render(request, "licences/verify.html", verdict=verdict, identifier=identifier, page_locale=locale)

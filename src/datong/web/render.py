@@ -79,7 +79,7 @@ class Renderer:
         self.templates.env.filters["local"] = lambda value, fmt="%Y-%m-%d %H:%M": local_time(value, zone, fmt)
 
     def page(self, request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
-        locale = console_locale(request)
+        locale = context.pop("page_locale", None) or console_locale(request)
         gettext = gettext_for(locale)
         actor = getattr(request.state, "actor", None)
         context.update(
