@@ -56,6 +56,17 @@ NO_ACTOR = {
     "datong.registry.service.registry_resource", "datong.registry.service.registry_resource_ids",
     "datong.registry.spec.authorities", "datong.registry.spec.elements_of", "datong.registry.spec.sources_of",
     "datong.registry.updates.pending_count", "datong.registry.updates.queue_update",
+    # licences: what is public (keys, status list, verifying, which shows only what the paper shows,
+    # masked), the catalogue and counts (no personal data), lookups and key material for services
+    # that authorize before they use them, and the machinery of an authorized issue or change
+    "datong.licenses.keys.authority", "datong.licenses.keys.authority_kid", "datong.licenses.keys.current_key",
+    "datong.licenses.keys.default_algorithm", "datong.licenses.keys.get_seal", "datong.licenses.keys.private_key",
+    "datong.licenses.keys.published_keys", "datong.licenses.keys.seal_keys",
+    "datong.licenses.service.get_licence", "datong.licenses.service.keyring", "datong.licenses.service.licence_counts",
+    "datong.licenses.service.licence_type", "datong.licenses.service.list_licence_types",
+    "datong.licenses.service.notify", "datong.licenses.service.signer_for", "datong.licenses.service.status_list",
+    "datong.licenses.service.take_numbers", "datong.licenses.service.verify_identifier",
+    "datong.licenses.service.verify_presented",
 }
 #: Primitives that take the actor by keyword to record or check it.
 PRIMITIVES = {"datong.security.audit.append_event", "datong.security.authz.authorize",

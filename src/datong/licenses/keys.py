@@ -142,8 +142,10 @@ def get_seal(session: Session, seal_id: int) -> Seal:
     return seal
 
 
+@service(mutates=False)
 def list_seals(session: Session, actor: Actor) -> list[Seal]:
-    """The bureau and the local operator see every seal; a department its own."""
+    """The bureau, auditors and the local operator see every seal; a department its own."""
+    authorize(actor, "licence.read", Target("seal", None, actor.department_id))
     stmt = select(Seal).order_by(Seal.department_id, Seal.id)
     if not (actor.kind == "system" or actor.has(Role.BUREAU_ADMIN, Role.AUDITOR)):
         stmt = stmt.where(Seal.department_id == actor.department_id)

@@ -290,7 +290,7 @@ def document_for(signer: Signer, draft: Draft, identifier: str, version: int, is
             "status": {"index": status_index, "list": "/api/v1/licences/status"}}
 
 
-def signed_rows(signer: Signer, drafts: list[Draft], serial_from: int, status_from: int, actor: Actor,
+def signed_rows(signer: Signer, drafts: list[Draft], serial_from: int, status_from: int, issued_by: str,
                 versions: list[tuple[str, int]] | None = None) -> list[dict]:
     """Sign each draft (the one per-licence step that cannot be vectorised): rows ready to insert.
     ``versions`` gives (serial, version) for reissues; otherwise serials count up from ``serial_from``."""
@@ -306,7 +306,7 @@ def signed_rows(signer: Signer, drafts: list[Draft], serial_from: int, status_fr
                      "valid_from": date.fromisoformat(doc["valid_from"]),
                      "valid_until": date.fromisoformat(doc["valid_until"]) if doc["valid_until"] else None,
                      "document": signing.canonical(doc), "key_id": signer.key_id, "status": VALID,
-                     "source_key": draft.source_key, "source_hash": draft.source_hash, "issued_by": actor.name,
+                     "source_key": draft.source_key, "source_hash": draft.source_hash, "issued_by": issued_by,
                      "issued_at": now, "changed_at": now})
     for row, signature in zip(rows, _signatures(signer, [r["document"] for r in rows])):
         row["document"], row["signature"] = row["document"].decode(), signing.b64(signature)
@@ -352,7 +352,7 @@ def issue_licences(session: Session, actor: Actor, *, type_code: str, drafts: li
     signer = signer_for(session, kind, dept)
     serial = take_numbers(session, f"serial:{kind.code}:{dept.code}", len(checked))
     status = take_numbers(session, "status", len(checked))
-    rows = signed_rows(signer, checked, serial, status, actor)
+    rows = signed_rows(signer, checked, serial, status, actor.name)
     licences = [Licence(**row) for row in rows]
     session.add_all(licences)
     session.flush()
@@ -398,7 +398,7 @@ def _supersede(session: Session, actor: Actor, old: Licence, draft: Draft, reaso
     signer = signer_for(session, old.type, old.issuer)
     serial = old.family.rsplit(".", 1)[1]
     status = take_numbers(session, "status", 1)
-    row = signed_rows(signer, [draft], 0, status, actor, versions=[(serial, old.version + 1)])[0]
+    row = signed_rows(signer, [draft], 0, status, actor.name, versions=[(serial, old.version + 1)])[0]
     fresh = Licence(**row)
     session.add(fresh)
     old.status, old.status_reason, old.changed_at = SUPERSEDED, f"→ {fresh.identifier}", utcnow()
