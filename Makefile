@@ -27,13 +27,15 @@ install-dev: $(DEVSTAMP)
 demo: $(STAMP)
 	$(BIN)/datong demo
 
-# Debian's Chromium for the console tests; installed only when missing.
+# Debian's Chromium for the console tests, and a TrueType CJK font for licence PDFs; installed
+# only when missing.
+CJK_FONT ?= /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 chromium:
-	@if [ ! -x $(CHROMIUM) ]; then \
-	  echo "installing Debian's chromium for the console tests"; \
+	@if [ ! -x $(CHROMIUM) ] || [ ! -f $(CJK_FONT) ]; then \
+	  echo "installing Debian's chromium and CJK fonts for the console tests and licence PDFs"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk fonts-wqy-microhei >/dev/null; \
 	fi
 
 test: $(DEVSTAMP) chromium
@@ -52,6 +54,7 @@ bench: $(DEVSTAMP)
 	$(BIN)/python benchmarks/share_lookup.py 8
 	$(BIN)/python benchmarks/share_lookup.py 8 --postgres $(BENCH_PG)
 	$(BIN)/python benchmarks/hostile_input.py 300000
+	$(BIN)/python benchmarks/licences.py 100000
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -109,6 +109,7 @@ class Settings(BaseSettings):
     # licence's QR code opens (the public verify page); by default this server's own.
     seal_algorithm: str = Field(default="sm2", pattern=r"^(sm2|ed25519|p256)$")
     public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    pdf_font: str | None = None  # a TrueType CJK font to embed in licence PDFs
     host: str = "127.0.0.1"
     port: int = 8000
     secure_cookies: bool = False

@@ -185,7 +185,8 @@ def download_pdf(request: Request, actor: ActorDep, identifier: str):
     licence, _, _ = _read(request, actor, identifier)
     body = render.pdf(licence.document, licence.signature, licence.key.kid, licence.key.algorithm,
                       seal_kind=licence.key.seal.kind if licence.key.seal else "", base_url=base_url(request),
-                      status=licence.status, order=[f["name"] for f in licence.type.fields])
+                      status=licence.status, order=[f["name"] for f in licence.type.fields],
+                      font_path=request.app.state.settings.pdf_font)
     return Response(body, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="licence-{licence.id}.pdf"'})
 

@@ -244,6 +244,7 @@ class Keyring:
         self.keys = {k["kid"]: k for k in published.get("keys", [])}
         self.authority = published.get("authority")
         self._certified: dict[str, bool] = {}  # kid → verdict: each certificate is checked once
+        self._loaded: dict[str, object] = {}
 
     def key(self, kid: str | None) -> dict | None:
         entry = self.keys.get(kid or "")
@@ -252,6 +253,13 @@ class Keyring:
         if entry["kid"] not in self._certified:
             self._certified[entry["kid"]] = self.certified(entry)
         return entry if self._certified[entry["kid"]] else None
+
+    def verifier(self, entry: dict):
+        """The entry's public key, parsed once."""
+        loaded = self._loaded.get(entry["kid"])
+        if loaded is None:
+            loaded = self._loaded[entry["kid"]] = signing.load_public(entry["algorithm"], entry["public_key"])
+        return loaded
 
     def certified(self, entry: dict) -> bool:
         cert = entry.get("certificate") or {}
@@ -290,8 +298,13 @@ def _signature_ok(presented: Presented, keyring: Keyring) -> tuple[bool, dict | 
         return False, None
     if presented.form == "credential":
         return verify_proof(presented.credential, key["public_key"], key["algorithm"]), key
-    data = signing.canonical(presented.document or {})
-    return signing.verify_pem(key["public_key"], key["algorithm"], presented.signature, data), key
+    public, document = keyring.verifier(key), presented.document or {}
+    data, exact = signing.presented_bytes(document)
+    if signing.verify(public, key["algorithm"], presented.signature, data):
+        return True, key
+    if exact or signing.canonical(document) == data:
+        return False, key
+    return signing.verify(public, key["algorithm"], presented.signature, signing.canonical(document)), key
 
 
 def _shown(presented: Presented) -> dict:

@@ -4,7 +4,7 @@ demand from the stored signed document; nothing here changes the licence.
 
 Fonts: reportlab embeds TrueType outlines only, and Debian's Noto CJK fonts are OpenType with
 PostScript (CFF) outlines, which it refuses. So the first TrueType CJK font found is embedded
-(WenQuanYi Micro Hei from ``fonts-wqy-microhei``, or one named by ``DATONG_PDF_FONT``); without
+(one named by ``DATONG_PDF_FONT``, or WenQuanYi Micro Hei from ``fonts-wqy-microhei``); without
 one the PDF names Adobe's STSong-Light, which every PDF reader with Asian fonts supplies.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -33,14 +32,16 @@ LABELS = {"identifier": "证照标识", "holder": "持证主体", "holder_key": 
           "valid": "有效期", "forever": "长期", "issued": "颁发日期", "version": "版本"}
 
 
-@lru_cache(maxsize=1)
-def font() -> str:
-    """The name of the registered CJK font (embedded TrueType if there is one)."""
-    for path in filter(None, (os.environ.get("DATONG_PDF_FONT"), *FONT_CANDIDATES)):
+@lru_cache(maxsize=8)
+def font(configured: str | None = None) -> str:
+    """The name of the registered CJK font: ``configured`` (DATONG_PDF_FONT) or the first TrueType
+    CJK font installed, embedded; else STSong-Light."""
+    for number, path in enumerate(filter(None, (configured, *FONT_CANDIDATES))):
         if Path(path).is_file():
             try:
-                pdfmetrics.registerFont(TTFont("DatongCJK", path, subfontIndex=0))
-                return "DatongCJK"
+                name = f"DatongCJK{number}"
+                pdfmetrics.registerFont(TTFont(name, path, subfontIndex=0))
+                return name
             except Exception:  # noqa: BLE001 - a font reportlab cannot read: try the next
                 continue
     pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
@@ -60,7 +61,7 @@ def qr_svg(text: str, scale: int = 3) -> str:
     return segno.make(text, error="m").svg_inline(scale=scale, border=2)
 
 
-def _seal(pdf: canvas.Canvas, name: str, label: str, cx: float, cy: float, radius: float) -> None:
+def _seal(pdf: canvas.Canvas, name: str, label: str, cx: float, cy: float, radius: float, face: str) -> None:
     shape = seal_image.layout(name, label)
     pdf.saveState()
     pdf.setStrokeColor(HexColor(seal_image.RED))
@@ -76,7 +77,7 @@ def _seal(pdf: canvas.Canvas, name: str, label: str, cx: float, cy: float, radiu
         pdf.saveState()
         pdf.translate(cx + glyph.x * radius, cy + glyph.y * radius)
         pdf.rotate(-glyph.rotation)
-        pdf.setFont(font(), glyph.size * radius)
+        pdf.setFont(face, glyph.size * radius)
         pdf.drawCentredString(0, -glyph.size * radius * 0.35, glyph.char)
         pdf.restoreState()
     pdf.restoreState()
@@ -93,14 +94,14 @@ def _qr(pdf: canvas.Canvas, text: str, x: float, y: float, size: float) -> None:
 
 
 def pdf(document: str, signature: str, kid: str, algorithm: str, *, seal_kind: str, base_url: str,
-        status: str = "valid", order: list[str] | None = None) -> bytes:
+        status: str = "valid", order: list[str] | None = None, font_path: str | None = None) -> bytes:
     """The printable licence on A4: title, fields, holder, issuer with the seal over it, validity,
     identifier and the QR code; the signed JSON rides along as an attachment (licence.json)."""
     doc = json.loads(document)
     out = io.BytesIO()
     pdf = canvas.Canvas(out, pagesize=A4, invariant=1)
     width, height = A4
-    name = font()
+    name = font(font_path)
     pdf.setTitle(f"{doc['type']['name']} {doc['id']}")
     pdf.setAuthor(doc["issuer"]["name"])
     pdf.setCreator("Datong 数通")
@@ -127,7 +128,7 @@ def pdf(document: str, signature: str, kid: str, algorithm: str, *, seal_kind: s
     issued = datetime.fromisoformat(doc["issued_at"]).date()
     pdf.drawString(width - 300, 200, f"{LABELS['issuer']}：{doc['issuer']['name']}")
     pdf.drawString(width - 300, 178, f"{LABELS['issued']}：{issued.year}年{issued.month}月{issued.day}日")
-    _seal(pdf, doc["issuer"]["name"], seal_kind, width - 190, 200, 58)
+    _seal(pdf, doc["issuer"]["name"], seal_kind, width - 190, 200, 58, name)
     _qr(pdf, qr_for(base_url, document, signature), 72, 86, 150)
     pdf.setFont(name, 7)
     pdf.drawString(72, 70, f"{LABELS['identifier']}：{doc['id']}")
