@@ -3,7 +3,8 @@
 - raw sign and verify per second for SM2 (Tongsuo), Ed25519 and ECDSA P-256 (``cryptography``)
   over a licence's canonical bytes;
 - verify wrapped: ``documents.check`` on a presented signed licence (certificate chain, canonical
-  form, signature, status and expiry), per algorithm, as a ratio of the raw verify (goal ≥ 0.8);
+  form, signature, status and expiry), per algorithm, as a ratio of the raw verify of the same
+  bytes with the same key, the two measured in alternating slices (goal ≥ 0.8);
 - bulk issuing N licences from a loaded resource (``flows.issue_from_snapshot``: DuckDB diff,
   drafts checked, signed, written in chunks with audit events), as a ratio of the raw sign rate of
   the seal's algorithm (goal ≥ 0.5); SM2 by default, ``--algorithm`` for the others;
@@ -157,7 +158,13 @@ def wrapped(database) -> tuple[dict, dict, str]:
 
         today = date.today()
         assert documents.check(presented, ring, today=today, status=0).outcome == "valid"
-        out[algorithm] = rate(lambda: documents.check(presented, ring, today=today, status=0))
+        public = signing.load_public(algorithm, lic.key.public_pem)
+        data, signature = lic.document.encode(), signing.unb64(lic.signature)
+        rounds = [(rate(lambda: signing.verify(public, algorithm, signature, data), 0.4),
+                   rate(lambda: documents.check(presented, ring, today=today, status=0), 0.4)) for _ in range(5)]
+        out[algorithm] = {"raw_per_s": round(sorted(r for r, _ in rounds)[2]),
+                          "wrapped_per_s": round(sorted(w for _, w in rounds)[2]),
+                          "ratio": round(sorted(w / r for r, w in rounds)[2], 3)}
     with database.reading() as session:
         lic = session.scalar(select(Licence).where(Licence.identifier == first))
         from datong.licenses import render
@@ -229,9 +236,9 @@ def main(n: int, algorithm: str, seconds: int) -> dict:
                                                                 for a, r in raw.items()},
             "bulk_issue": issued,
             "bulk_vs_raw_sign": round(issued["per_s"] / raw[algorithm]["sign_per_s"], 3),
-            "verify_wrapped_per_s": {a: round(v) for a, v in checks.items()},
-            "verify_wrapped_vs_raw": {a: round(checks[a] / raw[a]["verify_per_s"], 3) for a in checks},
-        "bulk_signing_threads": min(os.cpu_count() or 1, 4) if algorithm == "sm2" else 1,
+            "bulk_signing_threads": min(os.cpu_count() or 1, 4) if algorithm == "sm2" else 1,
+            "verify_wrapped": checks,  # raw and wrapped alternating on the same licence and key, medians of 5
+            "verify_wrapped_vs_raw": {a: checks[a]["ratio"] for a in checks},
             **pdf,
         }
         if shutil.which("wrk"):

@@ -301,3 +301,23 @@ def test_the_fast_verify_path_answers_as_the_framework_does(client, login, issue
     bad_framework = client.post("/api/v1/licences/verify?lang=en", content=b"junk")
     assert bad_fast.status_code == bad_framework.status_code == 422
     assert bad_fast.json()["detail"] == bad_framework.json()["detail"]
+
+
+def test_the_bureau_defines_a_type_over_the_api_with_its_layout(client, login, library):
+    body = {"name": "离婚证", "ministry": "民政部", "issuers": [OTHER_CODE], "holder_kind": "person",
+            "fields": [{"name": "持证人", "element": "DE0002"}, {"name": "登记日期", "element": "DE0020"}],
+            "layout": {"title": "离 婚 证", "colour": "#7a1f1f", "note": "凭本证办理相关事项"}}
+    code = "11100000000013127D002"
+    assert client.put(f"/api/v1/licence-types/{code}", headers=login("dadmin"), json=body).status_code == 403
+    saved = client.put(f"/api/v1/licence-types/{code}", headers=login("boss"), json=body)
+    assert saved.status_code == 200 and saved.json()["layout"]["colour"] == "#7a1f1f"
+    bad = client.put(f"/api/v1/licence-types/{code}", headers=login("boss"),
+                     json={**body, "layout": {"colour": "red; drop"}})
+    assert bad.status_code == 422
+    assert {t["name"] for t in client.get("/api/v1/licence-types", headers=login("clerk1")).json()} == {"结婚证", "离婚证"}
+
+
+def test_a_lenient_identifier_finds_the_licence(client, login, issued):
+    loose = issued[0].removeprefix("1.2.156.3005.2.").lower()
+    found = client.get(f"/api/v1/licences/{loose}", headers=login("boss"))
+    assert found.status_code == 200 and found.json()["identifier"] == issued[0]

@@ -38,6 +38,13 @@ class FieldIn(BaseModel):
     required: bool = True
 
 
+class LayoutIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(default=None, max_length=50, description="Printed title; the type's name by default")
+    colour: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$", description="Frame colour")
+    note: str | None = Field(default=None, max_length=300, description="Printed under the fields")
+
+
 class TypeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=100)
@@ -46,13 +53,14 @@ class TypeIn(BaseModel):
     holder_kind: Literal["person", "entity"]
     fields: list[FieldIn] = Field(min_length=1, max_length=60)
     valid_years: int | None = Field(default=None, ge=1, le=100, description="None: valid until revoked")
+    layout: LayoutIn | None = None
     source: str | None = Field(default=None, description="Resource code to issue from when it is loaded")
     mapping: dict | None = Field(default=None, description='{"holder_key": item, "holder_name": item, "fields": {…}}')
 
 
 def _type_out(row) -> dict:
     return {"code": row.code, "name": row.name, "ministry": row.ministry, "issuers": row.issuers,
-            "holder_kind": row.holder_kind, "fields": row.fields, "valid_years": row.valid_years,
+            "holder_kind": row.holder_kind, "fields": row.fields, "valid_years": row.valid_years, "layout": row.layout,
             "resource": row.resource.code if row.resource else None,
             "source": row.source.code if row.source else None, "mapping": row.source_mapping}
 
@@ -67,8 +75,9 @@ def list_types(request: Request, actor: ActorDep):
 @router.put("/api/v1/licence-types/{code}")
 def save_type(session: SessionDep, actor: ActorDep, code: str, body: TypeIn):
     """Define or change a licence type (the bureau); it appears in the catalog as a resource."""
-    spec = service.TypeSpec(code=code, **body.model_dump(exclude={"fields"}),
-                            fields=[f.model_dump() for f in body.fields])
+    spec = service.TypeSpec(code=code, **body.model_dump(exclude={"fields", "layout"}),
+                            fields=[f.model_dump() for f in body.fields],
+                            layout=body.layout.model_dump(exclude_none=True) if body.layout else None)
     return _type_out(service.save_licence_type(session, actor, spec=spec))
 
 
@@ -186,7 +195,7 @@ def download_pdf(request: Request, actor: ActorDep, identifier: str):
     body = render.pdf(licence.document, licence.signature, licence.key.kid, licence.key.algorithm,
                       seal_kind=licence.key.seal.kind if licence.key.seal else "", base_url=base_url(request),
                       status=licence.status, order=[f["name"] for f in licence.type.fields],
-                      font_path=request.app.state.settings.pdf_font)
+                      font_path=request.app.state.settings.pdf_font, layout=licence.type.layout)
     return Response(body, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="licence-{licence.id}.pdf"'})
 

@@ -94,10 +94,12 @@ def _qr(pdf: canvas.Canvas, text: str, x: float, y: float, size: float) -> None:
 
 
 def pdf(document: str, signature: str, kid: str, algorithm: str, *, seal_kind: str, base_url: str,
-        status: str = "valid", order: list[str] | None = None, font_path: str | None = None) -> bytes:
+        status: str = "valid", order: list[str] | None = None, font_path: str | None = None,
+        layout: dict | None = None) -> bytes:
     """The printable licence on A4: title, fields, holder, issuer with the seal over it, validity,
-    identifier and the QR code; the signed JSON rides along as an attachment (licence.json)."""
-    doc = json.loads(document)
+    identifier and the QR code; the signed JSON rides along as an attachment (licence.json). The
+    type's ``layout`` may give the printed title, a frame colour and a note under the fields."""
+    doc, layout = json.loads(document), layout or {}
     out = io.BytesIO()
     pdf = canvas.Canvas(out, pagesize=A4, invariant=1)
     width, height = A4
@@ -105,11 +107,11 @@ def pdf(document: str, signature: str, kid: str, algorithm: str, *, seal_kind: s
     pdf.setTitle(f"{doc['type']['name']} {doc['id']}")
     pdf.setAuthor(doc["issuer"]["name"])
     pdf.setCreator("Datong 数通")
-    pdf.setStrokeColor(HexColor("#8a6d3b"))
+    pdf.setStrokeColor(HexColor(layout.get("colour") or "#8a6d3b"))
     pdf.setLineWidth(3)
     pdf.rect(36, 36, width - 72, height - 72)
     pdf.setFont(name, 30)
-    pdf.drawCentredString(width / 2, height - 110, doc["type"]["name"])
+    pdf.drawCentredString(width / 2, height - 110, layout.get("title") or doc["type"]["name"])
     pdf.setFont(name, 12)
     rows = [(LABELS["holder"], doc["holder"]["name"]), (LABELS["holder_key"], doc["holder"]["key"])]
     named = [n for n in order or [] if n in doc["data"]]  # the type's field order (JCS sorted the keys)
@@ -125,6 +127,12 @@ def pdf(document: str, signature: str, kid: str, algorithm: str, *, seal_kind: s
             pdf.drawString(200, y, line)
             y -= 20
         y -= 6
+    if layout.get("note"):
+        pdf.setFillColor(HexColor("#555555"))
+        for line in _wrap(str(layout["note"]), 40):
+            pdf.drawString(90, y, line)
+            y -= 16
+        pdf.setFillColor(HexColor("#000000"))
     issued = datetime.fromisoformat(doc["issued_at"]).date()
     pdf.drawString(width - 300, 200, f"{LABELS['issuer']}：{doc['issuer']['name']}")
     pdf.drawString(width - 300, 178, f"{LABELS['issued']}：{issued.year}年{issued.month}月{issued.day}日")

@@ -36,7 +36,7 @@ from datong.licenses.models import (
     Seal,
     SealKey,
 )
-from datong.codes.licence_id import make_licence_id
+from datong.codes.licence_id import make_licence_id, parse_licence_id
 from datong.codes.verdict import REASONS
 from datong.security import masking
 from datong.security.audit import append_event, record_read
@@ -366,7 +366,10 @@ def issue_licences(session: Session, actor: Actor, *, type_code: str, drafts: li
 
 
 def get_licence(session: Session, identifier: str) -> Licence:
-    found = session.scalar(select(Licence).where(Licence.identifier == identifier.strip()))
+    """A licence by its identifier, in the canonical form or a province's lenient one."""
+    verdict = parse_licence_id(identifier)
+    wanted = verdict.normalised if verdict.valid else identifier.strip()
+    found = session.scalar(select(Licence).where(Licence.identifier == wanted))
     if found is None:
         raise NotFound(what=LICENCE, key=identifier)
     return found

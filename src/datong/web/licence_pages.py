@@ -76,7 +76,7 @@ def licence_pdf(request: Request, actor: ConsoleActor, identifier: str):
     body = paper.pdf(licence.document, licence.signature, licence.key.kid, licence.key.algorithm,
                      seal_kind=licence.key.seal.kind if licence.key.seal else "", base_url=_base_url(request),
                      status=licence.status, order=[f["name"] for f in licence.type.fields],
-                      font_path=request.app.state.settings.pdf_font)
+                      font_path=request.app.state.settings.pdf_font, layout=licence.type.layout)
     return Response(body, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="licence-{licence.id}.pdf"'})
 
