@@ -222,7 +222,6 @@ def _wrk_post(url: str, connections: int, seconds: int, script: Path) -> dict:
 
 
 def main(n: int, algorithm: str, seconds: int) -> dict:
-    from datong.licenses import signing
 
     folder = Path(tempfile.mkdtemp(prefix="datong-licence-bench-"))
     try:

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from datong.licenses import documents, keys, render, service, signing
+from datong.licenses import documents, holders, keys, render, service, signing
 from datong.licenses.models import Licence, SealKey
 from datong.security.authz import Actor
 from datong.security.models import AuditEvent, AuditSubject
@@ -182,7 +182,7 @@ def test_using_a_holders_licences_needs_their_consent_or_a_grant_and_is_audited(
         events = session.scalars(select(AuditEvent).join(AuditSubject, AuditSubject.seq == AuditEvent.seq)
                                  .where(AuditSubject.subject == person, AuditEvent.action == "licence.use")).all()
         assert len(events) == 1 and events[0].case_number == "CASE-1"
-        mine = service.my_licences(session, Actor.holder(person), holder_key=person)
+        mine = holders.my_licences(session, Actor.holder(person), holder_key=person)
     assert mine["uses"][0]["licences"] == [issued[0]] and mine["consents"][0]["purpose"] == "办理户口迁移"
     withdrawn = client.delete(f"/api/v1/consents/{consent.json()['id']}", headers=login("clerk1"))
     assert withdrawn.status_code == 200
@@ -207,7 +207,7 @@ def test_a_holder_acts_only_for_themselves(database, issued):
     from datong.errors import PermissionDenied
 
     with database.reading() as session, pytest.raises(PermissionDenied):
-        service.my_licences(session, Actor.holder(holder(2)), holder_key=holder(1))
+        holders.my_licences(session, Actor.holder(holder(2)), holder_key=holder(1))
 
 
 def test_subscribers_to_a_licence_type_are_told_of_issues_and_revocations(client, login, library, database, operator):

@@ -62,11 +62,11 @@ NO_ACTOR = {
     "datong.licenses.keys.authority", "datong.licenses.keys.authority_kid", "datong.licenses.keys.current_key",
     "datong.licenses.keys.default_algorithm", "datong.licenses.keys.get_seal", "datong.licenses.keys.private_key",
     "datong.licenses.keys.published_keys", "datong.licenses.keys.seal_keys",
-    "datong.licenses.service.get_licence", "datong.licenses.service.keyring", "datong.licenses.service.licence_counts",
+    "datong.licenses.service.get_licence", "datong.licenses.verifying.keyring", "datong.licenses.service.licence_counts",
     "datong.licenses.service.licence_type", "datong.licenses.service.list_licence_types",
-    "datong.licenses.service.notify", "datong.licenses.service.signer_for", "datong.licenses.service.status_list",
-    "datong.licenses.service.take_numbers", "datong.licenses.service.verify_identifier",
-    "datong.licenses.service.verify_presented",
+    "datong.licenses.service.notify", "datong.licenses.service.signer_for", "datong.licenses.verifying.status_list",
+    "datong.licenses.service.take_numbers", "datong.licenses.verifying.verify_identifier",
+    "datong.licenses.verifying.verify_presented", "datong.licenses.keys.current_authority",
 }
 #: Primitives that take the actor by keyword to record or check it.
 PRIMITIVES = {"datong.security.audit.append_event", "datong.security.authz.authorize",

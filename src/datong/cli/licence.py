@@ -135,14 +135,14 @@ def revoke(ctx: typer.Context, identifier: Annotated[str, typer.Argument(help="T
 def published_keys(ctx: typer.Context, out: Annotated[Path, typer.Option(help="Write the keys here.")],
                    status: Annotated[Path | None, typer.Option(help="Write the status list here too.")] = None) -> None:
     """Export the published keys (and the status list) for offline verifiers."""
-    from datong.licenses import keys, service
+    from datong.licenses import keys, verifying
 
     context: Context = ctx.obj
     with context.reading() as session:
         out.write_text(json.dumps(keys.published_keys(session), ensure_ascii=False, indent=1), encoding="utf-8")
         if status is not None:
             url = f"{context.settings.resolved_public_url()}/api/v1/licences/status"
-            status.write_text(json.dumps(service.status_list(session, url)), encoding="utf-8")
+            status.write_text(json.dumps(verifying.status_list(session, url)), encoding="utf-8")
     typer.echo(str(out))
 
 
@@ -190,25 +190,32 @@ def _read_source(source: str) -> bytes:
 
 
 def _offline(presented, keys_file: Path, status_file: Path | None, context: Context) -> dict:
-    from datong.licenses import documents, signing
+    from datong.licenses import documents
 
     keyring = documents.Keyring(json.loads(keys_file.read_text(encoding="utf-8")))
     code, source = None, "none"
-    if status_file is not None and presented.document is not None or presented.form == "credential":
-        if status_file is not None:
-            published = json.loads(status_file.read_text(encoding="utf-8"))
-            authority = keyring.keys.get(published.get("kid", ""))
-            body = published.get("list") or {}
-            signed = authority is not None and authority.get("purpose") == "ca" and signing.verify_pem(
-                authority["public_key"], authority["algorithm"], signing.unb64(published.get("signature", "")),
-                signing.canonical(body))
-            if not signed:
-                typer.echo(context.say(N_("The status list is not signed by the authority in the keys file.")), err=True)
-                raise typer.Exit(2)
-            index = _index_of(presented)
-            if index is not None:
-                code, source = documents.status_at(body["encodedList"], index), "list"
+    index = _index_of(presented)
+    if status_file is not None and index is not None:
+        encoded = _signed_status(json.loads(status_file.read_text(encoding="utf-8")), keyring, context)
+        code, source = documents.status_at(encoded, index), "list"
     return documents.check(presented, keyring, today=date.today(), status=code, status_source=source).as_dict()
+
+
+def _signed_status(published: dict, keyring, context: Context) -> str:
+    """The status list's bitstring, once its signature by the keys file's authority holds."""
+    from datong.licenses import signing
+
+    authority = keyring.keys.get(published.get("kid") or "")
+    body = published.get("list") or {}
+    try:
+        signature = signing.unb64(published.get("signature") or "")
+    except ValueError:
+        signature = b""
+    if authority is None or authority.get("purpose") != "ca" or not signing.verify_pem(
+            authority["public_key"], authority["algorithm"], signature, signing.canonical(body)):
+        typer.echo(context.say(N_("The status list is not signed by the authority in the keys file.")), err=True)
+        raise typer.Exit(2)
+    return body["encodedList"]
 
 
 def _index_of(presented) -> int | None:
@@ -220,7 +227,7 @@ def _index_of(presented) -> int | None:
 
 
 def _online(presented, context: Context) -> dict:
-    from datong.licenses import service
+    from datong.licenses import verifying
 
     with context.reading() as session:
-        return service.verify_presented(session, presented)
+        return verifying.verify_presented(session, presented)

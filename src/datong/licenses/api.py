@@ -17,7 +17,7 @@ from datong.api.deps import ActorDep, IdPath, SessionDep
 from datong.db.paging import Window
 from datong.errors import DatongError
 from datong.i18n import N_
-from datong.licenses import documents, keys, render, service
+from datong.licenses import documents, holders, keys, render, service, verifying
 from datong.licenses.models import Licence, Seal
 from datong.sharing.api import case_from, purpose_from
 
@@ -124,7 +124,7 @@ def published_keys(request: Request):
 def status_list(request: Request):
     """The status of every licence (Bitstring Status List, two bits each), signed by the authority."""
     with request.app.state.database.reading() as session:
-        return service.status_list(session, f"{base_url(request)}/api/v1/licences/status")
+        return verifying.status_list(session, f"{base_url(request)}/api/v1/licences/status")
 
 
 class NotALicence(DatongError):
@@ -159,7 +159,7 @@ def judge(database, raw: bytes) -> dict:
     if presented is None:
         raise NotALicence()
     with database.snapshot() as snapshot:
-        return service.verify_presented(snapshot, presented)
+        return verifying.verify_presented(snapshot, presented)
 
 
 @router.get("/api/v1/licences")
@@ -260,7 +260,7 @@ def holder_licences(request: Request, actor: ActorDep, holder_key: str, type: st
     """一证通办: a holder's licences in force, with their authorisation or a grant on the type."""
     purpose, case = purpose_from(x_purpose), case_from(x_case_no)
     with request.app.state.database.reading() as session:
-        return service.use_holder_licences(session, actor, holder_key=holder_key, purpose=purpose,
+        return holders.use_holder_licences(session, actor, holder_key=holder_key, purpose=purpose,
                                            case_number=case, type_code=type)
 
 
@@ -282,14 +282,14 @@ def consent_out(consent) -> dict:
 @router.post("/api/v1/holders/{holder_key}/consents", status_code=201)
 def record_consent(session: SessionDep, actor: ActorDep, holder_key: str, body: ConsentIn):
     """The holder's authorisation, recorded at the window by a clerk of the department it is for."""
-    return consent_out(service.give_consent(session, actor, holder_key=holder_key,
+    return consent_out(holders.give_consent(session, actor, holder_key=holder_key,
                                             department=body.department or actor.department_code or "",
                                             purpose=body.purpose, days=body.days, types=body.types))
 
 
 @router.delete("/api/v1/consents/{consent_id}")
 def withdraw(session: SessionDep, actor: ActorDep, consent_id: IdPath):
-    return consent_out(service.withdraw_consent(session, actor, consent_id=consent_id))
+    return consent_out(holders.withdraw_consent(session, actor, consent_id=consent_id))
 
 
 class SealIn(BaseModel):

@@ -14,7 +14,6 @@ Nothing here touches the database: the hub and ``datong licence verify`` share i
 
 from __future__ import annotations
 
-import base64
 import gzip
 import hashlib
 import io
@@ -82,7 +81,7 @@ def encode_status(codes: dict[int, int], entries: int | None = None) -> tuple[st
 
 
 def status_at(encoded: str, index: int) -> int:
-    raw = gzip.decompress(signing.unb64(encoded[1:] if encoded.startswith("u") else encoded))
+    raw = gzip.decompress(signing.unb64(encoded.removeprefix("u")))
     code = 0
     for b in range(STATUS_BITS):
         pos = index * STATUS_BITS + b

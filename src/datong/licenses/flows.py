@@ -205,7 +205,7 @@ def _run_one(database: Database, row: IssuePending) -> int:
         code = session.get(LicenceType, row.type_id).code
     try:
         report = issue_from_snapshot(database, Actor.system("licences"), type_code=code, snapshot=row.snapshot)
-    except Exception as exc:  # noqa: BLE001 - kept in the queue with its error, retried after a pause
+    except Exception as exc:
         log.exception("issuing from load %s failed", row.load_id)
         with database.unit_of_work() as session:
             session.execute(update(IssuePending).where(IssuePending.id == row.id).values(

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datong.db.base import utcnow
-from datong.errors import InvalidInput, NotFound
+from datong.errors import DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.licenses import seal_image, signing
 from datong.licenses.models import AUTHORITY, SEAL, Seal, SealKey
@@ -65,10 +65,21 @@ def private_key(session: Session, key: SealKey):
     return signing.load_private(key.algorithm, _box(session).open(key.private_sealed))
 
 
+class NoAuthority(DatongError):
+    status = 404
+    code = "no_authority"
+    message = N_("No seal has been made yet, so nothing is signed: create a department's seal first.")
+
+
+def current_authority(session: Session) -> SealKey | None:
+    """The bureau's certificate authority key in force, if one was made (a read)."""
+    return session.scalar(select(SealKey).where(SealKey.purpose == AUTHORITY, SealKey.retired_at.is_(None))
+                          .order_by(SealKey.id.desc()).limit(1))
+
+
 def authority(session: Session) -> SealKey:
-    """The bureau's certificate authority key in force, created on first need."""
-    found = session.scalar(select(SealKey).where(SealKey.purpose == AUTHORITY, SealKey.retired_at.is_(None))
-                           .order_by(SealKey.id.desc()).limit(1))
+    """The bureau's certificate authority key in force, created on first need (a write)."""
+    found = current_authority(session)
     if found is not None:
         return found
     now = utcnow()
@@ -83,8 +94,8 @@ def _seal_subject(seal: Seal) -> dict:
 
 
 def _span(seal: Seal) -> tuple[datetime, datetime]:
-    start = max(utcnow(), datetime.combine(seal.valid_from, time.min, timezone.utc))
-    return start, datetime.combine(seal.valid_until, time.max, timezone.utc)
+    start = max(utcnow(), datetime.combine(seal.valid_from, time.min, UTC))
+    return start, datetime.combine(seal.valid_until, time.max, UTC)
 
 
 @service(mutates=True)

@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from datong.catalog.models import Resource
@@ -95,8 +105,9 @@ class Licence(Base):
     """One version of one licence. ``family`` ties the versions together (type, issuer, serial)."""
 
     __tablename__ = "licences"
+    # One version of a record's licence: two processes issuing from the same load cannot both win.
     __table_args__ = (Index("ix_licences_holder", "holder_kind", "holder_key"),
-                      Index("ix_licences_source", "type_id", "source_key"))
+                      UniqueConstraint("type_id", "source_key", "version", name="uq_licences_source"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     identifier: Mapped[str] = mapped_column(String(100), unique=True)

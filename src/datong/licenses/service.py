@@ -8,37 +8,32 @@ import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from datong.catalog.models import Resource
 from datong.catalog.schemas import ResourceIn
 from datong.codes import validate_credit_code, validate_id_number
+from datong.codes.licence_id import make_licence_id, parse_licence_id
+from datong.codes.verdict import REASONS
 from datong.db.base import utcnow
 from datong.db.paging import Found, Window, window
-from datong.db.snapshot import Prepared, Snapshot, snapshot_of
 from datong.errors import Conflict, DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Message, Term
-from datong.licenses import documents, keys, signing
+from datong.licenses import keys, signing
 from datong.licenses.models import (
     REVOKED,
-    STATUS_CODES,
     SUPERSEDED,
     SUSPENDED,
     VALID,
-    Consent,
     Counter,
     Licence,
     LicenceEvent,
     LicenceType,
     Seal,
-    SealKey,
 )
-from datong.codes.licence_id import make_licence_id, parse_licence_id
-from datong.codes.verdict import REASONS
-from datong.security import masking
 from datong.security.audit import append_event, record_read
 from datong.security.authz import Actor, Target, authorize, service
 from datong.security.models import Department
@@ -478,130 +473,6 @@ def notify(session: Session, kind: LicenceType, licences: list[Licence] | list[d
     return queued
 
 
-def _consent_for(session: Session, actor: Actor, holder_key: str, kind: LicenceType) -> Consent | None:
-    now = utcnow()
-    for consent in session.scalars(select(Consent).where(
-            Consent.holder_key == holder_key, Consent.department_id == actor.department_id,
-            Consent.withdrawn_at.is_(None), Consent.expires_at > now)):
-        if not consent.types or kind.code in consent.types:
-            return consent
-    return None
-
-
-def _licence_out(licence: Licence, items: list[str] | None = None) -> dict:
-    doc = json.loads(licence.document)
-    data = doc["data"] if items is None else {k: v for k, v in doc["data"].items() if k in items}
-    return {"identifier": licence.identifier, "type": licence.type.name, "type_code": licence.type.code,
-            "version": licence.version, "status": licence.status, "issuer": doc["issuer"]["name"],
-            "holder_key": licence.holder_key, "holder_name": licence.holder_name,
-            "valid_from": doc["valid_from"], "valid_until": doc["valid_until"], "data": data,
-            "issued_at": doc["issued_at"]}
-
-
-@service(mutates=False, personal=True)
-def use_holder_licences(session: Session, actor: Actor, *, holder_key: str, purpose: str,
-                        case_number: str | None = None, type_code: str | None = None) -> list[dict]:
-    """一证通办: a holder's licences in force, for a department that holds the holder's
-    authorisation or a sharing grant on the licence type. Every use is audited, and the holder
-    sees it (``licence_uses``)."""
-    from datong.sharing.service import _grant_on, masking_of, required_purpose
-
-    purpose = required_purpose(purpose)
-    authorize(actor, "licence.use", Target("holder", holder_key, actor.department_id))
-    key = holder_key.strip().upper()
-    kinds = [licence_type(session, type_code)] if type_code else list_licence_types(session)
-    shown, via = [], {}
-    for kind in kinds:
-        consent = _consent_for(session, actor, key, kind) if actor.kind in ("user", "client") else None
-        grant = _grant_on(session, actor, kind.resource.code) if consent is None and kind.resource else None
-        if consent is None and grant is None:
-            if type_code:
-                raise NoAuthorisation(department=actor.department_code or actor.name, what=kind.name)
-            continue
-        via[kind.code] = {"consent": consent.id} if consent else {"grant": grant.id}
-        for lic in session.scalars(select(Licence).where(Licence.holder_key == key, Licence.type_id == kind.id,
-                                                         Licence.status == VALID).order_by(Licence.id)):
-            if consent is not None:
-                shown.append(_licence_out(lic))
-            else:
-                out = _licence_out(lic, [i for i in grant.items])
-                overrides = masking_of(session)
-                out["holder_name"] = masking.mask(lic.holder_name, None if "持证主体名称" in grant.plain_items
-                                                  else masking.policy_for("DE0002", "sensitive", overrides))
-                shown.append(out)
-    if not via:
-        raise NoAuthorisation(department=actor.department_code or actor.name, what=Term(N_("any licence type")))
-    record_read(session, actor=actor, action="licence.use", target=f"holder:{key}", subjects=[key], purpose=purpose,
-                case_number=case_number, detail={"via": via, "licences": [s["identifier"] for s in shown]})
-    return shown
-
-
-@service(mutates=True)
-def give_consent(session: Session, actor: Actor, *, holder_key: str, department: str, purpose: str,
-                 days: int = 30, types: list[str] | None = None) -> Consent:
-    """The holder authorises a department to use their licences: online (the holder acting), or
-    at the window (a clerk of that department recording it in the holder's presence)."""
-    dept = session.scalar(select(Department).where(Department.code == department))
-    if dept is None:
-        raise NotFound(what=Term(N_("Department")), key=department)
-    key = holder_key.strip().upper()
-    if actor.kind == "holder":
-        authorize(actor, "licence.own", Target("holder", key))
-    else:
-        authorize(actor, "licence.consent", Target("holder", key, dept.id))
-    if not purpose.strip() or not 1 <= days <= 366:
-        raise InvalidInput(field="purpose", reason=Term(N_("say what for, and for 1 to 366 days")))
-    codes = [licence_type(session, t).code for t in types or []]
-    consent = Consent(holder_kind="person" if len(key) == 18 and key[:17].isdigit() else "entity", holder_key=key,
-                      department_id=dept.id, types=codes, purpose=purpose.strip()[:500],
-                      expires_at=utcnow() + timedelta(days=days), given_via="online" if actor.kind == "holder" else "window",
-                      recorded_by=actor.name)
-    session.add(consent)
-    session.flush()
-    append_event(session, actor=actor, action="licence.consent", target=f"holder:{key}", subjects=[key],
-                 purpose=consent.purpose, detail={"department": dept.code, "types": codes, "days": days,
-                                                  "via": consent.given_via, "consent": consent.id})
-    return consent
-
-
-@service(mutates=True)
-def withdraw_consent(session: Session, actor: Actor, *, consent_id: int) -> Consent:
-    consent = session.get(Consent, consent_id)
-    if consent is None:
-        raise NotFound(what=Term(N_("Authorisation")), key=str(consent_id))
-    if actor.kind == "holder":
-        authorize(actor, "licence.own", Target("holder", consent.holder_key))
-    else:
-        authorize(actor, "licence.consent", Target("holder", consent.holder_key, consent.department_id))
-    consent.withdrawn_at = consent.withdrawn_at or utcnow()
-    append_event(session, actor=actor, action="licence.consent.withdraw", target=f"holder:{consent.holder_key}",
-                 subjects=[consent.holder_key], detail={"consent": consent.id})
-    return consent
-
-
-@service(mutates=False, personal=True)
-def my_licences(session: Session, actor: Actor, *, holder_key: str) -> dict:
-    """The holder's own licences (every version), authorisations and who used the licences."""
-    from datong.security.models import AuditEvent, AuditSubject
-
-    key = holder_key.strip().upper()
-    authorize(actor, "licence.own", Target("holder", key))
-    licences = [_licence_out(lic) for lic in session.scalars(
-        select(Licence).where(Licence.holder_key == key).order_by(Licence.family, Licence.version))]
-    consents = [{"id": c.id, "department": c.department.name, "types": c.types, "purpose": c.purpose,
-                 "expires_at": c.expires_at.isoformat(), "via": c.given_via,
-                 "withdrawn_at": c.withdrawn_at.isoformat() if c.withdrawn_at else None}
-                for c in session.scalars(select(Consent).where(Consent.holder_key == key).order_by(Consent.id))]
-    uses = [{"at": e.occurred_at.isoformat(), "by": e.actor, "department": e.actor_department, "purpose": e.purpose,
-             "case_number": e.case_number, "licences": (e.detail or {}).get("licences", [])}
-            for e in session.scalars(select(AuditEvent).join(AuditSubject, AuditSubject.seq == AuditEvent.seq)
-                                     .where(AuditSubject.subject == key, AuditEvent.action == "licence.use")
-                                     .order_by(AuditEvent.seq.desc()).limit(200))]
-    record_read(session, actor=actor, action="licence.own", target=f"holder:{key}", subjects=[key],
-                purpose="持证人查看本人证照", detail={"licences": len(licences)})
-    return {"licences": licences, "consents": consents, "uses": uses}
-
-
 # -- staff views ---------------------------------------------------------------------------------
 
 @service(mutates=False, personal=True)
@@ -649,86 +520,3 @@ def licence_counts(session: Session) -> dict[str, dict[str, int]]:
                                           .group_by(LicenceType.name, Licence.status)):
         counts.setdefault(name, {})[state] = n
     return counts
-
-
-# -- status list and verifying -------------------------------------------------------------------
-
-def status_list(session: Session, url: str) -> dict:
-    """The Bitstring Status List of every licence (two bits each), signed by the authority."""
-    codes = {index: STATUS_CODES[state] for index, state in session.execute(
-        select(Licence.status_index, Licence.status).where(Licence.status != VALID))}
-    top = session.scalar(select(func.max(Licence.status_index))) or 0
-    encoded, entries = documents.encode_status(codes, top + 1)
-    authority = keys.authority(session)
-    body = {"id": url, "type": "BitstringStatusList", "statusPurpose": "message", "statusSize": documents.STATUS_BITS,
-            "statusMessages": list(documents.STATUS_NAMES), "entries": entries, "encodedList": encoded,
-            "validFrom": utcnow().isoformat(timespec="seconds"), "issuer": authority.kid}
-    signature = signing.sign(keys.private_key(session, authority), authority.algorithm, signing.canonical(body))
-    return {"list": body, "kid": authority.kid, "algorithm": authority.algorithm, "signature": signing.b64(signature)}
-
-
-_STAMP = Prepared(select(func.count(SealKey.id), func.max(SealKey.id), func.count(SealKey.retired_at)))
-_STORED = Prepared(select(Licence.status, Licence.document, Licence.family, Licence.version, Licence.status_reason)
-                   .where(Licence.identifier == bindparam("identifier")))
-_NEWER = Prepared(select(Licence.identifier).where(Licence.family == bindparam("family"),
-                                                   Licence.version > bindparam("version"))
-                  .order_by(Licence.version.desc()))  # a family has a few versions
-
-
-class KeyringCache:
-    """The published keys, parsed once and reused until a key is added or retired (one cheap query)."""
-
-    def __init__(self) -> None:
-        self.stamp, self.keyring = None, None
-
-    def get(self, snapshot: Snapshot) -> documents.Keyring:
-        stamp = tuple(snapshot.rows(_STAMP, {})[0])
-        if stamp != self.stamp:
-            if snapshot.session is not None:
-                published = keys.published_keys(snapshot.session)
-            else:
-                with snapshot.database.reading() as session:
-                    published = keys.published_keys(session)
-            self.keyring, self.stamp = documents.Keyring(published), stamp
-        return self.keyring
-
-
-def keyring(session: Session | Snapshot) -> documents.Keyring:
-    """The database's published keys, from its cache (a fresh one for a session without caches)."""
-    snapshot = snapshot_of(session)
-    caches = snapshot.info.get("caches")
-    cache = caches.setdefault("licence_keyring", KeyringCache()) if caches is not None else KeyringCache()
-    return cache.get(snapshot)
-
-
-def verify_presented(session: Session | Snapshot, presented: documents.Presented, *,
-                     today: date | None = None) -> dict:
-    """Judge a presented licence against the hub: its signature, its state now, and which field
-    changed when the hub signed something else. Public: shows only what the paper shows, masked.
-    Driver-level reads (``datong.db.snapshot``): this is the verify API's hot path."""
-    snapshot = snapshot_of(session)
-    found = snapshot.rows(_STORED, {"identifier": presented.identifier or ""})
-    status, document, family, version, reason = found[0] if found else (None,) * 5
-    verdict = documents.check(presented, keyring(snapshot), today=today or date.today(),
-                              status=STATUS_CODES[status] if found else None,
-                              status_source="hub" if found else "none",
-                              stored=json.loads(document) if found else None)
-    if not found and verdict.outcome == "valid":
-        verdict.outcome = "unknown"
-    out = verdict.as_dict()
-    if status == SUPERSEDED:
-        newer = snapshot.rows(_NEWER, {"family": family, "version": version})
-        out["superseded_by"] = newer[0][0] if newer else None
-    if status in (REVOKED, SUSPENDED):
-        out["reason"] = reason
-    return out
-
-
-def verify_identifier(session: Session, identifier: str, *, today: date | None = None) -> dict:
-    """What the public verify page shows for an identifier alone (a QR without its signature)."""
-    stored = get_licence(session, identifier)
-    presented = documents.Presented("signed", identifier=stored.identifier, document=json.loads(stored.document),
-                                    signature=signing.unb64(stored.signature), kid=stored.key.kid)
-    out = verify_presented(session, presented, today=today)
-    out["form"] = "identifier"
-    return out

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-
-import orjson
 from functools import lru_cache
 
+import orjson
 import rfc8785
 from cryptography.exceptions import InvalidSignature as CryptoInvalid
 from cryptography.hazmat.primitives import hashes as c_hashes

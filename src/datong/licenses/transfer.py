@@ -17,8 +17,8 @@ from datong.errors import DatongError
 from datong.i18n import N_, Term
 from datong.licenses import service
 from datong.licenses.models import LicenceType
-from datong.security.authz import Actor, Target, authorize
 from datong.security import authz
+from datong.security.authz import Actor, Target, authorize
 
 SHEET = "证照目录"
 TYPE_COLUMNS = ("证照类型代码", "证照名称", "主管部门", "颁发机构代码", "持证主体", "有效期（年）", "来源资源代码",

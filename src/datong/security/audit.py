@@ -15,7 +15,7 @@ Services record events in one of two ways (the writer is :mod:`datong.security.c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 

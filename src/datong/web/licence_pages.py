@@ -13,7 +13,8 @@ from fastapi.responses import RedirectResponse, Response
 from datong.api.deps import IdPath
 from datong.errors import DatongError
 from datong.i18n import N_
-from datong.licenses import documents, keys, render as paper, service, transfer
+from datong.licenses import documents, keys, service, transfer, verifying
+from datong.licenses import render as paper
 from datong.licenses.models import STATUS_CODES
 from datong.security.authz import Actor, Target, is_allowed
 from datong.web.pages import ConsoleActor, Csrf, listing, localised, render
@@ -188,8 +189,8 @@ def verify_page(request: Request, identifier: str, q: Annotated[str, Query(max_l
         try:
             presented = documents.read_presented(f"{documents.QR_PREFIX}{q.removeprefix(documents.QR_PREFIX)}") \
                 if q else None
-            verdict = service.verify_presented(session, presented) if presented else \
-                service.verify_identifier(session, identifier)
+            verdict = verifying.verify_presented(session, presented) if presented else \
+                verifying.verify_identifier(session, identifier)
             if presented is not None and presented.identifier != identifier:
                 verdict["outcome"] = "tampered"
                 verdict["changed"] = ["id"]

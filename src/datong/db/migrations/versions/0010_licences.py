@@ -144,13 +144,13 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['type_id'], ['licence_types.id'], name=op.f('fk_licences_type_id_licence_types'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_licences')),
     sa.UniqueConstraint('identifier', name=op.f('uq_licences_identifier')),
-    sa.UniqueConstraint('status_index', name=op.f('uq_licences_status_index'))
+    sa.UniqueConstraint('status_index', name=op.f('uq_licences_status_index')),
+    sa.UniqueConstraint('type_id', 'source_key', 'version', name='uq_licences_source')
     )
     with op.batch_alter_table('licences', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_licences_changed_at'), ['changed_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_licences_family'), ['family'], unique=False)
         batch_op.create_index('ix_licences_holder', ['holder_kind', 'holder_key'], unique=False)
-        batch_op.create_index('ix_licences_source', ['type_id', 'source_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_licences_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_licences_type_id'), ['type_id'], unique=False)
 
@@ -182,7 +182,6 @@ def downgrade() -> None:
     with op.batch_alter_table('licences', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_licences_type_id'))
         batch_op.drop_index(batch_op.f('ix_licences_status'))
-        batch_op.drop_index('ix_licences_source')
         batch_op.drop_index('ix_licences_holder')
         batch_op.drop_index(batch_op.f('ix_licences_family'))
         batch_op.drop_index(batch_op.f('ix_licences_changed_at'))
