@@ -79,8 +79,11 @@ def test_tampering_is_caught_and_the_changed_field_named(client, login, issued):
 def test_a_forged_key_is_unknown_and_junk_is_refused(client, login, issued):
     signed = _signed(client, login("boss"), issued[0])
     forger = signing.generate("sm2")
+    re_signed = json.loads(json.dumps(signed))
+    re_signed["signature"] = signing.b64(signing.sign(forger, "sm2", signing.canonical(signed["document"])))
+    assert _verify(client, json.dumps(re_signed))["outcome"] == "tampered"  # not what the named seal signed
+    signed["document"]["seal"]["kid"] = signed["kid"] = "seal-forged"
     signed["signature"] = signing.b64(signing.sign(forger, "sm2", signing.canonical(signed["document"])))
-    signed["kid"] = "seal-forged"
     assert _verify(client, json.dumps(signed))["outcome"] == "unknown"
     junk = client.post("/api/v1/licences/verify", content=b"hello", headers={"Accept-Language": "en"})
     assert junk.status_code == 422 and "QR" in junk.json()["detail"]
@@ -321,3 +324,25 @@ def test_a_lenient_identifier_finds_the_licence(client, login, issued):
     loose = issued[0].removeprefix("1.2.156.3005.2.").lower()
     found = client.get(f"/api/v1/licences/{loose}", headers=login("boss"))
     assert found.status_code == 200 and found.json()["identifier"] == issued[0]
+
+
+def test_a_seal_signs_only_for_its_department_and_only_while_in_force(client, login, issued, library, database,
+                                                                       operator):
+    from datetime import datetime, timezone
+
+    boss = login("boss")
+    signed = _signed(client, boss, issued[0])
+    with database.reading() as session:
+        lic = service.get_licence(session, issued[0])
+        private = keys.private_key(session, lic.key)
+    claimed = json.loads(json.dumps(signed))
+    claimed["document"]["issuer"] = {"code": DEPT_CODE, "name": "测试省公安厅"}  # 民政's seal, another issuer
+    claimed["signature"] = signing.b64(signing.sign(private, "sm2", signing.canonical(claimed["document"])))
+    assert _verify(client, json.dumps(claimed, ensure_ascii=False))["outcome"] == "unknown"
+    with database.unit_of_work() as session:
+        keys.rotate_seal(session, operator, seal_id=library["seal"])
+    late = json.loads(json.dumps(signed))
+    late["document"]["issued_at"] = datetime.now(timezone.utc).replace(year=2030).isoformat(timespec="seconds")
+    late["signature"] = signing.b64(signing.sign(private, "sm2", signing.canonical(late["document"])))
+    assert _verify(client, json.dumps(late, ensure_ascii=False))["outcome"] == "unknown"  # the retired key, later
+    assert _verify(client, json.dumps(signed))["outcome"] == "valid"  # what it signed in force still verifies

@@ -20,7 +20,7 @@ import io
 import json
 import zlib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import base58
@@ -196,7 +196,7 @@ def _from_json(value: dict) -> Presented | None:
         except ValueError:
             signature = b""
         return Presented("signed", identifier=doc.get("id"), document=doc, signature=signature,
-                         kid=value.get("kid") or (doc.get("seal") or {}).get("kid"))
+                         kid=(doc.get("seal") or {}).get("kid") or value.get("kid"))  # the signed kid first
     return None
 
 
@@ -319,6 +319,31 @@ def _shown(presented: Presented) -> dict:
             "valid_from": doc.get("valid_from"), "valid_until": doc.get("valid_until"), "version": doc.get("version")}
 
 
+def _issuer_and_time(presented: Presented) -> tuple[str | None, str | None]:
+    if presented.form == "credential":
+        vc = presented.credential or {}
+        issuer = str((vc.get("issuer") or {}).get("id", "")).removeprefix("urn:uscc:")
+        return issuer or None, (vc.get("proof") or {}).get("created")
+    doc = presented.document or {}
+    return (doc.get("issuer") or {}).get("code"), doc.get("issued_at")
+
+
+def _bound(presented: Presented, key: dict) -> bool:
+    """The key may sign this: its certificate names the licence's issuer, and the licence was
+    issued while the key was in force (a retired key signs nothing dated after its retirement)."""
+    subject = ((key.get("certificate") or {}).get("certificate") or {}).get("subject") or {}
+    issuer, issued = _issuer_and_time(presented)
+    if subject.get("credit_code") != issuer or not issued:
+        return False
+    try:
+        when = datetime.fromisoformat(issued)
+        start = datetime.fromisoformat(key["not_before"]) - timedelta(minutes=5)  # clocks of several servers
+        end = datetime.fromisoformat(key.get("retired_at") or key["not_after"])
+        return start <= when <= end
+    except (KeyError, TypeError, ValueError):  # a malformed time, or one without its zone
+        return False
+
+
 def _presented_document(presented: Presented) -> dict | None:
     if presented.form == "credential":
         subject = (presented.credential or {}).get("credentialSubject") or {}
@@ -334,8 +359,8 @@ def check(presented: Presented, keyring: Keyring, *, today: date, status: int | 
     ok, key = _signature_ok(presented, keyring)
     verdict = Verdict("valid", presented.identifier, presented.form, ok, status_source=status_source,
                       licence=_shown(presented))
-    if key is None:
-        verdict.outcome = "unknown"
+    if key is None or (ok and not _bound(presented, key)):
+        verdict.outcome, verdict.signature_valid = "unknown", False
         return verdict
     doc = _presented_document(presented)
     if stored is not None and doc is not None:

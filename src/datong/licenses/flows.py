@@ -139,6 +139,7 @@ def _write_chunk(database: Database, actor: Actor, signer: service.Signer, draft
     with database.unit_of_work() as session:  # a short write: numbers only
         serial = service.take_numbers(session, f"serial:{signer.kind.code}:{signer.issuer.code}", len(fresh))
         status = service.take_numbers(session, "status", len(drafts))
+        signer = service.signer_for(session, signer.kind, signer.issuer)  # the key in force now (a rotation)
     rows = service.signed_rows(signer, fresh, serial, status, actor.name)
     rows += service.signed_rows(signer, [d for d, _ in again], 0, status + len(fresh), actor.name,
                                 versions=[(o[1].rsplit(".", 1)[1], o[2] + 1) for _, o in again])
