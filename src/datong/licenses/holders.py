@@ -41,13 +41,29 @@ def _licence_out(licence: Licence, items: list[str] | None = None) -> dict:
             "issued_at": doc["issued_at"]}
 
 
+def _granted_out(session: Session, kind: LicenceType, licence: Licence, grant) -> dict:
+    """The licence as the type's resource shows it under ``grant``: granted items only, masked
+    unless the grant allows them in plain text (the sharing domain's own shaping)."""
+    from datong.licenses.service import index_row
+    from datong.sharing.service import ItemView, _shape, masking_of
+
+    items = tuple(ItemView(i.name, i.element.identifier if i.element else None, i.sensitivity)
+                  for i in kind.resource.items)
+    shaped = _shape(items, grant, index_row(licence), grant.items, masking_of(session))
+    out = _licence_out(licence, [])
+    out["data"] = {f["name"]: shaped[f["name"]] for f in kind.fields if f["name"] in shaped}
+    out["holder_name"] = shaped.get("持证主体名称", masking.mask(licence.holder_name, "name"))
+    return out
+
+
 @service(mutates=False, personal=True)
 def use_holder_licences(session: Session, actor: Actor, *, holder_key: str, purpose: str,
                         case_number: str | None = None, type_code: str | None = None) -> list[dict]:
     """一证通办: a holder's licences in force, for a department that holds the holder's
-    authorisation or a sharing grant on the licence type. Every use is audited, and the holder
-    sees it (``licence_uses``)."""
-    from datong.sharing.service import _grant_on, masking_of, required_purpose
+    authorisation or a sharing grant on the licence type. With the holder's authorisation the
+    licence is shown whole; under a grant, only the granted items, masked as the grant says, as any
+    shared record is. Every use is audited, and the holder sees it (``my_licences``)."""
+    from datong.sharing.service import _grant_on, required_purpose
 
     purpose = required_purpose(purpose)
     authorize(actor, "licence.use", Target("holder", holder_key, actor.department_id))
@@ -64,14 +80,7 @@ def use_holder_licences(session: Session, actor: Actor, *, holder_key: str, purp
         via[kind.code] = {"consent": consent.id} if consent else {"grant": grant.id}
         for lic in session.scalars(select(Licence).where(Licence.holder_key == key, Licence.type_id == kind.id,
                                                          Licence.status == VALID).order_by(Licence.id)):
-            if consent is not None:
-                shown.append(_licence_out(lic))
-            else:
-                out = _licence_out(lic, [i for i in grant.items])
-                overrides = masking_of(session)
-                out["holder_name"] = masking.mask(lic.holder_name, None if "持证主体名称" in grant.plain_items
-                                                  else masking.policy_for("DE0002", "sensitive", overrides))
-                shown.append(out)
+            shown.append(_licence_out(lic) if consent is not None else _granted_out(session, kind, lic, grant))
     if not via:
         raise NoAuthorisation(department=actor.department_code or actor.name, what=Term(N_("any licence type")))
     record_read(session, actor=actor, action="licence.use", target=f"holder:{key}", subjects=[key], purpose=purpose,
