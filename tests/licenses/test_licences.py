@@ -346,3 +346,10 @@ def test_a_seal_signs_only_for_its_department_and_only_while_in_force(client, lo
     late["signature"] = signing.b64(signing.sign(private, "sm2", signing.canonical(late["document"])))
     assert _verify(client, json.dumps(late, ensure_ascii=False))["outcome"] == "unknown"  # the retired key, later
     assert _verify(client, json.dumps(signed))["outcome"] == "valid"  # what it signed in force still verifies
+
+
+def test_deeply_nested_json_is_refused_before_it_is_parsed(client):
+    deep = b'{"document": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = client.post("/api/v1/licences/verify", content=deep)
+    assert response.status_code == 422
+    assert documents.read_presented(deep) is None

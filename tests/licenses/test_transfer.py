@@ -34,3 +34,15 @@ def test_export_then_import_round_trips_and_a_bad_row_lands_nothing(settings, da
     assert "证照目录 #7 持证主体" in refused.output and "#8 证照类型代码" in refused.output
     with database.reading() as session:
         assert session.scalar(select(func.count()).select_from(LicenceType)) == 1
+
+
+def test_a_formula_looking_name_is_exported_as_text(database, operator, library):
+    from tests.licenses.conftest import marriage_spec
+
+    with database.unit_of_work() as session:
+        service.save_licence_type(session, operator, spec=marriage_spec(code="11100000000013127D009",
+                                                                           name="=HYPERLINK(\"x\")"))
+        content = transfer.export_licence_types(service.list_licence_types(session))
+    cells = [c for row in load_workbook(io.BytesIO(content)).active.iter_rows() for c in row
+             if c.value == '=HYPERLINK("x")']
+    assert cells and all(c.data_type == "s" for c in cells)

@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 import base58
 
 from datong.licenses import signing
+from datong.untrusted import too_deep
 
 QR_PREFIX = "DTL1."
 STATUS_BITS = 2
@@ -171,10 +172,7 @@ def read_presented(data: bytes | str) -> Presented | None:
         return _from_pdf(raw)
     text = raw.decode("utf-8", errors="replace").strip()
     if text.startswith("{"):
-        try:
-            value = json.loads(text)
-        except ValueError:
-            return None
+        value = _json(raw)
         return _from_json(value) if isinstance(value, dict) else None
     parsed = parse_qr(text)
     if parsed is None:
@@ -182,6 +180,16 @@ def read_presented(data: bytes | str) -> Presented | None:
     document, signature = parsed
     return Presented("qr", identifier=document.get("id"), document=document, signature=signature,
                      kid=(document.get("seal") or {}).get("kid"))
+
+
+def _json(raw: bytes) -> object:
+    """JSON from a stranger, parsed only once its nesting passed the cheap limit (None if not JSON)."""
+    if too_deep(raw):
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _from_json(value: dict) -> Presented | None:
@@ -208,12 +216,7 @@ def _from_pdf(raw: bytes) -> Presented | None:
         embedded = (PdfReader(io.BytesIO(raw)).attachments.get(PDF_ATTACHMENT) or [None])[0]
     except (PdfReadError, ValueError, KeyError, TypeError):
         return None
-    if not embedded:
-        return None
-    try:
-        value = json.loads(embedded)
-    except ValueError:
-        return None
+    value = _json(embedded) if embedded else None
     found = _from_json(value) if isinstance(value, dict) else None
     if found is not None:
         found.form = "pdf"

@@ -9,7 +9,6 @@ import io
 import re
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Font
 from sqlalchemy.orm import Session
 
 from datong.catalog.transfer import CatalogRejected, Problem, _inflates_too_far
@@ -18,6 +17,7 @@ from datong.i18n import N_, Term
 from datong.licenses import service
 from datong.licenses.models import LicenceType
 from datong.security import authz
+from datong.untrusted import fill_sheet
 from datong.security.authz import Actor, Target, authorize
 
 SHEET = "证照目录"
@@ -120,9 +120,7 @@ def export_licence_types(kinds: list[LicenceType]) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = SHEET
-    sheet.append(list(HEADERS))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    rows = []
     for kind in kinds:
         mapping = kind.source_mapping or {}
         head = [kind.code, kind.name, kind.ministry, "、".join(kind.issuers),
@@ -130,8 +128,9 @@ def export_licence_types(kinds: list[LicenceType]) -> bytes:
                 kind.source.code if kind.source else "", mapping.get("holder_key") or "", mapping.get("holder_name") or ""]
         for i, f in enumerate(kind.fields):
             source = (mapping.get("fields") or {}).get(f["name"], "")
-            sheet.append((head if i == 0 else [""] * len(head)) +
-                         [f["name"], f.get("element") or "", "是" if f.get("required", True) else "否", source])
+            rows.append((head if i == 0 else [""] * len(head)) +
+                        [f["name"], f.get("element") or "", "是" if f.get("required", True) else "否", source])
+    fill_sheet(sheet, list(HEADERS), rows)  # a name typed as =… stays text
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
