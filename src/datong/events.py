@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 LOAD_COMMITTED = "load.committed"
 #: A resource was withdrawn (撤销). Payload: resource (id), code, reason, by.
 RESOURCE_WITHDRAWN = "resource.withdrawn"
+#: A one-window case changed. Payload: case (number), action, status, outcome, item, bundle, applicant.
+CASE_CHANGED = "case.changed"
 
 
 class Event(Base):

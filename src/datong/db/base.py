@@ -51,3 +51,4 @@ def import_all_models() -> None:
     import datong.sharing.models  # noqa: F401
     import datong.registry.models  # noqa: F401
     import datong.licenses.models  # noqa: F401
+    import datong.services.models  # noqa: F401

@@ -96,6 +96,11 @@ def _holder(actor: Actor, target: Target) -> bool:
     return actor.kind == "holder" and actor.name == f"holder:{target.key}"
 
 
+def _case_party(actor: Actor, target: Target) -> bool:
+    """Staff or a system of a department the case concerns (took it in, owns the item, reviews it)."""
+    return actor.kind in ("user", "client") and actor.department_id in target.extra.get("departments", ())
+
+
 _STAFF_ADMINS = (Role.SYSTEM_ADMIN, Role.BUREAU_ADMIN)
 
 #: action → rule. The local operator (CLI, kind "system") may do everything and is audited.
@@ -148,6 +153,18 @@ POLICY: dict[str, Rule] = {
     "licence.use": _authenticated,
     "licence.consent": _either(_own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD, Role.CLERK), _own_system),
     "licence.own": _holder,
+    "service.item": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DEPT_ADMIN)),
+    "service.bundle": _roles(Role.BUREAU_ADMIN),
+    "service.measures": _authenticated,
+    "case.intake": _either(_own_department(Role.DEPT_ADMIN, Role.CLERK), _own_system),
+    "case.own": _holder,
+    "case.read": _either(_roles(Role.BUREAU_ADMIN, Role.AUDITOR), _case_party),
+    "case.list": _authenticated,
+    "case.review": _either(_own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD, Role.CLERK), _own_system),
+    "case.rate": _own_department(Role.CLERK, Role.DEPT_ADMIN),
+    "followup.read": _either(_roles(Role.BUREAU_ADMIN, Role.AUDITOR), _own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD,
+                                                                                       Role.CLERK)),
+    "followup.manage": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD, Role.CLERK)),
     "audit.read": _roles(Role.AUDITOR),
     "audit.verify": _roles(Role.AUDITOR),
 }
@@ -193,6 +210,17 @@ ACTION_LABELS = {
     "licence.use": N_("use a holder's licences"),
     "licence.consent": N_("record a holder's authorisation for this department"),
     "licence.own": N_("act for this holder"),
+    "service.item": N_("define this department's service items"),
+    "service.bundle": N_("define 一件事 bundles"),
+    "service.measures": N_("see the one window's measures"),
+    "case.intake": N_("take in applications for this department"),
+    "case.own": N_("act for this applicant"),
+    "case.read": N_("see this case"),
+    "case.list": N_("see cases"),
+    "case.review": N_("review this department's cases"),
+    "case.rate": N_("record the applicant's rating at this window"),
+    "followup.read": N_("see this department's follow-ups"),
+    "followup.manage": N_("work on this department's follow-ups"),
     "audit.read": N_("read the audit log"),
     "audit.verify": N_("verify the audit chain"),
 }

@@ -1,0 +1,320 @@
+"""Intake at the comprehensive window (一窗受理): a case is opened for an applicant and an item or a
+bundle, its form filled from the registry and the applicant's licences (each value with its
+source), its materials fetched where the hub holds them; the clerk records the applicant's
+authorisation, attaches what must still be brought, and accepts or refuses. Every read of the
+applicant's data goes through sharing and the licence library, audited with the case number."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from datong.codes import validate_credit_code, validate_id_number
+from datong.codes.verdict import REASONS
+from datong.db.base import utcnow
+from datong.errors import DatongError, InvalidInput, NotFound
+from datong.i18n import Message, N_, Term
+from datong.security.audit import append_event
+from datong.security.authz import Actor, Target, authorize, service
+from datong.services import lifecycle
+from datong.services.calendar import add_working_days
+from datong.services.models import DRAFT, REFUSED, Attachment, Bundle, Case, ServiceItem
+from datong.services.service import HUB_SOURCES, get_bundle, get_item, merged_fields
+
+CASE = Term(N_("Case"))
+MAX_ATTACHMENT = 10 * 1024 * 1024
+#: What an attachment may be, by its first bytes (the declared type is not trusted).
+MAGIC = {b"%PDF-": "application/pdf", b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
+CONSENT_DAYS = 30
+
+
+class NotReady(DatongError):
+    status = 409
+    code = "case_not_ready"
+    message = N_("Case {number} cannot be accepted yet: {missing}. Fill them in or attach them, then accept.")
+
+
+def track_code(session: Session, number: str) -> str:
+    """The code printed on the receipt's QR that lets anyone holding it follow the case."""
+    secret = session.info.get("deployment_secret") or ""
+    return hmac.new(secret.encode(), f"track:{number}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def _applicant(kind: str, key: str) -> str:
+    verdict = (validate_id_number if kind == "person" else validate_credit_code)(key or "")
+    if not verdict.valid:
+        raise InvalidInput(field="applicant", reason=Message(REASONS[verdict.reason], **verdict.params))
+    return verdict.normalised or key.strip().upper()
+
+
+def _number(session: Session) -> str:
+    from datong.licenses.service import take_numbers
+
+    today = date.today().strftime("%Y%m%d")
+    return f"YC{today}{take_numbers(session, f'case:{today}', 1):06d}"
+
+
+def _prefill_profile(session: Session, actor: Actor, kind: str, key: str, number: str, purpose: str) -> tuple[dict, dict]:
+    """The golden record through sharing: {element: value}, {element: source}."""
+    from datong.registry import service as registry
+    from datong.sharing.service import NoGrant
+
+    try:
+        profile = registry.read_subject(session, actor, kind=kind, key=key, purpose=purpose, case_number=number)
+    except (NoGrant, NotFound):
+        return {}, {}
+    items = {i.name: i.element.identifier for i in registry.registry_resource(session, kind).items if i.element}
+    values, sources = {}, {}
+    for name, value in profile["attributes"].items():
+        element = items.get(name)  # an empty golden value is the register's answer too (no date of death)
+        if element is None:
+            continue
+        rows = profile["provenance"].get(name) or []
+        golden = next((r for r in rows if r["golden"]), None)
+        values[element] = "" if value is None else value
+        sources[element] = {"kind": "registry", "label": f"{golden['department_name']}·{golden['resource_name']}"
+                            if golden else registry.RESOURCE_NAMES[kind], "department": golden and golden["department"],
+                            "resource": golden and golden["resource"], "as_of": golden and golden["as_of"],
+                            "conflict": any(not r["agrees"] for r in rows)}
+    return values, sources
+
+
+def _licences(session: Session, actor: Actor, key: str, number: str, purpose: str) -> list[dict]:
+    from datong.licenses.holders import use_holder_licences
+    from datong.licenses.service import NoAuthorisation
+
+    try:
+        return use_holder_licences(session, actor, holder_key=key, purpose=purpose, case_number=number)
+    except NoAuthorisation:
+        return []
+
+
+def _fill(fields: list[dict], profile: dict, sources: dict, licences: list[dict]) -> tuple[dict, dict]:
+    form, where = {}, {}
+    by_type = {lic["type_code"]: lic for lic in licences}
+    for f in fields:
+        if f.get("licence"):
+            code, _, name = f["licence"].partition(":")
+            lic = by_type.get(code)
+            if lic and lic["data"].get(name) not in (None, ""):
+                form[f["name"]] = lic["data"][name]
+                where[f["name"]] = {"kind": "licence", "label": f"{lic['issuer']}·{lic['type']}",
+                                    "licence": lic["identifier"]}
+                continue
+        if f.get("element") and f["element"] in profile:
+            form[f["name"]], where[f["name"]] = profile[f["element"]], dict(sources[f["element"]])
+        else:
+            form[f["name"]], where[f["name"]] = "", {"kind": "applicant", "label": None}
+    return form, where
+
+
+def _shared(session: Session, actor: Actor, resource: str, key: str, number: str, purpose: str) -> bool:
+    from datong.sharing.service import NoGrant, read_records
+
+    try:
+        return bool(read_records(session, actor, resource_code=resource, keys=[key], purpose=purpose,
+                                 case_number=number)["records"])
+    except (NoGrant, NotFound):
+        return False
+
+
+def _materials(session: Session, actor: Actor, item: ServiceItem, key: str, number: str, purpose: str,
+               licences: list[dict]) -> list[dict]:
+    held = {lic["type_code"]: lic["identifier"] for lic in licences}
+    out = []
+    for m in item.materials:
+        entry = {**m, "by": None, "hub": m["source"] in HUB_SOURCES}
+        if m["source"] == "licence" and m["licence_type"] in held:
+            entry["by"] = held[m["licence_type"]]
+        elif m["source"] == "shared" and _shared(session, actor, m["resource"], key, number, purpose):
+            entry["by"] = m["resource"]
+        elif m["source"] == "licence":
+            entry["hub"] = False  # the applicant holds no such licence in force: they bring the paper
+        out.append(entry)
+    return out
+
+
+@service(mutates=True, personal=True)
+def open_case(session: Session, actor: Actor, *, applicant: str, item: str | None = None, bundle: str | None = None,
+              channel: str = "window", window: str | None = None, authorised: bool = False) -> Case:
+    """A draft case with its form filled from authoritative data. ``authorised``: the applicant
+    has authorised the window's department to use their licences for this application."""
+    if (item is None) == (bundle is None):
+        raise InvalidInput(field="item", reason=Term(N_("apply for one item or one bundle")))
+    items, group = ([get_item(session, item)], None) if item else _bundle_items(session, bundle)
+    kind = items[0].applicant_kind
+    key = _applicant(kind, applicant)
+    authorize(actor, "case.intake", Target("holder" if actor.kind == "holder" else "case", key, actor.department_id))
+    if channel not in ("window", "online", "api"):
+        raise InvalidInput(field="channel", reason=Term(N_("window, online or api")))
+    number = _number(session)
+    name = group.name if group else items[0].name
+    purpose = f"办理{name}"
+    reader = Actor.system("one-window") if actor.kind == "holder" else actor  # a holder reads their own data
+    if authorised and actor.kind in ("user", "client"):
+        from datong.licenses.holders import give_consent
+
+        give_consent(session, actor, holder_key=key, department=actor.department_code, purpose=f"{purpose}（{number}）",
+                     days=CONSENT_DAYS)
+    fields = merged_fields(session, group) if group else items[0].fields
+    profile, sources = (_prefill_profile(session, reader, kind, key, number, purpose)
+                        if any(f.get("element") for f in fields) else ({}, {}))
+    licences = _licences(session, reader, key, number, purpose)
+    form, where = _fill(fields, profile, sources, licences)
+    applicant_name = str(profile.get("DE0002" if kind == "person" else "DE0011") or "")
+    case = Case(number=number, item_id=items[0].id if not group else None, bundle_id=group.id if group else None,
+                applicant_kind=kind, applicant_key=key, applicant_name=applicant_name, channel=channel, window=window,
+                department_id=actor.department_id, status=DRAFT, form=form, sources=where, created_by=actor.name,
+                materials=[] if group else _materials(session, reader, items[0], key, number, purpose, licences))
+    session.add(case)
+    session.flush()
+    for child_item in items if group else []:
+        child = Case(number=f"{number}-{len(case_children(session, case)) + 1:02d}", item_id=child_item.id,
+                     parent_id=case.id, applicant_kind=kind, applicant_key=key, applicant_name=applicant_name,
+                     channel=channel, window=window, department_id=actor.department_id, status=DRAFT,
+                     form={f["name"]: form.get(f["name"], "") for f in child_item.fields},
+                     sources={f["name"]: where.get(f["name"]) for f in child_item.fields}, created_by=actor.name,
+                     materials=_materials(session, reader, child_item, key, number, purpose, licences))
+        session.add(child)
+        session.flush()
+    lifecycle.record(session, case, actor, "opened", {"authorised": authorised, "licences": len(licences),
+                                                      "filled": sum(1 for w in where.values() if w["kind"] != "applicant")})
+    return case
+
+
+def _bundle_items(session: Session, code: str) -> tuple[list[ServiceItem], Bundle]:
+    group = get_bundle(session, code)
+    return [get_item(session, e["item"]) for e in group.items], group
+
+
+def case_children(session: Session, case: Case) -> list[Case]:
+    return list(session.scalars(select(Case).where(Case.parent_id == case.id).order_by(Case.id)))
+
+
+def find_case(session: Session, number: str, *, lock: bool = False) -> Case:
+    query = select(Case).where(Case.number == number.strip())
+    if lock and session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(of=Case)
+    case = session.scalar(query)
+    if case is None:
+        raise NotFound(what=CASE, key=number)
+    return case
+
+
+def _editable(session: Session, actor: Actor, number: str) -> Case:
+    case = find_case(session, number, lock=True)
+    lifecycle.authorize_intake(actor, case)
+    if case.status != DRAFT:
+        raise lifecycle.WrongCaseState(number=case.number, state=Term(lifecycle.STATE_LABELS[case.status]))
+    return case
+
+
+@service(mutates=True)
+def update_form(session: Session, actor: Actor, *, number: str, values: dict) -> Case:
+    """The clerk corrects or completes the form; a value changed from its source is marked edited."""
+    case = _editable(session, actor, number)
+    fields = set(case.form)
+    unknown = sorted(set(values) - fields)
+    if unknown:
+        raise InvalidInput(field="form", reason=Message(N_("the form has no field {fields}"), fields="、".join(unknown)))
+    form, sources = dict(case.form), dict(case.sources)
+    for name, value in values.items():
+        text = "" if value is None else str(value).strip()[:2000]
+        if text != form.get(name):
+            form[name] = text
+            sources[name] = {**(sources.get(name) or {"kind": "applicant"}), "edited": True}
+    case.form, case.sources = form, sources
+    for child in case_children(session, case):
+        child.form = {k: form.get(k, v) for k, v in child.form.items()}
+        child.sources = {k: sources.get(k, v) for k, v in child.sources.items()}
+    lifecycle.record(session, case, actor, "form", {"fields": sorted(values)})
+    return case
+
+
+def sniff(content: bytes) -> str | None:
+    return next((kind for magic, kind in MAGIC.items() if content.startswith(magic)), None)
+
+
+@service(mutates=True)
+def attach(session: Session, actor: Actor, *, number: str, material: str, filename: str, content: bytes) -> Attachment:
+    """A scanned or uploaded material: PDF, JPEG or PNG, at most 10 MB, checked by its bytes."""
+    case = find_case(session, number, lock=True)
+    lifecycle.authorize_intake(actor, case)
+    lifecycle.require_open(case)
+    targets = [c for c in [case, *case_children(session, case)] if any(m["name"] == material for m in c.materials)]
+    if not targets:
+        raise InvalidInput(field="material", reason=Message(N_("the case asks for no material {name}"), name=material))
+    if not content or len(content) > MAX_ATTACHMENT:
+        raise InvalidInput(field="file", reason=Message(N_("a file of 1 byte to {size} MB"), size=MAX_ATTACHMENT >> 20))
+    media = sniff(content)
+    if media is None:
+        raise InvalidInput(field="file", reason=Message(N_("{file} is not a PDF, JPEG or PNG file"), file=filename))
+    row = Attachment(case_id=case.id, material=material, filename=(filename or "upload")[:200], media_type=media,
+                     size=len(content), sha256=hashlib.sha256(content).hexdigest(), content=content,
+                     uploaded_by=actor.name)
+    session.add(row)
+    session.flush()
+    for target in targets:
+        target.materials = [{**m, "by": f"attachment:{row.id}"} if m["name"] == material else m for m in target.materials]
+    lifecycle.record(session, case, actor, "attached", {"material": material, "size": row.size, "sha256": row.sha256})
+    return row
+
+
+def missing(case: Case, children: list[Case]) -> list[str]:
+    """What stops acceptance: required fields without a value, required materials not supplied
+    (a material another item of the bundle produces is supplied later, by that item)."""
+    fields = {f["name"]: f for c in (children or [case]) for f in (c.item.fields if c.item else [])}
+    out = [n for n, f in fields.items() if f["required"] and not str(case.form.get(n, "")).strip()]
+    for c in children or [case]:
+        out += [m["name"] for m in c.materials if m["required"] and not m.get("by") and m["source"] != "result"]
+    return list(dict.fromkeys(out))
+
+
+@service(mutates=True)
+def accept_case(session: Session, actor: Actor, *, number: str) -> Case:
+    """受理: the application is complete; its review starts and its clock with it."""
+    case = _editable(session, actor, number)
+    children = case_children(session, case)
+    gaps = missing(case, children)
+    if gaps:
+        raise NotReady(number=case.number, missing="、".join(gaps))
+    today = date.today()
+    case.accepted_on, case.visits = today, 1 if case.channel == "window" else 0
+    for c in [case, *children]:
+        item = c.item
+        days = item.promised_days if item else max(session.get(ServiceItem, ch.item_id).promised_days for ch in children)
+        legal = item.legal_days if item else max(session.get(ServiceItem, ch.item_id).legal_days for ch in children)
+        c.accepted_on, c.due_on, c.legal_due_on = today, add_working_days(today, days), add_working_days(today, legal)
+    lifecycle.record(session, case, actor, "accepted", {"due_on": case.due_on.isoformat(), "children": len(children)})
+    append_event(session, actor=actor, action="case.accept", target=f"case:{case.number}", subjects=[case.applicant_key],
+                 case_number=case.number, detail={"item": case.item.code if case.item else None,
+                                                  "bundle": case.bundle.code if case.bundle else None})
+    if children:
+        lifecycle.start_ready_children(session, case, children)
+    else:
+        lifecycle.start(session, case)
+    return case
+
+
+@service(mutates=True)
+def refuse_case(session: Session, actor: Actor, *, number: str, reason: str) -> Case:
+    """不予受理, with the reason the applicant is told."""
+    case = _editable(session, actor, number)
+    if not reason.strip():
+        raise InvalidInput(field="reason", reason=Term(N_("say why the application is not accepted")))
+    case.status, case.reason = REFUSED, reason.strip()[:2000]
+    for child in case_children(session, case):
+        child.status, child.reason = REFUSED, case.reason
+    lifecycle.record(session, case, actor, "refused", {"reason": case.reason})
+    lifecycle.notice(session, case, "refused", f"您的申请（{case.number}）不予受理：{case.reason}")
+    append_event(session, actor=actor, action="case.refuse", target=f"case:{case.number}", subjects=[case.applicant_key],
+                 case_number=case.number, detail={"reason": case.reason})
+    return case
+
+
+def now_iso() -> str:
+    return utcnow().isoformat(timespec="seconds")
