@@ -66,7 +66,7 @@ def test_unknown_grant_type_is_explained(client, world):
 
 #: Public by design: what an offline licence verifier downloads, verifying itself, a seal's picture.
 PUBLIC = {"/api/v1/licences/keys", "/api/v1/licences/status", "/api/v1/licences/verify",
-          "/api/v1/seals/{seal_id}/image.svg"}
+          "/api/v1/seals/{seal_id}/image.svg", "/api/v1/guide/{code}", "/api/v1/track/{number}"}
 
 
 def test_every_api_route_but_the_token_needs_a_token(client, app, world):

@@ -67,6 +67,15 @@ NO_ACTOR = {
     "datong.licenses.service.notify", "datong.licenses.service.signer_for", "datong.licenses.verifying.status_list",
     "datong.licenses.service.take_numbers", "datong.licenses.verifying.verify_identifier",
     "datong.licenses.verifying.verify_presented", "datong.licenses.keys.current_authority",
+    # the one window: items, bundles and guides are public (no personal data); lookups for services
+    # that authorize the case before they show it; the public progress, which shows no personal data
+    # and needs the receipt's code; the case resource and its deliveries, machinery of an authorized change
+    "datong.services.service.department", "datong.services.service.get_bundle", "datong.services.service.get_item",
+    "datong.services.service.list_bundles", "datong.services.service.list_items",
+    "datong.services.service.merged_fields", "datong.services.intake.case_children", "datong.services.intake.find_case",
+    "datong.services.intake.track_code", "datong.services.receipt.progress", "datong.services.review.overdue_count",
+    "datong.services.review.parties", "datong.services.review.tasks_of", "datong.services.webhooks.case_resource_id",
+    "datong.services.webhooks.ensure_case_resource", "datong.services.webhooks.queue_deliveries",
 }
 #: Primitives that take the actor by keyword to record or check it.
 PRIMITIVES = {"datong.security.audit.append_event", "datong.security.authz.authorize",

@@ -20,7 +20,7 @@ from datong.errors import DatongError, InvalidInput, NotFound
 from datong.i18n import Message, N_, Term
 from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize, service
-from datong.services import lifecycle
+from datong.services import flows as lifecycle
 from datong.services.calendar import add_working_days
 from datong.services.models import DRAFT, REFUSED, Attachment, Bundle, Case, ServiceItem
 from datong.services.service import HUB_SOURCES, get_bundle, get_item, merged_fields

@@ -138,6 +138,7 @@ class ReviewTask(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
     department: Mapped[Department] = relationship(lazy="joined")
+    case: Mapped[Case] = relationship(lazy="joined")
 
 
 class CaseEvent(Base):

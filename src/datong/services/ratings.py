@@ -18,7 +18,7 @@ from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize, service
 from datong.security.models import Department
 from datong.security.roles import Role
-from datong.services import lifecycle
+from datong.services import flows as lifecycle
 from datong.services.calendar import add_working_days
 from datong.services.intake import find_case
 from datong.services.models import APPROVED, COMPLETED, DELIVERED, Case, FollowUp, Rating, ServiceItem

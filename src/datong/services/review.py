@@ -16,7 +16,7 @@ from datong.i18n import N_, Term
 from datong.security.audit import append_event, record_read
 from datong.security.authz import Actor, Target, authorize, service
 from datong.security.roles import Role
-from datong.services import lifecycle
+from datong.services import flows as lifecycle
 from datong.services.calendar import add_working_days, working_days_between
 from datong.services.intake import case_children, find_case
 from datong.services.models import (
@@ -55,7 +55,7 @@ def parties(session: Session, case: Case) -> set[int]:
     return ids
 
 
-def authorize_read(session: Session, actor: Actor, case: Case) -> None:
+def _authorize_read(session: Session, actor: Actor, case: Case) -> None:
     if actor.kind == "holder":
         authorize(actor, "case.own", Target("holder", case.applicant_key))
         return
@@ -155,7 +155,7 @@ def tasks_of(session: Session, case: Case) -> list[ReviewTask]:
 def read_case(session: Session, actor: Actor, *, number: str) -> dict:
     """A case whole (form with sources, materials, tasks, history, children), for those it concerns."""
     case = find_case(session, number)
-    authorize_read(session, actor, case)
+    _authorize_read(session, actor, case)
     children = case_children(session, case)
     attachments = session.execute(select(Attachment.id, Attachment.material, Attachment.filename, Attachment.size,
                                          Attachment.media_type).where(Attachment.case_id == case.id)).all()

@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from datong.web import (audit_pages, catalog_pages, dashboard, licence_pages, pages, quality_pages, registry_pages,
-                        sharing_pages)
+                        service_pages, sharing_pages)
 from datong.web.render import Renderer
 
 
@@ -37,6 +37,7 @@ def install(app: FastAPI) -> None:
     app.include_router(sharing_pages.router)
     app.include_router(registry_pages.router)
     app.include_router(licence_pages.router)
+    app.include_router(service_pages.router)
     app.include_router(catalog_pages.router)
     app.add_exception_handler(pages.LoginRequired, pages.to_login)
     app.add_middleware(

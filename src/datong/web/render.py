@@ -64,6 +64,7 @@ def navigation(actor: Actor) -> list[tuple[str, str]]:
              ("/share", N_("Data sharing"), ("share.read", "share")),
              ("/registry", N_("Registries"), ("registry.stats", "registry")),
              ("/licences", N_("Licences"), ("licence.read", "licence")),
+             ("/window", N_("One window"), ("case.list", "case")),
              ("/users", N_("Users"), ("user.list", "users")), ("/clients", N_("API clients"), ("client.list", "clients")),
              ("/audit", N_("Audit log"), ("audit.read", "audit_events"))]
     return [(href, label) for href, label, rule in items

@@ -55,3 +55,32 @@ function drawCharts(root) {
 }
 document.addEventListener("DOMContentLoaded", () => drawCharts(document));
 document.addEventListener("htmx:afterSettle", (event) => drawCharts(event.target));
+
+// A case's flow: an element with data-bpmn (the address of {bpmn, done, current}) and data-script
+// (the vendored bpmn-js viewer, fetched only by a page that draws a flow) becomes the BPMN diagram,
+// the steps passed marked done and the open ones marked current.
+function drawFlows(root) {
+  root.querySelectorAll("[data-bpmn]").forEach((element) => {
+    if (element.dataset.drawn) return;
+    element.dataset.drawn = "1";
+    const draw = () => fetch(element.dataset.bpmn, { credentials: "same-origin" })
+      .then((response) => response.json())
+      .then(async (flow) => {
+        const viewer = new window.BpmnJS({ container: element });
+        await viewer.importXML(flow.bpmn);
+        const canvas = viewer.get("canvas");
+        const registry = viewer.get("elementRegistry");
+        flow.done.forEach((id) => registry.get(id) && canvas.addMarker(id, "step-done"));
+        flow.current.forEach((id) => registry.get(id) && canvas.addMarker(id, "step-current"));
+        canvas.zoom("fit-viewport");
+        element.dataset.current = flow.current.join(" ");
+      })
+      .catch(() => { element.textContent = element.dataset.failed || "—"; });
+    if (window.BpmnJS) return draw();
+    const script = document.createElement("script");
+    script.src = element.dataset.script;
+    script.onload = draw;
+    document.head.appendChild(script);
+  });
+}
+document.addEventListener("DOMContentLoaded", () => drawFlows(document));
