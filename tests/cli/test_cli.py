@@ -91,7 +91,7 @@ def test_demo_builds_the_province_idempotently(settings):
     second = run(settings, "demo", "--no-serve", "--people", "0")
     assert "0 departments, 0 accounts, 0 API clients created" in second.output
     # the second run still prints every login and every client's secret
-    assert second.output.count("client ") == 8 and "gat_admin" in second.output
+    assert second.output.count("client ") == 9 and "gat_admin" in second.output
     verify = run(settings, "audit", "verify")
     # 8 departments + 26 accounts + 8 clients + 18 resources + 20 source claims
     assert verify.output.strip() == f"intact: {before + 80} events"
@@ -108,7 +108,7 @@ def test_demo_clients_file_is_private(settings):
     run(settings, "demo", "--no-serve", "--people", "0")
     path = settings.data_dir / "demo-clients.json"
     assert oct(path.stat().st_mode & 0o777) == "0o600"
-    assert len(json.loads(path.read_text())) == 8
+    assert len(json.loads(path.read_text())) == 9
 
 
 def test_demo_catalog_covers_the_province(settings, database):

@@ -23,7 +23,7 @@ def root(
 
 
 def _register() -> None:
-    from datong.cli import audit, catalog, codes, identity, ingest, licence, registry, system, worker
+    from datong.cli import audit, catalog, codes, identity, ingest, licence, registry, services, system, worker
 
     import datong.registry.updates  # noqa: F401 - loads committed here are queued for the registries
     import datong.licenses.flows  # noqa: F401 - and for the licence types that issue from them
@@ -40,6 +40,7 @@ def _register() -> None:
     app.add_typer(codes.app, name="codes")
     app.add_typer(registry.app, name="registry")
     app.add_typer(licence.app, name="licence")
+    app.add_typer(services.app, name="services")
 
 
 _register()

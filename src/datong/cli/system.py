@@ -111,6 +111,13 @@ def register(app: typer.Typer) -> None:
                                   "{reissued} reissued."), issued=f"{sum(licences.issued.values()):,}",
                                types="、".join(f"{k} {v:,}" for k, v in licences.issued.items()),
                                revoked=licences.revoked, suspended=licences.suspended, reissued=licences.reissued))
+            from datong.demo.services import build_demo_services
+
+            window = build_demo_services(context.database)
+            if window.items:
+                typer.echo(say(N_("One window: {items} service items, {bundles} bundles, cases: {cases}."),
+                               items=window.items, bundles=window.bundles,
+                               cases=", ".join(f"{k} {v}" for k, v in sorted(window.cases.items()))))
         typer.echo(say(N_("Every demo account's password is {password}")
                        , password=DEMO_PASSWORD))
         for username, name, department, roles in report.logins:

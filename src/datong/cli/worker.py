@@ -1,4 +1,5 @@
-"""datong worker: deliver subscriptions' changes, and take committed loads into the registries."""
+"""datong worker: deliver subscriptions' changes, take committed loads into the registries, and
+escalate one-window reviews past their deadlines."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datong.cli.context import Context
 import datong.registry.updates  # noqa: F401 - registers the registries' load consumer
 import datong.licenses.flows  # noqa: F401 - and for the licence types that issue from them
 from datong.i18n import N_
+from datong.services.review import escalate_overdue
 from datong.sharing.subscriptions import MAX_ATTEMPTS, deliver_due
 
 
@@ -26,6 +28,9 @@ def worker(
     while True:
         events.dispatch(context.database)  # events not yet consumed, and the registries' queued updates
         counts = deliver_due(context.database, max_attempts=max_attempts)
+        escalated = escalate_overdue(context.database)  # one window: reviews past their deadline
+        if escalated:
+            typer.echo(context.say(N_("{n} overdue reviews escalated"), n=escalated))
         if once or any(counts.values()):
             typer.echo(context.say(N_("delivered {delivered}, failed {failed}, dead letters {dead}"), **counts))
         if once:

@@ -61,6 +61,7 @@ DEPARTMENTS = (
     DemoDepartment("bdc", "示范省不动产登记局", "省不动产登记局", 15, _staff("bdc", "罗刚", "梁红", "宋涛")),
     DemoDepartment("wjw", "示范省卫生健康委员会", "省卫健委", 16, _staff("wjw", "唐华", "韩雪", "董斌")),
     DemoDepartment("jyt", "示范省教育厅", "省教育厅", 17, _staff("jyt", "萧楠", "程琳", "蔡亮")),
+    DemoDepartment("zwfw", "示范省政务服务中心", "省政务服务中心", 18, _staff("zwfw", "林峰", "黄蓉", "马丽")),
 )
 
 

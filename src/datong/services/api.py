@@ -50,6 +50,7 @@ class RuleIn(BaseModel):
 class ResultIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: str = Field(max_length=100)
+    holder: str | None = Field(default=None, max_length=100, description="The form field with the holder's key")
     holder_name: str | None = Field(default=None, max_length=100)
     fields: dict[str, str] = Field(default_factory=dict)
 
@@ -182,10 +183,11 @@ def open_case(session: SessionDep, actor: ActorDep, body: CaseIn):
 
 
 @router.get("/api/v1/cases")
-def list_cases(session: SessionDep, actor: ActorDep, status: str | None = None, q: str | None = None,
-               page: Annotated[int, Query(ge=1, le=10_000)] = 1, size: Annotated[int, Query(ge=1, le=200)] = 50):
-    found = review.list_cases(session, actor, status=status, q=q, page=Window(page=page, size=size))
-    return {"total": found.total, "cases": [case_out(session, c) for c in found.rows]}
+def list_cases(session: SessionDep, actor: ActorDep, status: Annotated[str | None, Query(max_length=24)] = None,
+               q: Annotated[str | None, Query(max_length=100)] = None, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+               offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0):
+    found = review.list_cases(session, actor, status=status, q=q, page=Window(limit, offset))
+    return {"total": found.total, "cases": [case_out(session, c) for c in found]}
 
 
 @router.get("/api/v1/cases/{number}")
@@ -253,11 +255,11 @@ class DecisionIn(BaseModel):
 
 
 @router.get("/api/v1/review-tasks")
-def my_tasks(session: SessionDep, actor: ActorDep, page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-             size: Annotated[int, Query(ge=1, le=200)] = 50):
+def my_tasks(session: SessionDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+             offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0):
     """The caller's department's open reviews, soonest deadline first."""
-    found = review.my_tasks(session, actor, page=Window(page=page, size=size))
-    return {"total": found.total, "tasks": [task_out(t) for t in found.rows]}
+    found = review.my_tasks(session, actor, page=Window(limit, offset))
+    return {"total": found.total, "tasks": [task_out(t) for t in found]}
 
 
 @router.post("/api/v1/review-tasks/{task_id}")

@@ -175,8 +175,9 @@ def _issue_result(session: Session, case: Case) -> str | None:
         return None
     data = {field: case.form.get(source, "") for field, source in result["fields"].items()}
     name = case.form.get(result.get("holder_name") or "", "") or case.applicant_name
+    holder = case.form.get(result.get("holder") or "", "") or case.applicant_key  # a company set up by the applicant
     licences = issue_licences(session, ENGINE, type_code=result["type"], issuer=case.item.department.code,
-                              drafts=[Draft(case.applicant_key, name or case.applicant_key, data)])
+                              drafts=[Draft(holder, name or holder, data)])
     return licences[0].identifier
 
 

@@ -114,12 +114,12 @@ def _check_result(session: Session, result: dict | None, fields: list[dict]) -> 
     kind = licence_type(session, result.get("type", ""))
     names = {f["name"] for f in fields}
     mapping = dict(result.get("fields") or {})
-    wanted = [result.get("holder_name"), *mapping.values()]
+    wanted = [result.get("holder_name"), result.get("holder"), *mapping.values()]
     unknown = [w for w in wanted if w and w not in names]
     if unknown or set(mapping) - {f["name"] for f in kind.fields}:
         raise InvalidInput(field="result", reason=Message(N_("the result maps fields that do not exist: {fields}"),
                                                           fields="、".join(map(str, unknown or set(mapping)))))
-    return {"type": kind.code, "holder_name": result.get("holder_name"), "fields": mapping}
+    return {"type": kind.code, "holder": result.get("holder"), "holder_name": result.get("holder_name"), "fields": mapping}
 
 
 @service(mutates=True)
