@@ -55,6 +55,7 @@ bench: $(DEVSTAMP)
 	$(BIN)/python benchmarks/share_lookup.py 8 --postgres $(BENCH_PG)
 	$(BIN)/python benchmarks/hostile_input.py 300000
 	$(BIN)/python benchmarks/licences.py 100000
+	$(BIN)/python benchmarks/services.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
