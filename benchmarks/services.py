@@ -30,7 +30,7 @@ from urllib.parse import quote, urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.share_lookup import Server  # noqa: E402
+from benchmarks.share_lookup import Server
 
 
 def _call(conn: http.client.HTTPConnection, method: str, path: str, body: dict | None, headers: dict) -> dict:

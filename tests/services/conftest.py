@@ -4,15 +4,17 @@ reviews with 公安 in parallel; a 结婚证 is issued to 王建国."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from datong.licenses import service as licences
 from datong.licenses.service import Draft
-from datong.registry.flows import run_build
 from datong.registry import service as registry
+from datong.registry.flows import run_build
 from datong.security import service as security
 from datong.services import bpmn
-from datong.services.service import ItemSpec, save_item, save_bundle
+from datong.services.service import ItemSpec, save_bundle, save_item
 from datong.sharing import service as sharing
 from tests.helpers import DEPT_CODE, OTHER_CODE, PASSWORD
 from tests.licenses.conftest import MARRIAGE_CODE, library  # noqa: F401 - the fixture
@@ -25,7 +27,7 @@ HOUSEHOLD = "GA-HKDJ"  # 户口登记: reviewed by 公安, after the certificate
 
 def certificate_spec(**overrides) -> ItemSpec:
     flow = bpmn.review_flow("hyzm", "婚姻状况证明", [[(OTHER_CODE, "民政审核"), (DEPT_CODE, "公安核查")]])
-    values = dict(
+    spec = ItemSpec(
         code=CERTIFICATE, name="婚姻状况证明", department=OTHER_CODE, kind="public_service", applicant_kind="person",
         legal_days=20, promised_days=5, flow=flow, online=True,
         fields=[{"name": "姓名", "element": "DE0002"}, {"name": "出生日期", "element": "DE0004"},
@@ -35,7 +37,7 @@ def certificate_spec(**overrides) -> ItemSpec:
                    {"name": "户口簿", "source": "upload"}],
         result={"type": MARRIAGE_CODE, "holder_name": "姓名",
                 "fields": {"持证人": "姓名", "登记日期": "出生日期", "配偶姓名": "配偶姓名", "结婚证字号": "联系地址"}})
-    return ItemSpec(**(values | overrides))
+    return replace(spec, **overrides)
 
 
 @pytest.fixture

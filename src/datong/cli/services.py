@@ -41,9 +41,9 @@ def save_item(ctx: typer.Context, code: str,
               path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The item as JSON")],
               flow: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="A BPMN 2.0 file")] = None) -> None:
     """Define or change a service item from a JSON file (and a BPMN flow drawn in a modeler)."""
+    from datong.services import service
     from datong.services.api import ItemIn
     from datong.services.service import ItemSpec
-    from datong.services import service
 
     context: Context = ctx.obj
     body = ItemIn.model_validate({**json.loads(path.read_text(encoding="utf-8")),

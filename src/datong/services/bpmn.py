@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.defaults import UserTask
 from SpiffWorkflow.util.task import TaskState
 
 from datong.errors import InvalidInput
-from datong.i18n import Message, N_
+from datong.i18n import N_, Message
 
 MAX_FLOW = 512 * 1024  # a drawn flow with its diagram is a few tens of kilobytes
 _SERIALIZER = BpmnWorkflowSerializer()
@@ -139,7 +139,7 @@ def parse(xml: str):
     except (ValidationException, ValueError, SyntaxError) as exc:
         raise InvalidInput(field="flow", reason=Message(N_("the BPMN flow cannot be read: {error}"),
                                                         error=str(exc).splitlines()[0][:300])) from exc
-    except Exception as exc:  # noqa: BLE001 - lxml and the parser raise many kinds; each is a bad flow
+    except Exception as exc:
         raise InvalidInput(field="flow", reason=Message(N_("the BPMN flow cannot be read: {error}"),
                                                         error=type(exc).__name__)) from exc
 

@@ -17,7 +17,7 @@ from datong.codes import validate_credit_code, validate_id_number
 from datong.codes.verdict import REASONS
 from datong.db.base import utcnow
 from datong.errors import DatongError, InvalidInput, NotFound
-from datong.i18n import Message, N_, Term
+from datong.i18n import N_, Message, Term
 from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize, service
 from datong.services import flows as lifecycle

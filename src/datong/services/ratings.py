@@ -21,7 +21,15 @@ from datong.security.roles import Role
 from datong.services import flows as lifecycle
 from datong.services.calendar import add_working_days
 from datong.services.intake import find_case
-from datong.services.models import APPROVED, COMPLETED, DELIVERED, Case, FollowUp, Rating, ServiceItem
+from datong.services.models import (
+    APPROVED,
+    COMPLETED,
+    DELIVERED,
+    Case,
+    FollowUp,
+    Rating,
+    ServiceItem,
+)
 
 LEVELS = {1: N_("very dissatisfied"), 2: N_("dissatisfied"), 3: N_("fair"), 4: N_("satisfied"), 5: N_("very satisfied")}
 BAD = 2  # 1 and 2 are 差评

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from datong.errors import InvalidInput
-from datong.i18n import Message, N_, Term
+from datong.i18n import N_, Message, Term
 
 OPS = {
     "age_at_least": N_("aged {value} or more"),

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from datong.catalog.models import Resource
 from datong.errors import Conflict, InvalidInput, NotFound
-from datong.i18n import Message, N_, Term
+from datong.i18n import N_, Message, Term
 from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize, service
 from datong.security.models import Department

@@ -17,8 +17,8 @@ from datong.i18n import N_
 from datong.security.authz import Target, is_allowed
 from datong.services import bpmn, intake, ratings, receipt, review, service
 from datong.services.flows import STATE_LABELS
-from datong.web.pages import ConsoleActor, Csrf, listing, localised, render
 from datong.web.licence_pages import _visitor_locale
+from datong.web.pages import ConsoleActor, Csrf, listing, localised, render
 
 router = APIRouter(include_in_schema=False)
 #: Words the templates translate from values (material sources, task states, outcomes, channels).
