@@ -215,8 +215,10 @@ class Database:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """One writing transaction: commit when the block ends normally, roll back otherwise.
-        Audit events it appended sit in the outbox, committed with it, and reach the chain next."""
+        Audit events it appended sit in the outbox, committed with it, and reach the chain before
+        the block's caller goes on (so before any answer leaves)."""
         with self._transaction(self.writing()) as session:
+            session.info["unit_of_work"] = True  # reads audited here go to the outbox (record_read)
             yield session
         if session.info.get("audit_outbox"):
             self.audit.drain_soon(wait=True)

@@ -58,7 +58,8 @@ def _granted_out(session: Session, kind: LicenceType, licence: Licence, grant) -
 
 @service(mutates=False, personal=True)
 def use_holder_licences(session: Session, actor: Actor, *, holder_key: str, purpose: str,
-                        case_number: str | None = None, type_code: str | None = None) -> list[dict]:
+                        case_number: str | None = None, type_code: str | None = None,
+                        type_codes: list[str] | None = None) -> list[dict]:
     """一证通办: a holder's licences in force, for a department that holds the holder's
     authorisation or a sharing grant on the licence type. With the holder's authorisation the
     licence is shown whole; under a grant, only the granted items, masked as the grant says, as any
@@ -68,7 +69,10 @@ def use_holder_licences(session: Session, actor: Actor, *, holder_key: str, purp
     purpose = required_purpose(purpose)
     authorize(actor, "licence.use", Target("holder", holder_key, actor.department_id))
     key = holder_key.strip().upper()
-    kinds = [licence_type(session, type_code)] if type_code else list_licence_types(session)
+    if type_code:
+        kinds = [licence_type(session, type_code)]
+    else:  # the types asked for (an application's materials), or every type
+        kinds = [licence_type(session, c) for c in type_codes] if type_codes else list_licence_types(session)
     shown, via = [], {}
     for kind in kinds:
         consent = _consent_for(session, actor, key, kind) if actor.kind in ("user", "client") else None

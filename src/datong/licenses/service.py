@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from datong.catalog.models import Resource
 from datong.catalog.schemas import ResourceIn
@@ -184,7 +184,9 @@ def save_licence_type(session: Session, actor: Actor, *, spec: TypeSpec) -> Lice
 
 
 def licence_type(session: Session, code: str) -> LicenceType:
-    row = session.scalar(select(LicenceType).where(or_(LicenceType.code == code, LicenceType.name == code)))
+    # its resources load when used: a use under the holder's authorisation needs neither
+    row = session.scalar(select(LicenceType).options(lazyload(LicenceType.resource), lazyload(LicenceType.source))
+                         .where(or_(LicenceType.code == code, LicenceType.name == code)))
     if row is None:
         raise NotFound(what=LICENCE_TYPE, key=code)
     return row

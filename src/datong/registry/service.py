@@ -8,9 +8,9 @@ import json
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from datong.catalog.models import DataElement, Resource
+from datong.catalog.models import DataElement, DataItem, Resource
 from datong.catalog.schemas import ResourceIn
 from datong.codes import credit_code, id_number
 from datong.db.base import utcnow
@@ -76,8 +76,10 @@ def bureau_department(session: Session) -> Department:
 
 def registry_resource(session: Session, kind: str) -> Resource:
     bureau = bureau_department(session)
-    found = session.scalar(select(Resource).where(Resource.provider_id == bureau.id,
-                                                  Resource.name == RESOURCE_NAMES[kind]))
+    # items and their elements, not the elements' code lists (a division list has thousands of entries)
+    found = session.scalar(select(Resource).options(selectinload(Resource.items).joinedload(DataItem.element)
+                                                    .lazyload(DataElement.code_list))
+                           .where(Resource.provider_id == bureau.id, Resource.name == RESOURCE_NAMES[kind]))
     if found is None:
         raise NotFound(what=Term(N_("Registry resource")), key=RESOURCE_NAMES[kind])
     return found
@@ -239,7 +241,7 @@ def _operator_read(session: Session, actor: Actor, registry: Resource, number: s
 
 @service(mutates=False, personal=True)
 def read_subject(session: Session, actor: Actor, *, kind: str, key: str, purpose: str,
-                 case_number: str | None = None) -> dict:
+                 case_number: str | None = None, history: bool = True) -> dict:
     """A person's or company's golden record, read through sharing (the caller's grant on the
     registry resource, masking, one audit event), with provenance and history."""
     number = normalise_key(kind, key)
@@ -265,7 +267,7 @@ def read_subject(session: Session, actor: Actor, *, kind: str, key: str, purpose
         "kind": kind, "key": number, "subject": subject.id if subject else None, "resource": registry.code,
         "grant": result["grant"], "last_updated": result["last_updated"], "attributes": record,
         "provenance": _provenance(session, subject, registry, record, plain) if subject else {},
-        "history": _history(session, subject, registry, record, plain) if subject else [],
+        "history": _history(session, subject, registry, record, plain) if subject and history else [],
         "links": [{"method": m, "suspect": s, "resource": c, "records": n} for m, s, c, n in links],
     }
 

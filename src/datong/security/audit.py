@@ -61,7 +61,15 @@ def record_read(session: Session, **event) -> None:
     """Append a read's event to the chain and wait until it has committed (group commit with
     other requests); raises AuditUnavailable (503) if it cannot. Takes the keywords of
     :func:`append_event`. A session opened with ``Database.reading(audit_waits=[...])`` collects
-    the pending commit in that list instead, and its opener waits for it before answering."""
+    the pending commit in that list instead, and its opener waits for it before answering; a
+    ``Database.unit_of_work()`` session puts it in its outbox."""
+    owner = getattr(session, "session", session)  # a Snapshot over an ORM session: that session
+    if owner is not None and owner.info.get("unit_of_work"):
+        # Inside a writing transaction the read's event joins its outbox: it commits with the
+        # transaction, and the unit of work drains it into the chain before its caller answers,
+        # without holding the write lock while a separate audit commit is awaited.
+        append_event(owner, **event)
+        return
     writer, waits = session.info["audit_writer"], session.info.get(AUDIT_WAITS)
     if waits is None:
         writer.record(**event)

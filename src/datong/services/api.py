@@ -15,7 +15,7 @@ from datong.api.deps import ActorDep, IdPath, SessionDep
 from datong.db.paging import Window
 from datong.errors import InvalidInput
 from datong.i18n import N_, Term
-from datong.services import bpmn, intake, ratings, receipt, review, service
+from datong.services import bpmn, flows, intake, ratings, receipt, review, service
 from datong.services.models import Case, ReviewTask
 
 router = APIRouter(tags=["one window"])
@@ -175,11 +175,14 @@ def _whole(session, actor, number: str) -> dict:
 
 
 @router.post("/api/v1/cases", status_code=201)
-def open_case(session: SessionDep, actor: ActorDep, body: CaseIn):
+def open_case(request: Request, actor: ActorDep, body: CaseIn):
     """Open a case for an applicant: the form arrives filled from the registry and their licences,
     each value with its source; every read is audited with the new case number."""
-    case = intake.open_case(session, actor, **body.model_dump())
-    return case_out(session, case, [], intake.case_children(session, case))
+    database = request.app.state.database
+    number = flows.open_case(database, actor, **body.model_dump())
+    with database.reading() as session:
+        case = intake.find_case(session, number)
+        return case_out(session, case, [], intake.case_children(session, case))
 
 
 @router.get("/api/v1/cases")

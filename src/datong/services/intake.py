@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
@@ -64,7 +65,8 @@ def _prefill_profile(session: Session, actor: Actor, kind: str, key: str, number
     from datong.sharing.service import NoGrant
 
     try:
-        profile = registry.read_subject(session, actor, kind=kind, key=key, purpose=purpose, case_number=number)
+        profile = registry.read_subject(session, actor, kind=kind, key=key, purpose=purpose, case_number=number,
+                                        history=False)
     except (NoGrant, NotFound):
         return {}, {}
     items = {i.name: i.element.identifier for i in registry.registry_resource(session, kind).items if i.element}
@@ -83,12 +85,23 @@ def _prefill_profile(session: Session, actor: Actor, kind: str, key: str, number
     return values, sources
 
 
-def _licences(session: Session, actor: Actor, key: str, number: str, purpose: str) -> list[dict]:
+def licence_types_of(items: list[ServiceItem]) -> list[str]:
+    """The licence types an application's fields and materials are filled from."""
+    codes = [f["licence"].partition(":")[0] for i in items for f in i.fields if f.get("licence")]
+    codes += [m["licence_type"] for i in items for m in i.materials if m["source"] == "licence"]
+    return list(dict.fromkeys(codes))
+
+
+def _licences(session: Session, actor: Actor, key: str, number: str, purpose: str, types: list[str]) -> list[dict]:
+    """The applicant's licences of these types in force (none read when the items need none)."""
     from datong.licenses.holders import use_holder_licences
     from datong.licenses.service import NoAuthorisation
 
+    if not types:
+        return []
     try:
-        return use_holder_licences(session, actor, holder_key=key, purpose=purpose, case_number=number)
+        return use_holder_licences(session, actor, holder_key=key, purpose=purpose, case_number=number,
+                                   type_codes=types)
     except NoAuthorisation:
         return []
 
@@ -138,11 +151,40 @@ def _materials(session: Session, actor: Actor, item: ServiceItem, key: str, numb
     return out
 
 
-@service(mutates=True, personal=True)
-def open_case(session: Session, actor: Actor, *, applicant: str, item: str | None = None, bundle: str | None = None,
-              channel: str = "window", window: str | None = None, authorised: bool = False) -> Case:
-    """A draft case with its form filled from authoritative data. ``authorised``: the applicant
-    has authorised the window's department to use their licences for this application."""
+@dataclass(frozen=True)
+class Application:
+    """What an intake is for, once its number is taken: who applies, for which items."""
+
+    number: str
+    kind: str
+    key: str
+    items: tuple[str, ...]
+    bundle: str | None
+    name: str
+    channel: str
+    authorised: bool
+
+    @property
+    def purpose(self) -> str:
+        return f"办理{self.name}"
+
+
+@dataclass(frozen=True)
+class Prefill:
+    """What the hub read for an application: the form with each value's source, and each item's
+    materials with what supplies them."""
+
+    form: dict
+    sources: dict
+    materials: dict  # item code → materials
+    applicant_name: str
+    licences: int
+
+
+@service(mutates=True)
+def reserve_case(session: Session, actor: Actor, *, applicant: str, item: str | None = None,
+                 bundle: str | None = None, channel: str = "window", authorised: bool = False) -> Application:
+    """The case's number, and the applicant's authorisation recorded if they gave it (one short write)."""
     if (item is None) == (bundle is None):
         raise InvalidInput(field="item", reason=Term(N_("apply for one item or one bundle")))
     items, group = ([get_item(session, item)], None) if item else _bundle_items(session, bundle)
@@ -151,39 +193,75 @@ def open_case(session: Session, actor: Actor, *, applicant: str, item: str | Non
     authorize(actor, "case.intake", Target("holder" if actor.kind == "holder" else "case", key, actor.department_id))
     if channel not in ("window", "online", "api"):
         raise InvalidInput(field="channel", reason=Term(N_("window, online or api")))
-    number = _number(session)
-    name = group.name if group else items[0].name
-    purpose = f"办理{name}"
-    reader = Actor.system("one-window") if actor.kind == "holder" else actor  # a holder reads their own data
+    application = Application(_number(session), kind, key, tuple(i.code for i in items), group.code if group else None,
+                              group.name if group else items[0].name, channel, authorised)
     if authorised and actor.kind in ("user", "client"):
         from datong.licenses.holders import give_consent
 
-        give_consent(session, actor, holder_key=key, department=actor.department_code, purpose=f"{purpose}（{number}）",
-                     days=CONSENT_DAYS)
-    fields = merged_fields(session, group) if group else items[0].fields
-    profile, sources = (_prefill_profile(session, reader, kind, key, number, purpose)
+        give_consent(session, actor, holder_key=key, department=actor.department_code,
+                     purpose=f"{application.purpose}（{application.number}）", days=CONSENT_DAYS)
+    return application
+
+
+@service(mutates=False, personal=True)
+def prefill(session: Session, actor: Actor, *, application: Application) -> Prefill:
+    """Read the applicant's profile, licences and shared materials (each read audited with the
+    case number); a read transaction is enough."""
+    authorize(actor, "case.intake", Target("holder" if actor.kind == "holder" else "case", application.key,
+                                           actor.department_id))
+    items = [get_item(session, code) for code in application.items]
+    fields = merged_fields(session, get_bundle(session, application.bundle)) if application.bundle else items[0].fields
+    reader = Actor.system("one-window") if actor.kind == "holder" else actor  # a holder reads their own data
+    number, key, purpose = application.number, application.key, application.purpose
+    profile, sources = (_prefill_profile(session, reader, application.kind, key, number, purpose)
                         if any(f.get("element") for f in fields) else ({}, {}))
-    licences = _licences(session, reader, key, number, purpose)
+    licences = _licences(session, reader, key, number, purpose, licence_types_of(items))
     form, where = _fill(fields, profile, sources, licences)
-    applicant_name = str(profile.get("DE0002" if kind == "person" else "DE0011") or "")
-    case = Case(number=number, item_id=items[0].id if not group else None, bundle_id=group.id if group else None,
-                applicant_kind=kind, applicant_key=key, applicant_name=applicant_name, channel=channel, window=window,
-                department_id=actor.department_id, status=DRAFT, form=form, sources=where, created_by=actor.name,
-                materials=[] if group else _materials(session, reader, items[0], key, number, purpose, licences))
+    materials = {i.code: _materials(session, reader, i, key, number, purpose, licences) for i in items}
+    name = str(profile.get("DE0002" if application.kind == "person" else "DE0011") or "")
+    return Prefill(form, where, materials, name, len(licences))
+
+
+@service(mutates=True)
+def create_case(session: Session, actor: Actor, *, application: Application, filled: Prefill,
+                window: str | None = None) -> Case:
+    """The draft case (and one per item of a bundle) with what the hub filled in."""
+    authorize(actor, "case.intake", Target("holder" if actor.kind == "holder" else "case", application.key,
+                                           actor.department_id))
+    items = [get_item(session, code) for code in application.items]
+    group = get_bundle(session, application.bundle) if application.bundle else None
+    common = {"applicant_kind": application.kind, "applicant_key": application.key, "applicant_name": filled.applicant_name,
+              "channel": application.channel, "window": window, "department_id": actor.department_id, "status": DRAFT,
+              "created_by": actor.name}
+    case = Case(number=application.number, item_id=None if group else items[0].id, bundle_id=group.id if group else None,
+                form=filled.form, sources=filled.sources, materials=[] if group else filled.materials[items[0].code],
+                **common)
     session.add(case)
     session.flush()
-    for child_item in items if group else []:
-        child = Case(number=f"{number}-{len(case_children(session, case)) + 1:02d}", item_id=child_item.id,
-                     parent_id=case.id, applicant_kind=kind, applicant_key=key, applicant_name=applicant_name,
-                     channel=channel, window=window, department_id=actor.department_id, status=DRAFT,
-                     form={f["name"]: form.get(f["name"], "") for f in child_item.fields},
-                     sources={f["name"]: where.get(f["name"]) for f in child_item.fields}, created_by=actor.name,
-                     materials=_materials(session, reader, child_item, key, number, purpose, licences))
-        session.add(child)
-        session.flush()
-    lifecycle.record(session, case, actor, "opened", {"authorised": authorised, "licences": len(licences),
-                                                      "filled": sum(1 for w in where.values() if w["kind"] != "applicant")})
+    for n, child_item in enumerate(items if group else [], start=1):
+        session.add(Case(number=f"{application.number}-{n:02d}", item_id=child_item.id, parent_id=case.id,
+                         form={f["name"]: filled.form.get(f["name"], "") for f in child_item.fields},
+                         sources={f["name"]: filled.sources.get(f["name"]) for f in child_item.fields},
+                         materials=filled.materials[child_item.code], **common))
+    session.flush()
+    lifecycle.record(session, case, actor, "opened", {"authorised": application.authorised, "licences": filled.licences,
+                                                      "filled": sum(1 for w in filled.sources.values()
+                                                                    if w and w["kind"] != "applicant")})
     return case
+
+
+@service(mutates=True, personal=True)
+def open_case(session: Session, actor: Actor, *, applicant: str, item: str | None = None, bundle: str | None = None,
+              channel: str = "window", window: str | None = None, authorised: bool = False) -> Case:
+    """A draft case with its form filled from authoritative data, in the caller's transaction.
+    ``authorised``: the applicant has authorised the window's department to use their licences
+    for this application. (``flows.open_case`` does the same in three short transactions.)"""
+    application = reserve_case(session, actor, applicant=applicant, item=item, bundle=bundle, channel=channel,
+                               authorised=authorised)
+    authorize(actor, "case.intake", Target("holder" if actor.kind == "holder" else "case", application.key,
+                                           actor.department_id))
+    return create_case(session, actor, application=application, filled=prefill(session, actor, application=application),
+                       window=window)
 
 
 def _bundle_items(session: Session, code: str) -> tuple[list[ServiceItem], Bundle]:

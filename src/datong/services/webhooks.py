@@ -65,14 +65,17 @@ def status_row(case: Case) -> dict:
 def queue_deliveries(session: Session, case: Case, action: str) -> int:
     from datong.sharing.service import grant_state, shape_payload
 
-    resource_id = case_resource_id(session)
-    if resource_id is None:
-        return 0
-    event = "inserted" if action == "opened" else "updated"
-    subs = [s for s in session.scalars(select(Subscription).where(Subscription.resource_id == resource_id,
+    cached = session.info.setdefault("case_subscriptions", {})  # one transaction's cases share one lookup
+    if "subs" not in cached:
+        resource_id = case_resource_id(session)
+        cached["subs"] = [] if resource_id is None else [
+            s for s in session.scalars(select(Subscription).where(Subscription.resource_id == resource_id,
                                                                   Subscription.active.is_(True)))
-            if grant_state(s.grant) == "active" and event in s.events
-            and (not s.keys or case.applicant_key in s.keys)]
+            if grant_state(s.grant) == "active"]
+    event = "inserted" if action == "opened" else "updated"
+    subs = [s for s in cached["subs"] if event in s.events and (not s.keys or case.applicant_key in s.keys)]
+    if not subs:
+        return 0
     now, row = utcnow(), status_row(case)
     for sub in subs:
         body = {"event": event, "key": case.number, "action": action, "occurred_at": now.isoformat(timespec="seconds"),
