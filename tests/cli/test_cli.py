@@ -86,15 +86,15 @@ def test_demo_builds_the_province_idempotently(settings):
     before = int(run(settings, "audit", "verify").output.split()[1]) + 1  # the verify is audited too
     first = run(settings, "demo", "--no-serve", "--people", "0")
     assert first.exit_code == 0, first.output
-    assert "8 departments, 26 accounts, 8 API clients created" in first.output
+    assert "9 departments, 29 accounts, 9 API clients created" in first.output
     assert "Datong@2026" in first.output
     second = run(settings, "demo", "--no-serve", "--people", "0")
     assert "0 departments, 0 accounts, 0 API clients created" in second.output
     # the second run still prints every login and every client's secret
     assert second.output.count("client ") == 9 and "gat_admin" in second.output
     verify = run(settings, "audit", "verify")
-    # 8 departments + 26 accounts + 8 clients + 18 resources + 20 source claims
-    assert verify.output.strip() == f"intact: {before + 80} events"
+    # 9 departments + 29 accounts + 9 clients + 18 resources + 20 source claims
+    assert verify.output.strip() == f"intact: {before + 85} events"
 
 
 def test_demo_refuses_production(settings):
