@@ -159,10 +159,14 @@ def save_item(session: Session, actor: Actor, *, spec: ItemSpec) -> ServiceItem:
 
 
 def get_item(session: Session, code: str) -> ServiceItem:
-    row = session.scalar(select(ServiceItem).where(or_(ServiceItem.code == code, ServiceItem.name == code)))
-    if row is None:
-        raise NotFound(what=ITEM, key=code)
-    return row
+    """An item by code or name; looked up once per transaction (an intake asks for each several times)."""
+    known = session.info.setdefault("service_items", {})
+    if code not in known:
+        row = session.scalar(select(ServiceItem).where(or_(ServiceItem.code == code, ServiceItem.name == code)))
+        if row is None:
+            raise NotFound(what=ITEM, key=code)
+        known[code] = row
+    return known[code]
 
 
 def list_items(session: Session, *, department_id: int | None = None) -> list[ServiceItem]:
