@@ -195,3 +195,22 @@ def test_overdue_reviews_escalate_once(database, window):
     assert review.escalate_overdue(database, today=later) == 0
     with database.reading() as session:
         assert review.overdue_count(session) == 2
+
+
+def test_an_applicant_online_applies_for_themselves_only(database, window):
+    from datong.security.authz import Actor
+
+    me, other = window["people"][1], window["people"][3]
+    holder = Actor.holder(me)
+    with database.unit_of_work() as session:
+        case = intake.open_case(session, holder, applicant=me, item=ALLOWANCE, channel="online")
+        assert case.form["姓名"] == "王建国" and case.sources["姓名"]["kind"] == "registry"
+        case = intake.accept_case(session, holder, number=case.number)
+        assert case.automatic and case.status == "delivered" and case.delivery == "online" and case.visits == 0
+        ratings.rate_case(session, holder, number=case.number, level=4)
+    with database.unit_of_work() as session, pytest.raises(PermissionDenied):
+        intake.open_case(session, holder, applicant=other, item=ALLOWANCE, channel="online")
+    with database.reading() as session:
+        reads = session.scalars(select(AuditEvent).where(AuditEvent.case_number == case.number,
+                                                         AuditEvent.action == "registry.read")).all()
+        assert reads and reads[0].actor == "system:one-window"

@@ -52,6 +52,14 @@ def _applicant(kind: str, key: str) -> str:
     return verdict.normalised or key.strip().upper()
 
 
+def _authorize_applicant(actor: Actor, key: str) -> None:
+    """Staff take in applications for their department; an applicant online applies for themselves."""
+    if actor.kind == "holder":
+        authorize(actor, "case.own", Target("holder", key))
+    else:
+        authorize(actor, "case.intake", Target("case", key, actor.department_id))
+
+
 def _number(session: Session) -> str:
     from datong.licenses.service import take_numbers
 
@@ -190,7 +198,7 @@ def reserve_case(session: Session, actor: Actor, *, applicant: str, item: str | 
     items, group = ([get_item(session, item)], None) if item else _bundle_items(session, bundle)
     kind = items[0].applicant_kind
     key = _applicant(kind, applicant)
-    authorize(actor, "case.intake", Target("holder" if actor.kind == "holder" else "case", key, actor.department_id))
+    _authorize_applicant(actor, key)
     if channel not in ("window", "online", "api"):
         raise InvalidInput(field="channel", reason=Term(N_("window, online or api")))
     application = Application(_number(session), kind, key, tuple(i.code for i in items), group.code if group else None,
@@ -207,8 +215,7 @@ def reserve_case(session: Session, actor: Actor, *, applicant: str, item: str | 
 def prefill(session: Session, actor: Actor, *, application: Application) -> Prefill:
     """Read the applicant's profile, licences and shared materials (each read audited with the
     case number); a read transaction is enough."""
-    authorize(actor, "case.intake", Target("holder" if actor.kind == "holder" else "case", application.key,
-                                           actor.department_id))
+    _authorize_applicant(actor, application.key)
     items = [get_item(session, code) for code in application.items]
     fields = merged_fields(session, get_bundle(session, application.bundle)) if application.bundle else items[0].fields
     reader = Actor.system("one-window") if actor.kind == "holder" else actor  # a holder reads their own data
@@ -226,8 +233,7 @@ def prefill(session: Session, actor: Actor, *, application: Application) -> Pref
 def create_case(session: Session, actor: Actor, *, application: Application, filled: Prefill,
                 window: str | None = None) -> Case:
     """The draft case (and one per item of a bundle) with what the hub filled in."""
-    authorize(actor, "case.intake", Target("holder" if actor.kind == "holder" else "case", application.key,
-                                           actor.department_id))
+    _authorize_applicant(actor, application.key)
     items = [get_item(session, code) for code in application.items]
     group = get_bundle(session, application.bundle) if application.bundle else None
     common = {"applicant_kind": application.kind, "applicant_key": application.key, "applicant_name": filled.applicant_name,
@@ -258,8 +264,7 @@ def open_case(session: Session, actor: Actor, *, applicant: str, item: str | Non
     for this application. (``flows.open_case`` does the same in three short transactions.)"""
     application = reserve_case(session, actor, applicant=applicant, item=item, bundle=bundle, channel=channel,
                                authorised=authorised)
-    authorize(actor, "case.intake", Target("holder" if actor.kind == "holder" else "case", application.key,
-                                           actor.department_id))
+    _authorize_applicant(actor, application.key)
     return create_case(session, actor, application=application, filled=prefill(session, actor, application=application),
                        window=window)
 
