@@ -20,6 +20,12 @@ from tests.services.conftest import ALLOWANCE, CERTIFICATE, staff
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
 
+@pytest.fixture
+def settings(settings):
+    """Subscribers' callbacks on this machine are allowed here (the webhook test)."""
+    return settings.model_copy(update={"callback_allow": "127.0.0.1"})
+
+
 def _open(database, username="clerk1", **kw):
     with database.unit_of_work() as session:
         case = intake.open_case(session, staff(session, username), **kw)
@@ -214,3 +220,32 @@ def test_an_applicant_online_applies_for_themselves_only(database, window):
         reads = session.scalars(select(AuditEvent).where(AuditEvent.case_number == case.number,
                                                          AuditEvent.action == "registry.read")).all()
         assert reads and reads[0].actor == "system:one-window"
+
+
+def test_department_systems_hear_of_case_changes_through_sharing(database, operator, window):
+    import json as jsonlib
+
+    from datong.sharing import service as sharing
+    from datong.sharing.models import Delivery, Grant
+    from datong.sharing.subscriptions import subscribe
+    from datong.services.webhooks import RESOURCE_NAME
+    from datong.catalog.models import Resource
+
+    with database.unit_of_work() as session:
+        code = session.scalar(select(Resource.code).where(Resource.name == RESOURCE_NAME))
+        mz = staff(session, "mzadmin")
+        asked = sharing.request_access(session, mz, resource_code=code, items=["办件编号", "办件状态", "申请人证件号码"],
+                                       purpose="民政业务系统同步办件状态", legal_basis="政务服务条例", days=30)
+        sharing.decide_request(session, operator, request_id=asked.id, approve=True)
+        grant = session.scalar(select(Grant.id).where(Grant.request_id == asked.id))
+        subscribe(session, mz, grant_id=grant, callback_url="http://127.0.0.1:9/hooks/cases",
+                  events=["inserted", "updated"])
+    number = _open(database, applicant=window["people"][1], item=ALLOWANCE)
+    with database.unit_of_work() as session:
+        intake.accept_case(session, staff(session, "clerk1"), number=number)
+    with database.reading() as session:
+        bodies = [jsonlib.loads(d.body) for d in session.scalars(select(Delivery).where(Delivery.record_key == number)
+                                                                 .order_by(Delivery.id))]
+    assert [b["action"] for b in bodies][:2] == ["opened", "accepted"] and bodies[-1]["action"] == "completed"
+    assert bodies[-1]["record"]["办件状态"] == "completed"
+    assert bodies[-1]["record"]["申请人证件号码"] != window["people"][1]  # masked: not granted in plain

@@ -23,7 +23,8 @@ ITEMS = [{"name": "办件编号", "data_type": "string", "key": "record", "note"
          {"name": "事项名称", "data_type": "string", "note": "政务服务事项或一件事名称"},
          {"name": "办件状态", "data_type": "string", "note": "draft/waiting/in_review/awaiting_applicant/completed/delivered/refused"},
          {"name": "办理结果", "data_type": "string", "note": "approved/rejected"},
-         {"name": "申请人证件号码", "data_type": "string", "sensitivity": "sensitive", "note": "公民身份号码或统一社会信用代码"},
+         # masked as an ID number (the first six and last four shown) unless granted in plain
+         {"name": "申请人证件号码", "element": "DE0001", "note": "公民身份号码，或法人的统一社会信用代码"},
          {"name": "结果证照标识", "data_type": "string", "note": "办结发放的电子证照"},
          {"name": "承诺办结日期", "data_type": "date", "note": "按工作日计算"}]
 
