@@ -6,7 +6,6 @@ bundle's next items started when the items they depend on are done, and every ch
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from datetime import date
 
@@ -99,7 +98,8 @@ def _departments(session: Session) -> dict[str, int]:
 
 
 def _task_days(item: ServiceItem) -> int:
-    """Each review's share of the promised limit: the limit over the flow's stages of review."""
+    """Each review's share of the promised limit: the limit over the flow's stages of review (the
+    hub's own flows name tasks review_<stage>_<n>; in a drawn flow each task counts as a stage)."""
     stages = len({step.rsplit("_", 1)[0] for step in bpmn.user_lanes(item.flow)}) or 1
     return max(1, math.floor(item.promised_days / stages))
 
@@ -264,10 +264,6 @@ def _finish_parent(session: Session, parent: Case, siblings: list[Case]) -> None
 def history(session: Session, case: Case) -> list[dict]:
     return [{"action": e.action, "actor": e.actor, "detail": e.detail, "at": e.at.isoformat(timespec="seconds")}
             for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))]
-
-
-def dumps_detail(detail: dict) -> str:
-    return json.dumps(detail, ensure_ascii=False)
 
 
 def open_case(database, actor: Actor, *, applicant: str, item: str | None = None, bundle: str | None = None,

@@ -366,8 +366,8 @@ def accept_case(session: Session, actor: Actor, *, number: str) -> Case:
     if gaps:
         raise NotReady(number=case.number, missing="、".join(gaps))
     today = date.today()
-    case.accepted_on, case.visits = today, 1 if case.channel == "window" else 0
-    for c in [case, *children]:
+    for c in [case, *children]:  # the one visit to the window counts for each item of a bundle
+        c.visits = 1 if case.channel == "window" else 0
         item = c.item
         days = item.promised_days if item else max(session.get(ServiceItem, ch.item_id).promised_days for ch in children)
         legal = item.legal_days if item else max(session.get(ServiceItem, ch.item_id).legal_days for ch in children)

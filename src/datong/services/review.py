@@ -75,6 +75,7 @@ def decide_task(session: Session, actor: Actor, *, task_id: int, outcome: str, n
     if session.bind.dialect.name == "postgresql":  # one decision at a time per case
         session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
         session.refresh(case)
+        session.refresh(task)  # another decision on it may have committed while we waited
     if task.status != TASK_OPEN or (case.status != REVIEW and not task.sample):
         raise lifecycle.WrongCaseState(number=case.number, state=Term(lifecycle.STATE_LABELS[case.status]))
     if outcome != "approve" and not note.strip():
