@@ -4,12 +4,15 @@ errors a caller meets: unknown fields, a file that is not what it says, a wrong 
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from datong.security.models import AuditEvent
 from tests.services.conftest import ALLOWANCE, CERTIFICATE
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
 
-def test_case_over_the_api(client, login, window):
+def test_case_over_the_api(client, login, window, database):
     clerk, mz = login("clerk1"), login("mzclerk")
     opened = client.post("/api/v1/cases", headers=clerk, json={"applicant": window["people"][1], "item": CERTIFICATE,
                                                                 "authorised": True})
@@ -46,6 +49,10 @@ def test_case_over_the_api(client, login, window):
     assert client.post(f"/api/v1/cases/{number}/deliver", headers=clerk, json={"method": "window"}).json()["visits"] == 2
     assert client.post(f"/api/v1/cases/{number}/rating", headers=clerk, json={"level": 5}).status_code == 201
     assert client.get(f"/api/v1/cases/{number}", headers=login("boss")).status_code == 200  # the bureau sees all
+    listed = client.get("/api/v1/cases", headers=clerk, params={"status": "delivered"}).json()
+    assert [c["number"] for c in listed["cases"]] == [number] and "form" not in listed["cases"][0]
+    with database.reading() as session:  # the list names the applicant: its read is audited
+        assert session.scalar(select(AuditEvent.seq).where(AuditEvent.action == "case.list")) is not None
 
 
 def test_guide_is_public_and_counts_what_is_not_brought(client, window):

@@ -166,10 +166,11 @@ def read_case(session: Session, actor: Actor, *, number: str) -> dict:
             "history": lifecycle.history(session, case), "attachments": [dict(a._mapping) for a in attachments]}
 
 
-@service(mutates=False)
+@service(mutates=False, personal=True)
 def list_cases(session: Session, actor: Actor, *, status: str | None = None, q: str | None = None,
                page: Window | None = None) -> Found[Case]:
-    """Cases the caller's department took in, owns or reviews (all of them for the bureau)."""
+    """Cases the caller's department took in, owns or reviews (all of them for the bureau); the
+    list names applicants, so reading it is audited with every applicant it shows."""
     authorize(actor, "case.list", Target("case", None, actor.department_id))
     query = select(Case).where(Case.parent_id.is_(None)).order_by(Case.id.desc())
     if not actor.has(Role.BUREAU_ADMIN, Role.AUDITOR) and actor.kind != "system":
@@ -180,7 +181,12 @@ def list_cases(session: Session, actor: Actor, *, status: str | None = None, q: 
         query = query.where(Case.status == status)
     if q:
         query = query.where(or_(Case.number.contains(q.strip()), Case.applicant_name == q.strip()))
-    return window(session, query, page or Window())
+    found = window(session, query, page or Window())
+    if found:
+        record_read(session, actor=actor, action="case.list", target="cases",
+                    subjects=sorted({c.applicant_key for c in found}), purpose="办件查询",
+                    detail={"status": status, "q": q, "returned": len(found)})
+    return found
 
 
 @service(mutates=False)
