@@ -30,6 +30,10 @@ def test_case_over_the_api(client, login, window, database):
     assert bad.status_code == 422 and "hkb.pdf" in bad.json()["detail"]
     assert client.put(f"/api/v1/cases/{number}/materials/户口簿", headers=clerk | {"X-Filename": "hkb.png"},
                       content=PNG).status_code == 201
+    scan = next(m["by"] for m in client.get(f"/api/v1/cases/{number}", headers=clerk).json()["materials"]
+                if m["name"] == "户口簿").removeprefix("attachment:")
+    assert client.get(f"/api/v1/cases/{number}/materials/{scan}", headers=mz).content == PNG  # the reviewer sees it
+    assert client.get(f"/api/v1/cases/{number}/materials/{scan}", headers=login("sys")).status_code == 403
     accepted = client.post(f"/api/v1/cases/{number}/accept", headers=clerk).json()
     assert accepted["status"] == "in_review" and len(accepted["tasks"]) == 2
     receipt = client.get(f"/api/v1/cases/{number}/receipt.pdf", headers=clerk)

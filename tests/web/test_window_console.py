@@ -33,6 +33,8 @@ def test_intake_review_and_progress(page, live_server, window, tmp_path, browser
     scan.write_bytes(PNG)
     page.get_by_test_id("materials").locator("input[type=file]").set_input_files(str(scan))
     page.get_by_test_id("materials").locator("button[type=submit]").click()
+    scan = page.request.get(live_server + page.get_by_test_id("attachment").get_attribute("href"))
+    assert scan.ok and scan.body() == PNG
     page.get_by_test_id("accept").click()
     expect(page.get_by_test_id("state")).to_have_attribute("data-state", "in_review")
     number = page.get_by_test_id("number").inner_text()

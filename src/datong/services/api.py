@@ -242,6 +242,14 @@ async def attach(request: Request, number: str, material: str, actor: ActorDep,
     return await run_in_threadpool(save)
 
 
+@router.get("/api/v1/cases/{number}/materials/{attachment_id}")
+def attachment(session: SessionDep, actor: ActorDep, number: str, attachment_id: IdPath):
+    """A material the applicant brought (as uploaded), for the departments the case concerns."""
+    row = review.read_attachment(session, actor, number=number, attachment_id=attachment_id)
+    return Response(row.content, media_type=row.media_type,
+                    headers={"Content-Disposition": f'inline; filename="attachment-{row.id}"'})
+
+
 @router.post("/api/v1/cases/{number}/accept")
 def accept(session: SessionDep, actor: ActorDep, number: str):
     """受理: the review starts, with its deadlines in working days."""

@@ -167,6 +167,20 @@ def read_case(session: Session, actor: Actor, *, number: str) -> dict:
 
 
 @service(mutates=False, personal=True)
+def read_attachment(session: Session, actor: Actor, *, number: str, attachment_id: int) -> Attachment:
+    """A material the applicant brought, for those the case concerns; each opening is audited."""
+    case = find_case(session, number)
+    _authorize_read(session, actor, case)
+    row = session.get(Attachment, attachment_id)
+    if row is None or row.case_id != case.id:
+        raise NotFound(what=Term(N_("Attachment")), key=str(attachment_id))
+    record_read(session, actor=actor, action="case.attachment", target=f"case:{case.number}",
+                subjects=[case.applicant_key], purpose="办件审查", case_number=case.number,
+                detail={"attachment": row.id, "material": row.material})
+    return row
+
+
+@service(mutates=False, personal=True)
 def list_cases(session: Session, actor: Actor, *, status: str | None = None, q: str | None = None,
                page: Window | None = None) -> Found[Case]:
     """Cases the caller's department took in, owns or reviews (all of them for the bureau); the

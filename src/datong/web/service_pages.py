@@ -166,6 +166,14 @@ def receipt_pdf(request: Request, actor: ConsoleActor, number: str):
     return Response(body, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})
 
 
+@router.get("/cases/{number}/attachments/{attachment_id}")
+def attachment(request: Request, actor: ConsoleActor, number: str, attachment_id: IdPath):
+    with request.app.state.database.reading() as session:
+        row = review.read_attachment(session, actor, number=number, attachment_id=attachment_id)
+    return Response(row.content, media_type=row.media_type,
+                    headers={"Content-Disposition": f'inline; filename="attachment-{row.id}"'})
+
+
 @router.get("/cases/{number}/flow.json")
 def flow(request: Request, actor: ConsoleActor, number: str):
     with request.app.state.database.reading() as session:
