@@ -23,7 +23,8 @@ def worker(
     interval: Annotated[float, typer.Option(help="Seconds between rounds.")] = 2.0,
     max_attempts: Annotated[int, typer.Option(help="Attempts before a delivery becomes a dead letter.")] = MAX_ATTEMPTS,
 ) -> None:
-    """Deliver subscription changes to the subscribers' callbacks (signed, retried with backoff)."""
+    """Deliver subscription changes to the subscribers' callbacks (signed, retried with backoff),
+    take committed loads into the registries, and escalate one-window reviews past their deadline."""
     context: Context = ctx.obj
     while True:
         events.dispatch(context.database)  # events not yet consumed, and the registries' queued updates

@@ -72,8 +72,9 @@ def decide_task(session: Session, actor: Actor, *, task_id: int, outcome: str, n
     if outcome not in OUTCOMES:
         raise InvalidInput(field="outcome", reason=Term(N_("approve, reject or supplement")))
     case = session.get(Case, task.case_id)
-    if session.bind.dialect.name == "postgresql":  # one decision at a time per case
-        session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
+    if session.bind.dialect.name == "postgresql":  # one decision at a time per case (and per bundle)
+        for locked in filter(None, (case.parent_id, case.id)):  # the bundle first, always in this order
+            session.execute(select(Case.id).where(Case.id == locked).with_for_update())
         session.refresh(case)
         session.refresh(task)  # another decision on it may have committed while we waited
     if task.status != TASK_OPEN or (case.status != REVIEW and not task.sample):
