@@ -122,3 +122,44 @@ def test_two_sweeps_at_once_escalate_each_review_once(database, window):
     assert sum(counts) == 4
     with database.reading() as session:
         assert session.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.action == "escalated")) == 4
+
+
+def test_the_last_two_items_of_a_bundle_decided_at_once_finish_it_once(database, operator, window):
+    from datong.services.service import save_bundle
+    from tests.services.conftest import HOUSEHOLD
+
+    with database.unit_of_work() as session:  # two items side by side, no dependency between them
+        save_bundle(session, operator, code="BUNDLE-PAR", name="并行一件事", items=[{"item": CERTIFICATE}, {"item": HOUSEHOLD}])
+        clerk = staff(session, "clerk1")
+        number = intake.open_case(session, clerk, applicant=window["people"][1], bundle="BUNDLE-PAR",
+                                  authorised=True).number
+        intake.update_form(session, clerk, number=number, values={"联系地址": "杭州市西湖区文三路1号"})
+        intake.attach(session, clerk, number=number, material="户口簿", filename="a.png", content=PNG)
+        intake.accept_case(session, clerk, number=number)
+        first, second = intake.case_children(session, intake.find_case(session, number))
+        mz = session.scalar(select(ReviewTask.id).where(ReviewTask.case_id == first.id, ReviewTask.name == "民政审核"))
+        review.decide_task(session, staff(session, "mzclerk"), task_id=mz, outcome="approve")
+        last = {"clerk1": [session.scalar(select(ReviewTask.id).where(ReviewTask.case_id == first.id,
+                                                                     ReviewTask.name == "公安核查")),
+                           session.scalar(select(ReviewTask.id).where(ReviewTask.case_id == second.id))]}
+    failures, barrier = [], threading.Barrier(2)
+
+    def decide(task_id: int) -> None:
+        barrier.wait()
+        try:
+            with database.unit_of_work() as session:
+                review.decide_task(session, staff(session, "clerk1"), task_id=task_id, outcome="approve")
+        except Exception as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=decide, args=(t,)) for t in last["clerk1"]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    with database.reading() as session:
+        parent = intake.find_case(session, number)
+        finished = session.scalar(select(func.count()).select_from(CaseEvent).where(
+            CaseEvent.case_id == parent.id, CaseEvent.action == "completed"))
+    assert (parent.status, parent.outcome, finished) == ("completed", "approved", 1)
