@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from datong.security.models import AuditEvent
+from tests.helpers import DEPT_CODE, OTHER_CODE
 from tests.services.conftest import ALLOWANCE, CERTIFICATE
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
@@ -62,7 +63,9 @@ def test_case_over_the_api(client, login, window, database):
 def test_guide_is_public_and_counts_what_is_not_brought(client, window):
     guide = client.get(f"/api/v1/guide/{CERTIFICATE}").json()
     assert guide["materials_not_needed"] == 1 and guide["materials_to_bring"] == 1
-    assert client.get(f"/guide/{CERTIFICATE}").status_code == 200
+    assert [(s["name"], s["department"]) for s in guide["steps"]] == [("民政审核", OTHER_CODE), ("公安核查", DEPT_CODE)]
+    page = client.get(f"/guide/{CERTIFICATE}")
+    assert page.status_code == 200 and "民政审核 · 测试省民政厅" in page.text
     assert client.get(f"/api/v1/guide/{ALLOWANCE}").json()["automatic"] is True
 
 

@@ -150,6 +150,13 @@ def user_lanes(xml: str) -> dict[str, str | None]:
     return {name: task.lane for name, task in spec.task_specs.items() if isinstance(task, UserTask)}
 
 
+def user_tasks(xml: str) -> list[tuple[str, str, str | None]]:
+    """Every user task of the flow: its id, its name and its lane, in the document's order."""
+    spec = parse(xml)
+    return [(name, task.bpmn_name or name, task.lane) for name, task in spec.task_specs.items()
+            if isinstance(task, UserTask)]
+
+
 def fingerprint(xml: str) -> str:
     return hashlib.sha256(xml.encode()).hexdigest()[:16]
 

@@ -179,7 +179,7 @@ def list_items(session: Session, *, department_id: int | None = None) -> list[Se
 def guide(item: ServiceItem) -> dict:
     """The service guide (办事指南): public; counts the materials the hub fetches instead."""
     materials = [{**m, "bring": m["source"] == "upload"} for m in item.materials]
-    steps = [{"step": s, "department": lane} for s, lane in bpmn.user_lanes(item.flow).items()]
+    steps = [{"step": step, "name": name, "department": lane} for step, name, lane in bpmn.user_tasks(item.flow)]
     return {"code": item.code, "name": item.name, "kind": item.kind, "department": item.department.name,
             "department_code": item.department.code, "applicant_kind": item.applicant_kind,
             "legal_basis": item.legal_basis, "conditions": item.conditions, "legal_days": item.legal_days,

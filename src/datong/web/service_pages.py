@@ -230,10 +230,12 @@ def guide_page(request: Request, code: str):
     try:
         with request.app.state.database.reading() as session:
             guide = service.guide(service.get_item(session, code))
+            departments = {key: service.department(session, key).name for key in {s["department"] for s in guide["steps"]}}
     except DatongError as error:
         return render(request, "services/guide.html", status=error.status, guide=None, error=localised(request, error),
                       page_locale=_visitor_locale(request))
-    return render(request, "services/guide.html", guide=guide, page_locale=_visitor_locale(request))
+    return render(request, "services/guide.html", guide=guide, departments=departments,
+                  page_locale=_visitor_locale(request))
 
 
 @router.get("/track/{number}")
