@@ -78,27 +78,31 @@ def _accepted(database, person) -> str:
     return number
 
 
-def test_two_departments_deciding_at_once_complete_the_case_once(database, window):
-    number = _accepted(database, window["people"][1])
-    with database.reading() as session:
-        tasks = {t.department.code: t.id for t in session.scalars(select(ReviewTask).join(Case).where(Case.number == number))}
-    failures, barrier = [], threading.Barrier(2)
+def _decide_at_once(database, decisions: list[tuple[str, int]]) -> list[Exception]:
+    """Approve these (username, task) at the same moment, each in its own transaction; the failures."""
+    failures, barrier = [], threading.Barrier(len(decisions))
 
     def decide(username: str, task_id: int) -> None:
         barrier.wait()
         try:
             with database.unit_of_work() as session:
                 review.decide_task(session, staff(session, username), task_id=task_id, outcome="approve")
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:  # noqa: BLE001 - reported to the test
             failures.append(exc)
 
-    threads = [threading.Thread(target=decide, args=("mzclerk", tasks[OTHER_CODE])),
-               threading.Thread(target=decide, args=("clerk1", tasks[DEPT_CODE]))]
+    threads = [threading.Thread(target=decide, args=decision) for decision in decisions]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert failures == []
+    return failures
+
+
+def test_two_departments_deciding_at_once_complete_the_case_once(database, window):
+    number = _accepted(database, window["people"][1])
+    with database.reading() as session:
+        tasks = {t.department.code: t.id for t in session.scalars(select(ReviewTask).join(Case).where(Case.number == number))}
+    assert _decide_at_once(database, [("mzclerk", tasks[OTHER_CODE]), ("clerk1", tasks[DEPT_CODE])]) == []
     with database.reading() as session:
         case = intake.find_case(session, number)
         assert case.status == "completed" and case.outcome == "approved"
@@ -119,7 +123,7 @@ def test_two_sweeps_at_once_escalate_each_review_once(database, window):
         t.start()
     for t in threads:
         t.join()
-    assert sum(counts) == 4
+    assert len(counts) == 2 and sum(counts) == 4  # both sweeps finished, neither failed
     with database.reading() as session:
         assert session.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.action == "escalated")) == 4
 
@@ -142,22 +146,7 @@ def test_the_last_two_items_of_a_bundle_decided_at_once_finish_it_once(database,
         last = {"clerk1": [session.scalar(select(ReviewTask.id).where(ReviewTask.case_id == first.id,
                                                                      ReviewTask.name == "公安核查")),
                            session.scalar(select(ReviewTask.id).where(ReviewTask.case_id == second.id))]}
-    failures, barrier = [], threading.Barrier(2)
-
-    def decide(task_id: int) -> None:
-        barrier.wait()
-        try:
-            with database.unit_of_work() as session:
-                review.decide_task(session, staff(session, "clerk1"), task_id=task_id, outcome="approve")
-        except Exception as exc:  # noqa: BLE001 - reported below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=decide, args=(t,)) for t in last["clerk1"]]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert failures == []
+    assert _decide_at_once(database, [("clerk1", task) for task in last["clerk1"]]) == []
     with database.reading() as session:
         parent = intake.find_case(session, number)
         finished = session.scalar(select(func.count()).select_from(CaseEvent).where(

@@ -16,7 +16,7 @@ from datong.i18n import N_, Term
 from datong.security.audit import append_event, record_read
 from datong.security.authz import Actor, Target, authorize, service
 from datong.security.roles import Role
-from datong.services import flows as lifecycle
+from datong.services import bpmn, flows
 from datong.services.calendar import add_working_days, working_days_between
 from datong.services.intake import case_children, find_case
 from datong.services.models import (
@@ -78,26 +78,26 @@ def decide_task(session: Session, actor: Actor, *, task_id: int, outcome: str, n
         session.refresh(case)
         session.refresh(task)  # another decision on it may have committed while we waited
     if task.status != TASK_OPEN or (case.status != REVIEW and not task.sample):
-        raise lifecycle.WrongCaseState(number=case.number, state=Term(lifecycle.STATE_LABELS[case.status]))
+        raise flows.WrongCaseState(number=case.number, state=Term(flows.STATE_LABELS[case.status]))
     if outcome != "approve" and not note.strip():
         raise InvalidInput(field="note", reason=Term(N_("say why, or what the applicant must supply")))
     task.note, task.decided_by = note.strip()[:2000], actor.name
     if task.sample:  # a check of an automatic decision: recorded, the case is not reopened
         task.status, task.decided_at = TASK_APPROVED if outcome == "approve" else TASK_REJECTED, utcnow()
-        lifecycle.record(session, case, actor, "sample_checked", {"task": task.id, "outcome": outcome, "note": task.note})
+        flows.record(session, case, actor, "sample_checked", {"task": task.id, "outcome": outcome, "note": task.note})
     elif outcome == "supplement":
         task.status = TASK_SUPPLEMENT
         case.status, case.paused_on = PAUSED, date.today()
-        lifecycle.record(session, case, actor, "supplement_asked", {"task": task.id, "note": task.note})
-        lifecycle.notice(session, case, "supplement", f"您的申请（{case.number}）需要补正：{task.note}")
+        flows.record(session, case, actor, "supplement_asked", {"task": task.id, "note": task.note})
+        flows.notice(session, case, "supplement", f"您的申请（{case.number}）需要补正：{task.note}")
     elif outcome == "reject":
         task.status, task.decided_at = TASK_REJECTED, utcnow()
-        lifecycle.record(session, case, actor, "task_rejected", {"task": task.id, "step": task.step})
-        lifecycle.complete(session, case, REJECTED, actor, reason=task.note)
+        flows.record(session, case, actor, "task_rejected", {"task": task.id, "step": task.step})
+        flows.complete(session, case, REJECTED, actor, reason=task.note)
     else:
         task.status, task.decided_at = TASK_APPROVED, utcnow()
-        lifecycle.record(session, case, actor, "task_approved", {"task": task.id, "step": task.step})
-        lifecycle.advance(session, case, task, {"decision": "approve", "department": actor.department_code})
+        flows.record(session, case, actor, "task_approved", {"task": task.id, "step": task.step})
+        flows.advance(session, case, task, {"decision": "approve", "department": actor.department_code})
     append_event(session, actor=actor, action="case.review", target=f"case:{case.number}", subjects=[case.applicant_key],
                  case_number=case.number, detail={"task": task.id, "outcome": outcome})
     return task
@@ -108,9 +108,9 @@ def supply(session: Session, actor: Actor, *, number: str, values: dict | None =
     """The applicant has supplied what 补正 asked for (at the window or online): the clock runs
     again, every deadline moved on by the working days it stood still."""
     case = find_case(session, number, lock=True)
-    lifecycle.authorize_intake(actor, case)
+    flows.authorize_intake(actor, case)
     if case.status != PAUSED:
-        raise lifecycle.WrongCaseState(number=case.number, state=Term(lifecycle.STATE_LABELS[case.status]))
+        raise flows.WrongCaseState(number=case.number, state=Term(flows.STATE_LABELS[case.status]))
     unknown = sorted(set(values or {}) - set(case.form))
     if unknown:
         raise InvalidInput(field="form", reason=Term(N_("the form has no such field")))
@@ -125,7 +125,7 @@ def supply(session: Session, actor: Actor, *, number: str, values: dict | None =
     for task in session.scalars(select(ReviewTask).where(ReviewTask.case_id == case.id,
                                                          ReviewTask.status.in_((TASK_OPEN, TASK_SUPPLEMENT)))):
         task.status, task.due_on = TASK_OPEN, add_working_days(task.due_on, stood)
-    lifecycle.record(session, case, actor, "supplied", {"note": note.strip()[:500], "paused_days": stood})
+    flows.record(session, case, actor, "supplied", {"note": note.strip()[:500], "paused_days": stood})
     append_event(session, actor=actor, action="case.supply", target=f"case:{case.number}", subjects=[case.applicant_key],
                  case_number=case.number, detail={"paused_days": stood})
     return case
@@ -135,14 +135,14 @@ def supply(session: Session, actor: Actor, *, number: str, values: dict | None =
 def deliver(session: Session, actor: Actor, *, number: str, method: str) -> Case:
     """出件: the result reaches the applicant at the window, by post, or online."""
     case = find_case(session, number, lock=True)
-    lifecycle.authorize_intake(actor, case)
+    flows.authorize_intake(actor, case)
     if method not in ("window", "post", "online"):
         raise InvalidInput(field="method", reason=Term(N_("window, post or online")))
     if case.status != COMPLETED:
-        raise lifecycle.WrongCaseState(number=case.number, state=Term(lifecycle.STATE_LABELS[case.status]))
+        raise flows.WrongCaseState(number=case.number, state=Term(flows.STATE_LABELS[case.status]))
     case.status, case.delivery, case.delivered_at = DELIVERED, method, utcnow()
     case.visits += 1 if method == "window" else 0
-    lifecycle.record(session, case, actor, "delivered", {"method": method})
+    flows.record(session, case, actor, "delivered", {"method": method})
     append_event(session, actor=actor, action="case.deliver", target=f"case:{case.number}", subjects=[case.applicant_key],
                  case_number=case.number, detail={"method": method})
     return case
@@ -164,7 +164,7 @@ def read_case(session: Session, actor: Actor, *, number: str) -> dict:
     record_read(session, actor=actor, action="case.read", target=f"case:{case.number}",
                 subjects=[case.applicant_key], purpose="办件审查", case_number=case.number)
     return {"case": case, "children": children, "tasks": tasks_of(session, case),
-            "history": lifecycle.history(session, case), "attachments": [dict(a._mapping) for a in attachments]}
+            "history": flows.history(session, case), "attachments": [dict(a._mapping) for a in attachments]}
 
 
 @service(mutates=False, personal=True)
@@ -213,6 +213,15 @@ def my_tasks(session: Session, actor: Actor, *, page: Window | None = None) -> F
     return window(session, query, page or Window())
 
 
+def flow_state(found: dict) -> dict:
+    """A case read by ``read_case`` as its diagram needs it: the BPMN, the steps passed and the
+    steps open now."""
+    case = found["case"]
+    done = bpmn.done_steps(bpmn.loads(case.workflow)) if case.workflow else []
+    current = [t.step for t in found["tasks"] if t.status in (TASK_OPEN, TASK_SUPPLEMENT) and not t.sample]
+    return {"bpmn": case.item.flow, "done": done, "current": current}
+
+
 def escalate_overdue(database, *, today: date | None = None, batch: int = 1000) -> int:
     """督办: every open review past its deadline is escalated once (its department and the bureau
     see it flagged). Indexed by (status, due_on), in short batches; any process may run it, and
@@ -230,9 +239,10 @@ def escalate_overdue(database, *, today: date | None = None, batch: int = 1000) 
             done = session.execute(update(ReviewTask).where(ReviewTask.id.in_([d.id for d in due]),
                                                             ReviewTask.escalated_at.is_(None))
                                    .values(escalated_at=now).returning(ReviewTask.id, ReviewTask.case_id)).all()
-            session.execute(CaseEvent.__table__.insert(), [
-                {"case_id": d.case_id, "action": "escalated", "actor": lifecycle.ENGINE.name,
-                 "detail": {"task": d.id}, "at": now} for d in done])
+            if done:  # another sweep may have taken them all between the read and this write
+                session.execute(CaseEvent.__table__.insert(), [
+                    {"case_id": d.case_id, "action": "escalated", "actor": flows.ENGINE.name,
+                     "detail": {"task": d.id}, "at": now} for d in done])
             total += len(done)
 
 
