@@ -46,6 +46,7 @@ NO_ACTOR = {
     "datong.sharing.service.masking_of", "datong.sharing.service.shape_payload",
     "datong.sharing.subscriptions.fan_out", "datong.sharing.subscriptions.on_withdrawn",
     "datong.sharing.subscriptions.secret_box",
+    "datong.sharing.subscriptions.active_subscriptions", "datong.sharing.subscriptions.queue_change",
     "datong.sharing.subscriptions.callback_policy",
     # whether a delivery worker reported lately: a time, no data
     "datong.sharing.subscriptions.worker_seen",
@@ -74,6 +75,7 @@ NO_ACTOR = {
     "datong.services.service.list_bundles", "datong.services.service.list_items",
     "datong.services.service.merged_fields", "datong.services.intake.case_children", "datong.services.intake.find_case",
     "datong.services.intake.track_code", "datong.services.receipt.progress", "datong.services.review.overdue_count",
+    "datong.services.ratings.case_numbers",
     "datong.services.review.parties", "datong.services.review.tasks_of", "datong.services.webhooks.case_resource_id",
     "datong.services.webhooks.ensure_case_resource", "datong.services.webhooks.queue_deliveries",
 }

@@ -38,7 +38,6 @@ from datong.security.audit import append_event, record_read
 from datong.security.authz import Actor, Target, authorize, service
 from datong.security.models import Department
 from datong.security.roles import Role
-from datong.sharing.models import Delivery, Subscription
 
 LICENCE = Term(N_("Licence"))
 LICENCE_TYPE = Term(N_("Licence type"))
@@ -452,27 +451,14 @@ def index_row(licence: Licence | dict) -> dict:
 def notify(session: Session, kind: LicenceType, licences: list[Licence] | list[dict], event: str) -> int:
     """Queue a delivery of each licence's index row, shaped by the subscriber's grant, for every
     active subscription to the licence type (the sharing worker sends them, signed)."""
-    from datong.sharing.service import grant_state, shape_payload
+    from datong.sharing.subscriptions import active_subscriptions, queue_change
 
     if kind.resource_id is None:
         return 0
-    subs = [s for s in session.scalars(select(Subscription).where(Subscription.resource_id == kind.resource_id,
-                                                                  Subscription.active.is_(True)))
-            if grant_state(s.grant) == "active" and event in s.events]
-    now, queued = utcnow(), 0
-    for sub in subs:
-        for lic in licences:
-            row = index_row(lic)
-            if sub.keys and row["持证主体代码"] not in sub.keys:
-                continue
-            body = {"event": event, "key": row["证照标识"], "licence_type": kind.code, "status": row["证照状态"],
-                    "occurred_at": now.isoformat(timespec="seconds"), "record": shape_payload(session, sub.grant, row),
-                    "resource": kind.resource.code, "subscription": sub.id}
-            session.add(Delivery(subscription_id=sub.id, event=event, record_key=row["证照标识"],
-                                 body=json.dumps(body, ensure_ascii=False), subjects=[row["持证主体代码"]],
-                                 created_at=now, next_attempt_at=now))
-            queued += 1
-    return queued
+    rows = [index_row(lic) for lic in licences]
+    return sum(queue_change(session, sub, event=event, key=row["证照标识"], subject=row["持证主体代码"], row=row,
+                            extra={"licence_type": kind.code, "status": row["证照状态"]})
+               for sub in active_subscriptions(session, kind.resource_id) for row in rows)
 
 
 # -- staff views ---------------------------------------------------------------------------------

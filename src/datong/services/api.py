@@ -338,9 +338,7 @@ def flow(session: SessionDep, actor: ActorDep, number: str):
     case = found["case"]
     if case.item is None:
         raise InvalidInput(field="number", reason=Term(N_("a bundle has one flow per item: ask for an item's case")))
-    done = bpmn.done_steps(bpmn.loads(case.workflow)) if case.workflow else []
-    current = [t.step for t in found["tasks"] if t.status in ("open", "supplement") and not t.sample]
-    return {"bpmn": case.item.flow, "done": done, "current": current}
+    return review.flow_state(found)
 
 
 @router.get("/api/v1/follow-ups")

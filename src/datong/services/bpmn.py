@@ -9,7 +9,6 @@ kept in the case row; nothing of the engine lives in memory between requests.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 from xml.sax.saxutils import quoteattr
@@ -155,10 +154,6 @@ def user_tasks(xml: str) -> list[tuple[str, str, str | None]]:
     spec = parse(xml)
     return [(name, task.bpmn_name or name, task.lane) for name, task in spec.task_specs.items()
             if isinstance(task, UserTask)]
-
-
-def fingerprint(xml: str) -> str:
-    return hashlib.sha256(xml.encode()).hexdigest()[:16]
 
 
 def start(xml: str) -> BpmnWorkflow:

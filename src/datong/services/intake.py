@@ -16,12 +16,11 @@ from sqlalchemy.orm import Session
 
 from datong.codes import validate_credit_code, validate_id_number
 from datong.codes.verdict import REASONS
-from datong.db.base import utcnow
 from datong.errors import DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Message, Term
 from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize, service
-from datong.services import flows as lifecycle
+from datong.services import flows
 from datong.services.calendar import add_working_days
 from datong.services.models import DRAFT, REFUSED, Attachment, Bundle, Case, ServiceItem
 from datong.services.service import HUB_SOURCES, get_bundle, get_item, merged_fields
@@ -250,7 +249,7 @@ def create_case(session: Session, actor: Actor, *, application: Application, fil
                          sources={f["name"]: filled.sources.get(f["name"]) for f in child_item.fields},
                          materials=filled.materials[child_item.code], **common))
     session.flush()
-    lifecycle.record(session, case, actor, "opened", {"authorised": application.authorised, "licences": filled.licences,
+    flows.record(session, case, actor, "opened", {"authorised": application.authorised, "licences": filled.licences,
                                                       "filled": sum(1 for w in filled.sources.values()
                                                                     if w and w["kind"] != "applicant")})
     return case
@@ -290,9 +289,9 @@ def find_case(session: Session, number: str, *, lock: bool = False) -> Case:
 
 def _editable(session: Session, actor: Actor, number: str) -> Case:
     case = find_case(session, number, lock=True)
-    lifecycle.authorize_intake(actor, case)
+    flows.authorize_intake(actor, case)
     if case.status != DRAFT:
-        raise lifecycle.WrongCaseState(number=case.number, state=Term(lifecycle.STATE_LABELS[case.status]))
+        raise flows.WrongCaseState(number=case.number, state=Term(flows.STATE_LABELS[case.status]))
     return case
 
 
@@ -314,7 +313,7 @@ def update_form(session: Session, actor: Actor, *, number: str, values: dict) ->
     for child in case_children(session, case):
         child.form = {k: form.get(k, v) for k, v in child.form.items()}
         child.sources = {k: sources.get(k, v) for k, v in child.sources.items()}
-    lifecycle.record(session, case, actor, "form", {"fields": sorted(values)})
+    flows.record(session, case, actor, "form", {"fields": sorted(values)})
     return case
 
 
@@ -326,8 +325,8 @@ def sniff(content: bytes) -> str | None:
 def attach(session: Session, actor: Actor, *, number: str, material: str, filename: str, content: bytes) -> Attachment:
     """A scanned or uploaded material: PDF, JPEG or PNG, at most 10 MB, checked by its bytes."""
     case = find_case(session, number, lock=True)
-    lifecycle.authorize_intake(actor, case)
-    lifecycle.require_open(case)
+    flows.authorize_intake(actor, case)
+    flows.require_open(case)
     targets = [c for c in [case, *case_children(session, case)] if any(m["name"] == material for m in c.materials)]
     if not targets:
         raise InvalidInput(field="material", reason=Message(N_("the case asks for no material {name}"), name=material))
@@ -343,7 +342,7 @@ def attach(session: Session, actor: Actor, *, number: str, material: str, filena
     session.flush()
     for target in targets:
         target.materials = [{**m, "by": f"attachment:{row.id}"} if m["name"] == material else m for m in target.materials]
-    lifecycle.record(session, case, actor, "attached", {"material": material, "size": row.size, "sha256": row.sha256})
+    flows.record(session, case, actor, "attached", {"material": material, "size": row.size, "sha256": row.sha256})
     return row
 
 
@@ -372,14 +371,14 @@ def accept_case(session: Session, actor: Actor, *, number: str) -> Case:
         days = item.promised_days if item else max(session.get(ServiceItem, ch.item_id).promised_days for ch in children)
         legal = item.legal_days if item else max(session.get(ServiceItem, ch.item_id).legal_days for ch in children)
         c.accepted_on, c.due_on, c.legal_due_on = today, add_working_days(today, days), add_working_days(today, legal)
-    lifecycle.record(session, case, actor, "accepted", {"due_on": case.due_on.isoformat(), "children": len(children)})
+    flows.record(session, case, actor, "accepted", {"due_on": case.due_on.isoformat(), "children": len(children)})
     append_event(session, actor=actor, action="case.accept", target=f"case:{case.number}", subjects=[case.applicant_key],
                  case_number=case.number, detail={"item": case.item.code if case.item else None,
                                                   "bundle": case.bundle.code if case.bundle else None})
     if children:
-        lifecycle.start_ready_children(session, case, children)
+        flows.start_ready_children(session, case, children)
     else:
-        lifecycle.start(session, case)
+        flows.start(session, case)
     return case
 
 
@@ -392,12 +391,8 @@ def refuse_case(session: Session, actor: Actor, *, number: str, reason: str) -> 
     case.status, case.reason = REFUSED, reason.strip()[:2000]
     for child in case_children(session, case):
         child.status, child.reason = REFUSED, case.reason
-    lifecycle.record(session, case, actor, "refused", {"reason": case.reason})
-    lifecycle.notice(session, case, "refused", f"您的申请（{case.number}）不予受理：{case.reason}")
+    flows.record(session, case, actor, "refused", {"reason": case.reason})
+    flows.notice(session, case, "refused", f"您的申请（{case.number}）不予受理：{case.reason}")
     append_event(session, actor=actor, action="case.refuse", target=f"case:{case.number}", subjects=[case.applicant_key],
                  case_number=case.number, detail={"reason": case.reason})
     return case
-
-
-def now_iso() -> str:
-    return utcnow().isoformat(timespec="seconds")

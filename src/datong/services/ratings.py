@@ -18,7 +18,7 @@ from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize, service
 from datong.security.models import Department
 from datong.security.roles import Role
-from datong.services import flows as lifecycle
+from datong.services import flows
 from datong.services.calendar import add_working_days
 from datong.services.intake import find_case
 from datong.services.models import (
@@ -46,7 +46,7 @@ def rate_case(session: Session, actor: Actor, *, number: str, level: int, reason
     else:
         authorize(actor, "case.rate", Target("case", case.number, case.department_id))
     if case.status not in (COMPLETED, DELIVERED) or case.parent_id:
-        raise lifecycle.WrongCaseState(number=case.number, state=Term(lifecycle.STATE_LABELS[case.status]))
+        raise flows.WrongCaseState(number=case.number, state=Term(flows.STATE_LABELS[case.status]))
     if level not in LEVELS:
         raise InvalidInput(field="level", reason=Term(N_("from 1 (very dissatisfied) to 5 (very satisfied)")))
     if level <= BAD and not (reasons or comment.strip()):
@@ -63,7 +63,7 @@ def rate_case(session: Session, actor: Actor, *, number: str, level: int, reason
     if level <= BAD:
         session.add(FollowUp(rating_id=rating.id, department_id=item.department_id,
                              due_on=add_working_days(date.today(), FOLLOW_UP_DAYS)))
-    lifecycle.record(session, case, actor, "rated", {"level": level})
+    flows.record(session, case, actor, "rated", {"level": level})
     append_event(session, actor=actor, action="case.rate", target=f"case:{case.number}", case_number=case.number,
                  detail={"level": level, "reasons": rating.reasons})
     return rating
@@ -78,6 +78,13 @@ def list_follow_ups(session: Session, actor: Actor, *, status: str | None = "ope
     if status:
         query = query.where(FollowUp.status == status)
     return list(session.scalars(query.limit(500)))
+
+
+def case_numbers(session: Session, follow_ups: list[FollowUp]) -> dict[int, str]:
+    """follow-up id → its case's number, in one query."""
+    by_case = {f.rating.case_id: f.id for f in follow_ups}
+    rows = session.execute(select(Case.id, Case.number).where(Case.id.in_(list(by_case)))).all() if by_case else []
+    return {by_case[case_id]: number for case_id, number in rows}
 
 
 @service(mutates=True)
@@ -95,7 +102,7 @@ def close_follow_up(session: Session, actor: Actor, *, follow_up_id: int, findin
     row.finding, row.rectification, row.visit = finding.strip()[:2000], rectification.strip()[:2000], visit.strip()[:2000]
     row.satisfied, row.status, row.closed_at, row.closed_by = satisfied, "closed", utcnow(), actor.name
     case = session.get(Case, row.rating.case_id)
-    lifecycle.record(session, case, actor, "follow_up_closed", {"follow_up": row.id, "satisfied": satisfied})
+    flows.record(session, case, actor, "follow_up_closed", {"follow_up": row.id, "satisfied": satisfied})
     append_event(session, actor=actor, action="case.follow_up", target=f"follow_up:{row.id}", case_number=case.number,
                  detail={"satisfied": satisfied})
     return row

@@ -5,17 +5,13 @@ is queued as a signed delivery for the existing webhook worker."""
 
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datong.catalog.models import Resource
 from datong.catalog.schemas import ResourceIn
-from datong.db.base import utcnow
 from datong.security.authz import Actor
 from datong.services.models import Case
-from datong.sharing.models import Delivery, Subscription
 
 RESOURCE_NAME = "一窗办件"
 ITEMS = [{"name": "办件编号", "data_type": "string", "key": "record", "note": "一窗受理办件编号"},
@@ -64,25 +60,14 @@ def status_row(case: Case) -> dict:
 
 
 def queue_deliveries(session: Session, case: Case, action: str) -> int:
-    from datong.sharing.service import grant_state, shape_payload
+    from datong.sharing.subscriptions import active_subscriptions, queue_change
 
     cached = session.info.setdefault("case_subscriptions", {})  # one transaction's cases share one lookup
     if "subs" not in cached:
         resource_id = case_resource_id(session)
-        cached["subs"] = [] if resource_id is None else [
-            s for s in session.scalars(select(Subscription).where(Subscription.resource_id == resource_id,
-                                                                  Subscription.active.is_(True)))
-            if grant_state(s.grant) == "active"]
-    event = "inserted" if action == "opened" else "updated"
-    subs = [s for s in cached["subs"] if event in s.events and (not s.keys or case.applicant_key in s.keys)]
-    if not subs:
+        cached["subs"] = [] if resource_id is None else active_subscriptions(session, resource_id)
+    if not cached["subs"]:
         return 0
-    now, row = utcnow(), status_row(case)
-    for sub in subs:
-        body = {"event": event, "key": case.number, "action": action, "occurred_at": now.isoformat(timespec="seconds"),
-                "record": shape_payload(session, sub.grant, row), "resource": sub.grant.resource.code,
-                "subscription": sub.id}
-        session.add(Delivery(subscription_id=sub.id, event=event, record_key=case.number,
-                             body=json.dumps(body, ensure_ascii=False), subjects=[case.applicant_key],
-                             created_at=now, next_attempt_at=now))
-    return len(subs)
+    event, row = "inserted" if action == "opened" else "updated", status_row(case)
+    return sum(queue_change(session, sub, event=event, key=case.number, subject=case.applicant_key, row=row,
+                            extra={"action": action}) for sub in cached["subs"])

@@ -268,14 +268,35 @@ def on_withdrawn(session: Session, payload: dict, database: Database) -> None:
                                                                "requests": [r.id for r in pending]})
 
 
+def active_subscriptions(session: Session, resource_id: int) -> list[Subscription]:
+    """A resource's subscriptions whose grant is in force."""
+    return [s for s in session.scalars(select(Subscription).where(Subscription.resource_id == resource_id,
+                                                                  Subscription.active.is_(True)))
+            if sharing.grant_state(s.grant) == "active"]
+
+
+def queue_change(session: Session, sub: Subscription, *, event: str, key: str, subject: str, row: dict,
+                 extra: dict | None = None) -> bool:
+    """Queue one changed record for a subscriber, shaped by its grant (for changes made one at a
+    time, outside loads: a licence issued, a case moved on); False if the subscription skips this
+    event or this subject."""
+    if event not in sub.events or (sub.keys and subject not in sub.keys):
+        return False
+    now = utcnow()
+    body = {"event": event, "key": key, **(extra or {}), "occurred_at": now.isoformat(timespec="seconds"),
+            "record": sharing.shape_payload(session, sub.grant, row), "resource": sub.grant.resource.code,
+            "subscription": sub.id}
+    session.add(Delivery(subscription_id=sub.id, event=event, record_key=key, body=json.dumps(body, ensure_ascii=False),
+                         subjects=[subject], created_at=now, next_attempt_at=now))
+    return True
+
+
 @events.consumer(events.LOAD_COMMITTED, "sharing.subscriptions")
 def fan_out(session: Session, payload: dict, database: Database) -> int:
     """Put a committed load's changes for every active subscription of its resource into the
     outbox: the changes are the difference of the load's snapshot and the one before it, computed
     in DuckDB, masked per grant in SQL, and written through the driver in bulk."""
-    subscriptions = [s for s in session.scalars(select(Subscription).where(
-        Subscription.resource_id == payload["resource"], Subscription.active.is_(True)))
-        if sharing.grant_state(s.grant) == "active"]
+    subscriptions = active_subscriptions(session, payload["resource"])
     if not subscriptions:
         return 0
     bulk, queued = Bulk(session), 0

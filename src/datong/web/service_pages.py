@@ -15,7 +15,7 @@ from datong.api.deps import IdPath
 from datong.errors import DatongError, NotFound
 from datong.i18n import N_
 from datong.security.authz import Target, is_allowed
-from datong.services import bpmn, intake, ratings, receipt, review, service
+from datong.services import intake, ratings, receipt, review, service
 from datong.services.flows import STATE_LABELS
 from datong.web.licence_pages import _visitor_locale
 from datong.web.pages import ConsoleActor, Csrf, listing, localised, render
@@ -178,12 +178,9 @@ def attachment(request: Request, actor: ConsoleActor, number: str, attachment_id
 def flow(request: Request, actor: ConsoleActor, number: str):
     with request.app.state.database.reading() as session:
         found = review.read_case(session, actor, number=number)
-    case = found["case"]
-    if case.item is None:
+    if found["case"].item is None:
         raise NotFound(what="flow", key=number)
-    done = bpmn.done_steps(bpmn.loads(case.workflow)) if case.workflow else []
-    current = [t.step for t in found["tasks"] if t.status in ("open", "supplement") and not t.sample]
-    return JSONResponse({"bpmn": case.item.flow, "done": done, "current": current})
+    return JSONResponse(review.flow_state(found))
 
 
 @router.get("/services")
@@ -199,12 +196,17 @@ def services_page(request: Request, actor: ConsoleActor):
                   overdue=overdue, guides={i.code: service.guide(i) for i in items})
 
 
+def _follow_ups_page(request: Request, actor, state: str, status: int = 200, **context) -> Response:
+    with request.app.state.database.reading() as session:
+        rows = ratings.list_follow_ups(session, actor, status=state or None)
+        numbers = ratings.case_numbers(session, rows)
+    return render(request, "services/follow_ups.html", status=status, rows=rows, numbers=numbers, state=state,
+                  **context)
+
+
 @router.get("/follow-ups")
 def follow_ups(request: Request, actor: ConsoleActor, status: Annotated[str, Query(pattern="^(open|closed)?$")] = "open"):
-    with request.app.state.database.reading() as session:
-        rows = ratings.list_follow_ups(session, actor, status=status or None)
-        numbers = {r.id: session.get(intake.Case, r.rating.case_id).number for r in rows}
-    return render(request, "services/follow_ups.html", rows=rows, numbers=numbers, state=status)
+    return _follow_ups_page(request, actor, status)
 
 
 @router.post("/follow-ups/{follow_up_id}", dependencies=[Csrf])
@@ -216,11 +218,7 @@ def close_follow_up(request: Request, actor: ConsoleActor, follow_up_id: IdPath,
             ratings.close_follow_up(session, actor, follow_up_id=follow_up_id, finding=finding,
                                     rectification=rectification, visit=visit, satisfied=satisfied)
     except DatongError as error:
-        with request.app.state.database.reading() as session:
-            rows = ratings.list_follow_ups(session, actor)
-            numbers = {r.id: session.get(intake.Case, r.rating.case_id).number for r in rows}
-        return render(request, "services/follow_ups.html", status=error.status, error=localised(request, error),
-                      rows=rows, numbers=numbers, state="open")
+        return _follow_ups_page(request, actor, "open", status=error.status, error=localised(request, error))
     return RedirectResponse("/follow-ups", status_code=303)
 
 
