@@ -20,6 +20,8 @@ from datong.api.deps import ActorCache
 from datong.api.routers import ROUTERS
 from datong.db import Database
 from datong.errors import NotAuthenticated
+from datong.portal.senders import sender_from_settings
+from datong.portal.signin import PortalSignIn
 from datong.security.signin import SignInGuard
 from datong.settings import Settings, load_settings
 
@@ -105,6 +107,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.secret = settings.resolved_secret()
     app.state.actor_cache = ActorCache()
     app.state.signin = SignInGuard.from_settings(database, settings)
+    app.state.sender = sender_from_settings(settings)
+    app.state.portal_signin = PortalSignIn.from_settings(database, app.state.sender, settings)
     problems.install(app)
     openapi.install(app)
     if settings.docs_open:

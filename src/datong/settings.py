@@ -110,6 +110,15 @@ class Settings(BaseSettings):
     seal_algorithm: str = Field(default="sm2", pattern=r"^(sm2|ed25519|p256)$")
     public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
     pdf_font: str | None = None  # a TrueType CJK font to embed in licence PDFs
+    # The citizen portal (docs/operator.md, "The citizen portal"): how one-time sign-in codes and
+    # proactive notices reach a phone ("log" writes them to the server log, for development and the
+    # demo; "http" posts {"phone", "text"} as JSON to portal_sender_url, an SMS gateway), how long a
+    # code lives, and how many codes one number or one address may ask for in an hour.
+    portal_sender: str = Field(default="log", pattern=r"^(log|http)$")
+    portal_sender_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    portal_code_minutes: int = Field(default=5, ge=1, le=30)
+    portal_codes_per_hour: int = Field(default=5, ge=1, le=100)
+    portal_address_codes_per_hour: int = Field(default=30, ge=1, le=10_000)
     host: str = "127.0.0.1"
     port: int = 8000
     secure_cookies: bool = False
@@ -120,6 +129,12 @@ class Settings(BaseSettings):
         unknown = sorted(set(self.masking.values()) - known)
         if unknown:
             raise ValueError(f"DATONG_MASKING: unknown masking {', '.join(unknown)}; use one of {', '.join(sorted(known))}")
+        return self
+
+    @model_validator(mode="after")
+    def _portal_sender(self) -> Settings:
+        if self.portal_sender == "http" and not self.portal_sender_url:
+            raise ValueError("DATONG_PORTAL_SENDER=http needs DATONG_PORTAL_SENDER_URL, the SMS gateway's address")
         return self
 
     @model_validator(mode="after")

@@ -12,8 +12,10 @@ from datong.sharing.api import router as sharing_router
 from datong.registry.api import router as registry_router
 from datong.licenses.api import router as licences_router
 from datong.services.api import router as services_router
+from datong.portal.api import router as portal_router
 import datong.registry.updates  # noqa: F401 - registers the registries' load consumer
 import datong.licenses.flows  # noqa: F401 - and for the licence types that issue from them
+import datong.portal.proactive  # noqa: F401 - and for the births that proactive services offer to parents
 
 # Sharing first: routes are matched in order, and its governed reads are the hot path. Ingest and
 # quality before the catalog: their /resources/{code}/… routes must win over the catalog's
@@ -21,5 +23,5 @@ import datong.licenses.flows  # noqa: F401 - and for the licence types that issu
 #: With each, what its routes check before their handler: our own API answers 422 for a query
 #: parameter it does not know; the CKAN routes take CKAN's parameters and ignore others, as CKAN does.
 STRICT = [Depends(known_query)]
-ROUTERS = [(sharing_router, STRICT), (registry_router, STRICT), (licences_router, STRICT), (services_router, STRICT), (security_router, STRICT), (ingest_router, STRICT), (quality_router, STRICT),
+ROUTERS = [(sharing_router, STRICT), (registry_router, STRICT), (licences_router, STRICT), (services_router, STRICT), (portal_router, STRICT), (security_router, STRICT), (ingest_router, STRICT), (quality_router, STRICT),
            (catalog_router, STRICT), (ckan_router, [])]

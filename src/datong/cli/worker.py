@@ -1,18 +1,21 @@
-"""datong worker: deliver subscriptions' changes, take committed loads into the registries, and
-escalate one-window reviews past their deadlines."""
+"""datong worker: deliver subscriptions' changes, take committed loads into the registries,
+escalate one-window reviews past their deadlines, and run the proactive services (daily)."""
 
 from __future__ import annotations
 
 import time
+from datetime import date
 from typing import Annotated
 
 import typer
 
+import datong.licenses.flows
+import datong.registry.updates  # noqa: F401 - registers the registries' load consumer
 from datong import events
 from datong.cli.context import Context
-import datong.registry.updates  # noqa: F401 - registers the registries' load consumer
-import datong.licenses.flows  # noqa: F401 - and for the licence types that issue from them
 from datong.i18n import N_
+from datong.portal import proactive
+from datong.portal.senders import sender_from_settings
 from datong.services.review import escalate_overdue
 from datong.sharing.subscriptions import MAX_ATTEMPTS, deliver_due
 
@@ -26,12 +29,18 @@ def worker(
     """Deliver subscription changes to the subscribers' callbacks (signed, retried with backoff),
     take committed loads into the registries, and escalate one-window reviews past their deadline."""
     context: Context = ctx.obj
+    sender, swept_on = sender_from_settings(context.settings), None
     while True:
         events.dispatch(context.database)  # events not yet consumed, and the registries' queued updates
         counts = deliver_due(context.database, max_attempts=max_attempts)
         escalated = escalate_overdue(context.database)  # one window: reviews past their deadline
         if escalated:
             typer.echo(context.say(N_("{n} overdue reviews escalated"), n=escalated))
+        if swept_on != date.today():  # proactive services: the daily rules once a day, texts every round
+            swept_on = date.today()
+            proactive.sweep(context.database, sender, today=swept_on)
+        else:
+            proactive.text_pending(context.database, sender)
         if once or any(counts.values()):
             typer.echo(context.say(N_("delivered {delivered}, failed {failed}, dead letters {dead}"), **counts))
         if once:

@@ -52,3 +52,4 @@ def import_all_models() -> None:
     import datong.registry.models  # noqa: F401
     import datong.licenses.models  # noqa: F401
     import datong.services.models  # noqa: F401
+    import datong.portal.models  # noqa: F401

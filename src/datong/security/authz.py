@@ -165,6 +165,8 @@ POLICY: dict[str, Rule] = {
     "followup.read": _either(_roles(Role.BUREAU_ADMIN, Role.AUDITOR), _own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD,
                                                                                        Role.CLERK)),
     "followup.manage": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD, Role.CLERK)),
+    "holder.own": _holder,
+    "flag.manage": _roles(Role.AUDITOR),
     "audit.read": _roles(Role.AUDITOR),
     "audit.verify": _roles(Role.AUDITOR),
 }
@@ -221,6 +223,8 @@ ACTION_LABELS = {
     "case.rate": N_("record the applicant's rating at this window"),
     "followup.read": N_("see this department's follow-ups"),
     "followup.manage": N_("work on this department's follow-ups"),
+    "holder.own": N_("see this person's or company's own space"),
+    "flag.manage": N_("look into flagged uses of personal data"),
     "audit.read": N_("read the audit log"),
     "audit.verify": N_("verify the audit chain"),
 }

@@ -286,6 +286,8 @@ def actor_from_claims(session: Session, claims: dict) -> Actor | None:
     if kind == "client":
         client = session.scalar(select(ApiClient).where(ApiClient.client_id == subject))
         return actor_for_client(client) if client and client.is_active and client.department.is_active else None
+    if kind == "holder" and subject.startswith("holder:"):  # a citizen or company signed in to the portal
+        return Actor.holder(subject.removeprefix("holder:"), display_name=claims.get("name"))
     return None
 
 

@@ -14,9 +14,9 @@ ALGORITHM = "HS256"
 ISSUER = "datong"
 
 
-def issue_token(*, secret: str, subject: str, kind: str, ttl_seconds: int) -> str:
+def issue_token(*, secret: str, subject: str, kind: str, ttl_seconds: int, name: str | None = None) -> str:
     now = utcnow()
-    claims = {
+    claims = {**({"name": name} if name else {}),
         "iss": ISSUER,
         "sub": subject,
         "kind": kind,

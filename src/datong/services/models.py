@@ -16,6 +16,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -184,13 +185,19 @@ class Notice(Base):
     """A message to an applicant (the portal's inbox; a sender may also text it)."""
 
     __tablename__ = "notices"
-    __table_args__ = (Index("ix_notices_holder", "holder_key", "id"),)
+    __table_args__ = (Index("ix_notices_holder", "holder_key", "id"),
+                      # a proactive notice is sent once per occasion (a birth, a birthday, an expiry)
+                      UniqueConstraint("holder_key", "occasion", name="uq_notices_holder_occasion"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     holder_key: Mapped[str] = mapped_column(String(32))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(Text)
+    why: Mapped[str | None] = mapped_column(Text)  # a proactive notice says why this person received it
+    occasion: Mapped[str | None] = mapped_column(String(120))
+    link: Mapped[str | None] = mapped_column(String(200))  # where to act on it (an item or a bundle)
+    texted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # also sent to the phone (proactive notices)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
