@@ -58,7 +58,7 @@ def window(database, operator, province, library):  # noqa: F811 - pytest fixtur
         save_item(session, operator, spec=certificate_spec())
         save_item(session, operator, spec=ItemSpec(
             code=ALLOWANCE, name="高龄津贴", department=OTHER_CODE, kind="payment", applicant_kind="person",
-            legal_days=10, promised_days=3, sample_rate=1.0,
+            legal_days=10, promised_days=3, sample_rate=1.0, online=True,
             fields=[{"name": "姓名", "element": "DE0002"}, {"name": "出生日期", "element": "DE0004"},
                     {"name": "户籍地址", "element": "DE0008"}],
             auto_rules=[{"op": "age_at_least", "field": "出生日期", "value": 60},

@@ -20,7 +20,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import String, exists, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -133,7 +133,7 @@ def _turned(session: Session, item: ServiceItem, age: int, today: date) -> list[
 
     latest, earliest = _years_before(today, age), _years_before(today, age + 1) + timedelta(days=1)
     told = exists().where(Notice.holder_key == Subject.key, Notice.kind == "proactive.age",
-                          Notice.link == f"/me/items/{item.code}")
+                          Notice.occasion == literal(f"age:{item.code}:", String) + Subject.key)
     keys = session.scalars(select(Subject.key).join(Name, Name.subject_id == Subject.id).where(
         Subject.kind == PERSON, Name.element == "DE0004", Name.value >= earliest.isoformat(),
         Name.value <= latest.isoformat(), ~told).order_by(Subject.key).limit(BATCH))
@@ -159,7 +159,7 @@ def decide_for_elders(database, today: date) -> int:
                     done += write(session, [Offer(key, f"age:{code}:{key}", "proactive.age",
                                                   f"您已年满{age}周岁，系统已为您申请{name}（{number}），{outcome}，无需提交材料。",
                                                   f"人口综合库记载您的出生日期，您于近一年内年满{age}周岁。",
-                                                  f"/me/items/{code}")])
+                                                  "/me/cases")])
             except Exception:
                 log.exception("proactive %s for one person failed; the next sweep retries", code)
     return done

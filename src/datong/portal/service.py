@@ -160,6 +160,12 @@ def my_notices(session: Session, actor: Actor, *, page: Window | None = None) ->
                   page or Window(limit=50))
 
 
+def departments(session: Session) -> list[tuple[str, str]]:
+    """The departments a holder may authorise (public: names and credit codes)."""
+    return list(session.execute(select(Department.code, Department.name).where(Department.is_active)
+                                .order_by(Department.name)).all())
+
+
 def unread_notices(session: Session, key: str) -> int:
     return session.scalar(select(func.count()).select_from(Notice).where(Notice.holder_key == key,
                                                                          Notice.read_at.is_(None))) or 0
@@ -178,3 +184,17 @@ def my_cases(session: Session, actor: Actor, *, page: Window | None = None) -> F
     key = _key(actor)
     return window(session, select(Case).where(Case.applicant_key == key, Case.parent_id.is_(None))
                   .order_by(Case.id.desc()), page or Window(limit=50))
+
+
+@service(mutates=False, personal=True)
+def my_licence(session: Session, actor: Actor, *, identifier: str):
+    """One of my licences, to view or download; the holder's own reading is recorded."""
+    from datong.licenses.models import Licence
+
+    key = _key(actor)
+    licence = session.scalar(select(Licence).where(Licence.identifier == identifier, Licence.holder_key == key))
+    if licence is None:
+        raise NotFound(what=Term(N_("Licence")), key=identifier)
+    record_read(session, actor=actor, action="licence.own", target=f"licence:{identifier}", subjects=[key],
+                purpose="持证人下载本人证照", detail={"licence": identifier})
+    return licence

@@ -59,6 +59,12 @@ def _authorize_applicant(actor: Actor, key: str) -> None:
         authorize(actor, "case.intake", Target("case", key, actor.department_id))
 
 
+class NotOnline(DatongError):
+    status = 409
+    code = "not_online"
+    message = N_("{what} cannot be applied for online yet. Apply at a service window; the guide says which.")
+
+
 def _number(session: Session) -> str:
     from datong.licenses.service import take_numbers
 
@@ -198,6 +204,9 @@ def reserve_case(session: Session, actor: Actor, *, applicant: str, item: str | 
     kind = items[0].applicant_kind
     key = _applicant(kind, applicant)
     _authorize_applicant(actor, key)
+    offline = [i.name for i in items if not i.online]
+    if actor.kind == "holder" and offline:
+        raise NotOnline(what="、".join(offline))
     if channel not in ("window", "online", "api"):
         raise InvalidInput(field="channel", reason=Term(N_("window, online or api")))
     application = Application(_number(session), kind, key, tuple(i.code for i in items), group.code if group else None,

@@ -8,8 +8,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from datong.web import (audit_pages, catalog_pages, dashboard, licence_pages, pages, quality_pages, registry_pages,
-                        service_pages, sharing_pages)
+from datong.web import (audit_pages, catalog_pages, dashboard, licence_pages, pages, portal_pages, quality_pages,
+                        registry_pages, service_pages, sharing_pages)
 from datong.web.render import Renderer
 
 
@@ -32,6 +32,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", CachedStatic(directory=str(resources.files("datong.web") / "static")), name="static")
     app.include_router(pages.router)
     app.include_router(dashboard.router)
+    app.include_router(portal_pages.router)  # before the audit pages' /audit/{seq}
     app.include_router(audit_pages.router)
     app.include_router(quality_pages.router)  # before the catalog's /catalog/r/{code} pages
     app.include_router(sharing_pages.router)
@@ -40,6 +41,7 @@ def install(app: FastAPI) -> None:
     app.include_router(service_pages.router)
     app.include_router(catalog_pages.router)
     app.add_exception_handler(pages.LoginRequired, pages.to_login)
+    app.add_exception_handler(portal_pages.PortalLoginRequired, portal_pages.to_portal_login)
     app.add_middleware(
         SessionMiddleware,
         secret_key=app.state.secret,
