@@ -66,7 +66,9 @@ def test_unknown_grant_type_is_explained(client, world):
 
 #: Public by design: what an offline licence verifier downloads, verifying itself, a seal's picture.
 PUBLIC = {"/api/v1/licences/keys", "/api/v1/licences/status", "/api/v1/licences/verify",
-          "/api/v1/seals/{seal_id}/image.svg", "/api/v1/guide/{code}", "/api/v1/track/{number}"}
+          "/api/v1/seals/{seal_id}/image.svg", "/api/v1/guide/{code}", "/api/v1/track/{number}",
+          # the portal's sign-in: a one-time code, then the token (throttled and audited)
+          "/api/v1/portal/codes", "/api/v1/portal/tokens"}
 
 
 def test_every_api_route_but_the_token_needs_a_token(client, app, world):

@@ -76,6 +76,11 @@ NO_ACTOR = {
     "datong.services.service.merged_fields", "datong.services.intake.case_children", "datong.services.intake.find_case",
     "datong.services.intake.track_code", "datong.services.receipt.progress", "datong.services.review.overdue_count",
     "datong.services.ratings.case_numbers",
+    # proactive services: the hub itself writes notices from registry and licence data (audited as
+    # system:proactive); the portal's public list of departments and a holder's unread count
+    "datong.portal.proactive.offer_birth_bundle", "datong.portal.proactive.write",
+    "datong.portal.proactive.remind_expiring", "datong.portal.proactive.remind_annual_report",
+    "datong.portal.service.departments", "datong.portal.service.unread_notices",
     "datong.services.review.parties", "datong.services.review.tasks_of", "datong.services.webhooks.case_resource_id",
     "datong.services.webhooks.ensure_case_resource", "datong.services.webhooks.queue_deliveries",
 }
