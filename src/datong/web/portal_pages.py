@@ -20,6 +20,7 @@ from datong.portal.senders import LogSender
 from datong.security.authz import Actor
 from datong.services import flows, intake, ratings, review, service
 from datong.services.flows import STATE_LABELS
+from datong.web.licence_pages import _base_url
 from datong.web.pages import ConsoleActor, Csrf, listing, localised, render
 
 router = APIRouter(include_in_schema=False)
@@ -175,10 +176,6 @@ def licence_pdf(request: Request, holder: Holder, identifier: str):
                          font_path=request.app.state.settings.pdf_font, layout=lic.type.layout)
     return Response(body, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="licence-{lic.id}.pdf"'})
-
-
-def _base_url(request: Request) -> str:
-    return request.app.state.database.sessions.kw["info"]["public_url"]
 
 
 # --- my applications -----------------------------------------------------------------------------
