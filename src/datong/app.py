@@ -21,6 +21,7 @@ from datong.api.routers import ROUTERS
 from datong.db import Database
 from datong.errors import NotAuthenticated
 from datong.portal.senders import sender_from_settings
+from datong.opendata.usage import UsageMeter
 from datong.portal.signin import PortalSignIn
 from datong.security.signin import SignInGuard
 from datong.settings import Settings, load_settings
@@ -85,6 +86,7 @@ def _lifespan(settings: Settings, database: Database):
         except Exception as exc:  # noqa: BLE001 - a busy database: the next load cleans up instead
             logging.getLogger(__name__).warning("dead loads not cleaned at start: %s", exc)
         yield
+        _app.state.open_usage.close()
         database.audit.close()
 
     return lifespan
@@ -109,6 +111,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.signin = SignInGuard.from_settings(database, settings)
     app.state.sender = sender_from_settings(settings)
     app.state.portal_signin = PortalSignIn.from_settings(database, app.state.sender, settings)
+    app.state.open_usage = UsageMeter(database, every_seconds=settings.open_usage_flush_seconds)
     problems.install(app)
     openapi.install(app)
     if settings.docs_open:

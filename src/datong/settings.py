@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     issue_deadline_days: int = Field(default=15, ge=1, le=365)
     share_rate_per_minute: int = Field(default=600, ge=1)
     share_batch_limit: int = Field(default=1000, ge=1, le=100_000)
+    # Open data: calls a minute from one address without a key (a key carries its own limit),
+    # key applications an hour from one address, and how often usage counts are written.
+    open_rate_per_minute: int = Field(default=60, ge=1)
+    open_applications_per_hour: int = Field(default=5, ge=1)
+    open_usage_flush_seconds: float = Field(default=5.0, ge=0)
     # Data element identifier or sensitivity level → masking function or "plain", e.g.
     # DATONG_MASKING='{"DE0009": "redact", "sensitive": "plain"}'.
     masking: dict[str, str] = Field(default_factory=dict)

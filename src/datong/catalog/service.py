@@ -336,13 +336,15 @@ def search_resources(
     keyword: str | None = None,
     format: str | None = None,
     code_like: str | None = None,
+    among=None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Resource], int]:
     """Filter and search the catalog; every word of ``q`` must occur in the name, summary,
     keywords, provider or an item name. Chinese has no spaces between words, so matching is by
     substring, which finds 人口 in 人口基本信息 and in 户籍人口 alike. Withdrawn resources are left
-    out unless ``withdrawn`` is True (only them) or None (all)."""
+    out unless ``withdrawn`` is True (only them) or None (all). ``among``: a SELECT of the resource
+    ids to keep (a higher domain's choice, such as those published as open data)."""
     conditions = []
     for word in (q or "").lower().split():
         conditions.append(Resource.search_text.like(f"%{escape_like(word)}%", escape="\\"))
@@ -362,6 +364,8 @@ def search_resources(
         conditions.append(_has_keyword(session, keyword))
     if format:
         conditions.append(Resource.format == format)
+    if among is not None:
+        conditions.append(Resource.id.in_(among))
     if code_like:  # a LIKE pattern over the lower-cased code, escaped with \ by the caller
         conditions.append(func.lower(Resource.code).like(code_like, escape="\\"))
     where = and_(*conditions) if conditions else None

@@ -53,3 +53,4 @@ def import_all_models() -> None:
     import datong.licenses.models  # noqa: F401
     import datong.services.models  # noqa: F401
     import datong.portal.models  # noqa: F401
+    import datong.opendata.models  # noqa: F401

@@ -167,6 +167,8 @@ POLICY: dict[str, Rule] = {
     "followup.manage": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DEPT_ADMIN, Role.DATA_STEWARD, Role.CLERK)),
     "holder.own": _holder,
     "flag.manage": _roles(Role.AUDITOR),
+    "opendata.publish": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DEPT_ADMIN)),
+    "opendata.keys": _roles(Role.BUREAU_ADMIN),
     "audit.read": _roles(Role.AUDITOR),
     "audit.verify": _roles(Role.AUDITOR),
 }
@@ -225,6 +227,8 @@ ACTION_LABELS = {
     "followup.manage": N_("work on this department's follow-ups"),
     "holder.own": N_("see this person's or company's own space"),
     "flag.manage": N_("look into flagged uses of personal data"),
+    "opendata.publish": N_("publish this department's data on the open-data portal"),
+    "opendata.keys": N_("decide open-data API keys"),
     "audit.read": N_("read the audit log"),
     "audit.verify": N_("verify the audit chain"),
 }

@@ -43,15 +43,16 @@ class RateLimiter:
     library: memory for one process, Redis when DATONG_RATE_LIMIT_STORAGE names one, so that
     several server processes count together)."""
 
-    def __init__(self, uri: str) -> None:
+    def __init__(self, uri: str, namespace: str = "share") -> None:
         self.limiter = strategies.MovingWindowRateLimiter(storage.storage_from_string(uri))
+        self.namespace = namespace
 
     def take(self, who: str, per_minute: int) -> float:
         """0 when allowed; else the seconds until a request would be."""
         item = RateLimitItemPerMinute(per_minute)
-        if self.limiter.hit(item, "share", who):
+        if self.limiter.hit(item, self.namespace, who):
             return 0.0
-        reset = self.limiter.get_window_stats(item, "share", who).reset_time
+        reset = self.limiter.get_window_stats(item, self.namespace, who).reset_time
         return max(reset - time.time(), 0.001)
 
 

@@ -1,8 +1,8 @@
-"""A read-only CKAN Action API over the catalog, so CKAN clients and tools work against datong.
+"""A read-only CKAN Action API over the catalog, so CKAN clients and harvesters work against datong.
 
-Anonymous callers see the resources open to the public; a bearer token (sent as CKAN clients
-send it, bare in ``Authorization``, or with ``Bearer``) shows the whole catalog, as staff and
-department systems may browse it.
+Anonymous callers see the datasets published on the open-data portal, with their downloads as
+CKAN resources; a bearer token (sent as CKAN clients send it, bare in ``Authorization``, or with
+``Bearer``) shows the whole catalog, as staff and department systems may browse it.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from sqlalchemy import exists, select
 from datong import __version__
 from datong.catalog import service
 from datong.catalog.models import Resource
-from datong.catalog.vocab import OpenType
 from datong.db.paging import escape_like
 from datong.api.deps import actor_for_token
+from datong.opendata import dcat as open_dcat
+from datong.opendata.models import PUBLISHED, RECORDS, OpenDataset
 from datong.errors import DatongError, NotAuthenticated
 from datong.security.models import Department
 from datong.security.service import get_department
@@ -93,19 +94,44 @@ def package_name(code: str) -> str:
     return re.sub(r"[^a-z0-9_-]+", "-", code.lower())
 
 
+def _opened():
+    """The resources whose records are published on the open-data portal."""
+    return select(OpenDataset.resource_id).where(OpenDataset.status == PUBLISHED, OpenDataset.kind == RECORDS)
+
+
+def _published(session, resources: list[Resource]) -> dict[int, OpenDataset]:
+    ids = [r.id for r in resources]
+    if not ids:
+        return {}
+    return {d.resource_id: d for d in session.scalars(select(OpenDataset).where(
+        OpenDataset.resource_id.in_(ids), OpenDataset.status == PUBLISHED, OpenDataset.kind == RECORDS))}
+
+
+def _base(request: Request) -> str:
+    return request.app.state.database.sessions.kw["info"]["public_url"].rstrip("/")
+
+
 def organization(department: Department) -> dict:
     return {"id": department.code, "name": department.code.lower(), "title": department.name,
             "display_name": department.name, "description": department.short_name or "",
             "type": "organization", "state": "active", "is_organization": True, "approval_status": "approved"}
 
 
-def package(resource: Resource) -> dict:
+def package(resource: Resource, opened: OpenDataset | None = None, base: str = "") -> dict:
+    """A resource as a CKAN package; one published on the portal lists its downloads as resources."""
     tags = [{"name": k, "display_name": k} for k in resource.keywords]
     distributions = [
         {"id": f"{resource.code}#{method}", "package_id": resource.code, "name": method, "format": resource.format,
          "url": f"/api/v1/resources/{resource.code}", "state": "active"}
         for method in resource.sharing_methods
     ]
+    if opened is not None:
+        distributions = [
+            {"id": f"{opened.code}.{d['format']}", "package_id": resource.code, "name": f"{opened.title} ({d['format']})",
+             "format": d["file_type"], "mimetype": d["media_type"], "url": d["download_url"], "size": d["byte_size"],
+             "state": "active", "url_type": None}
+            for d in open_dcat.distributions(base, opened)
+        ]
     extras = {"resource_code": resource.code, "sharing_type": resource.sharing_type,
               "sharing_condition": resource.sharing_condition, "open_type": resource.open_type,
               "update_cycle": resource.update_cycle, "category": resource.category,
@@ -114,7 +140,8 @@ def package(resource: Resource) -> dict:
     return {
         "id": resource.code, "name": package_name(resource.code), "title": resource.name,
         "notes": resource.summary, "type": "dataset", "state": "active",
-        "private": resource.open_type == OpenType.NONE.value,
+        "private": opened is None,
+        "license_id": opened.licence if opened is not None else None,
         "owner_org": resource.provider.code, "organization": organization(resource.provider),
         "metadata_created": resource.created_at.isoformat(), "metadata_modified": resource.updated_at.isoformat(),
         "tags": tags, "num_tags": len(tags), "resources": distributions, "num_resources": len(distributions),
@@ -123,8 +150,13 @@ def package(resource: Resource) -> dict:
     }
 
 
-def _visible(resource: Resource, signed_in: bool) -> bool:
-    return signed_in or resource.open_type != OpenType.NONE.value
+def _visible(session, resource: Resource, signed_in: bool) -> bool:
+    return signed_in or bool(_published(session, [resource]))
+
+
+def _packages(request: Request, session, resources: list[Resource]) -> list[dict]:
+    opened, base = _published(session, resources), _base(request)
+    return [package(r, opened.get(r.id), base) for r in resources]
 
 
 def _fq_filters(fq: str) -> dict[str, str]:
@@ -162,9 +194,10 @@ def _search(session, signed_in: bool, *, q: str = "", filters: dict[str, str] | 
             return [], 0
     name = filters.get("name")
     if name is None:
-        return service.search_resources(session, q=q, only_open=not signed_in, limit=limit, offset=offset, **criteria)
+        return service.search_resources(session, q=q, only_open=not signed_in, among=None if signed_in else _opened(),
+                                        limit=limit, offset=offset, **criteria)
     candidates, _ = service.search_resources(session, q=q, only_open=not signed_in, code_like=_name_pattern(name),
-                                             limit=1000, **criteria)
+                                             among=None if signed_in else _opened(), limit=1000, **criteria)
     exact = [r for r in candidates if package_name(r.code) == name]
     return exact[offset:offset + limit], len(exact)
 
@@ -182,7 +215,7 @@ def package_list(request: Request, session, signed_in: bool, params: dict):
     offset = _integer(params, "offset", 0)
     stmt = select(Resource.code).where(Resource.withdrawn_at.is_(None)).order_by(Resource.code).offset(offset)
     if not signed_in:
-        stmt = stmt.where(Resource.open_type != OpenType.NONE.value)
+        stmt = stmt.where(Resource.id.in_(_opened()))
     if limit is not None:
         stmt = stmt.limit(limit)
     return [package_name(code) for code in session.scalars(stmt)]
@@ -202,9 +235,9 @@ def package_show(request: Request, session, signed_in: bool, params: dict):
     if not key:
         raise _Invalid("id", "Missing value")
     resource = _find(session, key)
-    if resource is None or not _visible(resource, signed_in):
+    if resource is None or not _visible(session, resource, signed_in):
         raise _NotFound()
-    return package(resource)
+    return _packages(request, session, [resource])[0]
 
 
 @action
@@ -215,7 +248,7 @@ def package_search(request: Request, session, signed_in: bool, params: dict):
     start = _integer(params, "start", 0)
     filters = _fq_filters(str(params.get("fq") or ""))
     found, count = _search(session, signed_in, q=terms, filters=filters, limit=rows, offset=start)
-    return {"count": count, "results": [package(r) for r in found],
+    return {"count": count, "results": _packages(request, session, found),
             "sort": "name asc", "facets": {}, "search_facets": {}}
 
 
@@ -224,7 +257,7 @@ def organization_list(request: Request, session, signed_in: bool, params: dict):
     stmt = select(Department).order_by(Department.code)
     if not signed_in:  # the public sees the departments that publish something
         stmt = stmt.where(exists(select(Resource.id).where(
-            Resource.provider_id == Department.id, Resource.open_type != OpenType.NONE.value,
+            Resource.provider_id == Department.id, Resource.id.in_(_opened()),
             Resource.withdrawn_at.is_(None))))
     return [organization(d) if _flag(params, "all_fields") else d.code.lower() for d in session.scalars(stmt)]
 
@@ -237,18 +270,18 @@ def organization_show(request: Request, session, signed_in: bool, params: dict):
         raise _NotFound() from None
     datasets = _flag(params, "include_datasets")
     resources, count = service.search_resources(session, provider=department.code, only_open=not signed_in,
-                                                limit=1000 if datasets else 0)
+                                                among=None if signed_in else _opened(), limit=1000 if datasets else 0)
     if not signed_in and not count:
         raise _NotFound()  # a department with nothing open is not published to the public
     result = organization(department) | {"package_count": count}
     if datasets:  # at most 1000, as CKAN's rows limit
-        result["packages"] = [package(r) for r in resources]
+        result["packages"] = _packages(request, session, resources)
     return result
 
 
 def _run(request: Request, name: str, params: dict):
     try:
-        with request.app.state.database.unit_of_work() as session:
+        with request.app.state.database.reading() as session:  # a read: never the write lock
             signed_in = _authenticated(request, session)
             return _envelope(request, ACTIONS[name](request, session, signed_in, params))
     except NotAuthenticated:
