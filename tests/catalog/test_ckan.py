@@ -6,22 +6,25 @@ import requests
 
 from datong.catalog import service
 from datong.catalog.schemas import ResourceIn
+from datong.opendata import service as opendata
 from datong.security import service as identity
 from tests.helpers import DEPT_CODE, OTHER_CODE, resource_body
 
 
 @pytest.fixture
 def catalog(database, operator, world):
-    """Three resources: one open to the public, two kept to government."""
+    """Three resources: one published on the open-data portal, two kept to government."""
     bodies = [
         resource_body(DEPT_CODE, name="户籍人口统计", open_type="open", sharing_type="unconditional",
-                      keywords=["统计", "人口"], summary="分区县户籍人口数"),
+                      keywords=["统计", "人口"], summary="分区县户籍人口数",
+                      items=[{"name": "行政区划代码", "element": "DE0007"}, {"name": "户籍人口数", "note": "非标准：统计值"}]),
         resource_body(DEPT_CODE, name="人口基本信息"),
         resource_body(OTHER_CODE, name="婚姻登记信息", keywords=["婚姻"], summary="结婚和离婚登记",
                       theme="婚姻"),
     ]
     with database.unit_of_work() as session:
         codes = [service.create_resource(session, operator, data=ResourceIn.model_validate(b)).code for b in bodies]
+        opendata.publish(session, operator, resource_code=codes[0])
         client, secret = identity.create_client(session, operator, department_code=OTHER_CODE, name="婚姻登记系统")
         client_id = client.client_id
     return {"codes": codes, "client_id": client_id, "secret": secret}
@@ -35,7 +38,7 @@ def _token(live_server, catalog) -> str:
     return response.json()["access_token"]
 
 
-def test_anonymous_ckan_clients_see_open_resources_only(live_server, catalog):
+def test_anonymous_ckan_clients_see_published_datasets_only(live_server, catalog):
     open_code = catalog["codes"][0]
     with ckanapi.RemoteCKAN(live_server) as ckan:
         assert ckan.action.status_show()["ckan_version"].startswith("2.")

@@ -123,8 +123,8 @@ def test_not_a_workbook(database, operator, world):
 
 
 def test_permission_is_checked_per_resource(database, world):
-    from datong.security.service import actor_for_user
     from datong.security.models import User
+    from datong.security.service import actor_for_user
 
     with database.unit_of_work() as session:
         admin = actor_for_user(session.scalar(select(User).where(User.username == "dadmin")))
@@ -160,7 +160,7 @@ def test_export_then_import_round_trips_unchanged(database, operator, world, set
         assert [service.snapshot(r) for r in resources] == before
         again = (transfer.export_workbook(resources) if fmt == "xlsx" else transfer.export_structured(resources, fmt))
     if fmt == "xlsx":
-        rows = lambda b: list(load_workbook(io.BytesIO(b)).active.iter_rows(values_only=True))  # noqa: E731
+        rows = lambda b: list(load_workbook(io.BytesIO(b)).active.iter_rows(values_only=True))
         assert rows(again) == rows(exported)
     else:
         assert again == exported

@@ -8,7 +8,14 @@ from datong.catalog.schemas import ResourceIn
 from datong.codes.credit_code import make_credit_code
 from datong.ingest.flows import run_load
 from datong.ingest.sources import Source
-from tests.helpers import DEPT_CODE, POPULATION_HEADER, POPULATION_ITEMS, citizen_id, population_rows, resource_body
+from tests.helpers import (
+    DEPT_CODE,
+    POPULATION_HEADER,
+    POPULATION_ITEMS,
+    citizen_id,
+    population_rows,
+    resource_body,
+)
 from tests.ingest.conftest import write_csv
 
 COMPANY_HEADER = ["统一社会信用代码", "单位名称", "成立日期", "所在地行政区划代码"]

@@ -8,17 +8,16 @@ from datetime import date
 
 import ckanapi
 import polars as pl
-import pytest
 from openpyxl import load_workbook
-from rdflib import Graph, Literal, URIRef
+from rdflib import Graph, Literal
 from rdflib.namespace import DCAT, RDF
 from sqlalchemy import func, select
 
 from datong import events
 from datong.opendata import dcat, files, score
 from datong.opendata.models import OpenDataset
-from datong.security.models import AuditEvent
 from datong.opendata.service import slug
+from datong.security.models import AuditEvent
 from tests.opendata.conftest import COMPANY_HEADER, company_rows, load_csv
 
 API = "/api/v1/open"
@@ -120,10 +119,10 @@ def test_conditional_datasets_need_an_approved_key_which_the_bureau_can_revoke(c
     assert client.get(f"{API}/datasets/{code}").status_code == 200  # the metadata is public
     refused = client.get(f"{API}/datasets/{code}/records")
     assert refused.status_code == 401 and refused.json()["code"] == "api_key_needed"
-    application = client.post(f"{API}/keys", json={"applicant": "李研究", "organisation": "某大学", "email": "li@example.edu.cn",
+    application = client.post(f"{API}/applications", json={"applicant": "李研究", "organisation": "某大学", "email": "li@example.edu.cn",
                                                    "purpose": "研究市场主体许可的地域分布", "datasets": [code]})
     assert application.status_code == 201 and application.json()["status"] == "pending"
-    unknown = client.post(f"{API}/keys", json={"applicant": "x", "email": "x@example.cn", "purpose": "a purpose text",
+    unknown = client.post(f"{API}/applications", json={"applicant": "x", "email": "x@example.cn", "purpose": "a purpose text",
                                                "datasets": ["no-such-dataset"]})
     assert unknown.status_code == 422 and "no-such-dataset" in unknown.json()["detail"]
     assert client.get(f"{API}/keys", headers=login("dadmin")).status_code == 403
@@ -155,7 +154,7 @@ def test_key_applications_are_throttled_per_address(client, login, app, open_wor
     code = publish(client, login("boss"), open_world["codes"]["companies"]).json()["code"]
     app.state.settings.open_applications_per_hour = 2
     body = {"applicant": "王", "email": "w@example.cn", "purpose": "做一个企业查询小程序", "datasets": [code]}
-    assert [client.post(f"{API}/keys", json=body).status_code for _ in range(3)] == [201, 201, 429]
+    assert [client.post(f"{API}/applications", json=body).status_code for _ in range(3)] == [201, 201, 429]
 
 
 def test_usage_is_counted_in_memory_and_written_in_one_short_write(client, login, app, database, open_world):

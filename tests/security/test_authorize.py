@@ -83,6 +83,11 @@ NO_ACTOR = {
     "datong.portal.service.departments", "datong.portal.service.unread_notices",
     "datong.services.review.parties", "datong.services.review.tasks_of", "datong.services.webhooks.case_resource_id",
     "datong.services.webhooks.ensure_case_resource", "datong.services.webhooks.queue_deliveries",
+    # open data: what is published is public (no dataset holds personal data: publication refuses
+    # it); anyone may apply for a key; checking a presented key; the builder's list of stale files
+    "datong.opendata.service.get_dataset", "datong.opendata.service.list_datasets", "datong.opendata.service.usage",
+    "datong.opendata.service.daily_usage", "datong.opendata.score.providers", "datong.opendata.keys.apply",
+    "datong.opendata.keys.check", "datong.opendata.keys.get_application", "datong.opendata.files.stale",
 }
 #: Primitives that take the actor by keyword to record or check it.
 PRIMITIVES = {"datong.security.audit.append_event", "datong.security.authz.authorize",

@@ -23,11 +23,13 @@ def root(
 
 
 def _register() -> None:
-    from datong.cli import audit, catalog, codes, identity, ingest, licence, portal, registry, services, system, worker
+    from datong.cli import (audit, catalog, codes, identity, ingest, licence, opendata, portal, registry, services, system,
+                            worker)
 
     import datong.registry.updates  # noqa: F401 - loads committed here are queued for the registries
     import datong.licenses.flows  # noqa: F401 - and for the licence types that issue from them
     import datong.portal.proactive  # noqa: F401 - and for the births that proactive services offer to parents
+    import datong.opendata.files  # noqa: F401 - and for the open datasets' files
 
     system.register(app)
     app.add_typer(identity.dept, name="dept")
@@ -43,6 +45,7 @@ def _register() -> None:
     app.add_typer(licence.app, name="licence")
     app.add_typer(services.app, name="services")
     app.add_typer(portal.app, name="portal")
+    app.add_typer(opendata.app, name="open")
 
 
 _register()

@@ -118,6 +118,13 @@ def register(app: typer.Typer) -> None:
                 typer.echo(say(N_("One window: {items} service items, {bundles} bundles, cases: {cases}."),
                                items=window.items, bundles=window.bundles,
                                cases=", ".join(f"{k} {v}" for k, v in sorted(window.cases.items()))))
+        if people:
+            from datong.demo.opendata import build_demo_open_data
+
+            opened = build_demo_open_data(context.database)
+            if opened.published:
+                typer.echo(say(N_("Open data: {n} datasets published at /open; records refused for personal data: "
+                                  "{refused}."), n=len(opened.published), refused="、".join(opened.refused) or "—"))
         typer.echo(say(N_("Every demo account's password is {password}")
                        , password=DEMO_PASSWORD))
         for username, name, department, roles in report.logins:

@@ -1,5 +1,6 @@
-"""datong worker: deliver subscriptions' changes, take committed loads into the registries,
-escalate one-window reviews past their deadlines, and run the proactive services (daily)."""
+"""datong worker: deliver subscriptions' changes, take committed loads into the registries and the
+open datasets' files, escalate one-window reviews past their deadlines, and run the proactive
+services and the open-data link check (daily)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Annotated
 import typer
 
 import datong.licenses.flows
+import datong.opendata.files  # noqa: F401 - the open datasets' files, rebuilt after loads
 import datong.registry.updates  # noqa: F401 - registers the registries' load consumer
 from datong import events
 from datong.cli.context import Context
@@ -18,6 +20,16 @@ from datong.portal import proactive
 from datong.portal.senders import sender_from_settings
 from datong.services.review import escalate_overdue
 from datong.sharing.subscriptions import MAX_ATTEMPTS, deliver_due
+
+
+def _check_open_links(context: Context) -> None:
+    """The open datasets' links, for their metadata score (a server that is down scores 0 there)."""
+    import httpx2
+
+    from datong.opendata.score import check_links
+
+    with httpx2.Client(timeout=10) as client:
+        check_links(context.database, client, context.settings.resolved_public_url())
 
 
 def worker(
@@ -39,6 +51,7 @@ def worker(
         if swept_on != date.today():  # proactive services: the daily rules once a day, texts every round
             swept_on = date.today()
             proactive.sweep(context.database, sender, today=swept_on)
+            _check_open_links(context)
         else:
             proactive.text_pending(context.database, sender)
         if once or any(counts.values()):

@@ -168,7 +168,7 @@ def providers(request: Request):
         return score.providers(session, base_url(request))
 
 
-@router.post("/api/v1/open/keys", status_code=201)
+@router.post("/api/v1/open/applications", status_code=201)
 def apply_for_key(request: Request, session: SessionDep, body: ApplyIn):
     """Apply for an API key (no account needed); the bureau decides, and the key is shown once."""
     keys.throttle_applications(request.app.state, client_address(request))

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -17,13 +18,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exists, select
 
 from datong import __version__
+from datong.api.deps import actor_for_token
 from datong.catalog import service
 from datong.catalog.models import Resource
 from datong.db.paging import escape_like
-from datong.api.deps import actor_for_token
+from datong.errors import DatongError, NotAuthenticated
 from datong.opendata import dcat as open_dcat
 from datong.opendata.models import PUBLISHED, RECORDS, OpenDataset
-from datong.errors import DatongError, NotAuthenticated
 from datong.security.models import Department
 from datong.security.service import get_department
 

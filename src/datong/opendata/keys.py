@@ -15,7 +15,15 @@ from datong.db.base import utcnow
 from datong.db.paging import Found, Window, window
 from datong.errors import DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Message, Term
-from datong.opendata.models import APPROVED, PENDING, PUBLISHED, REFUSED, REVOKED, OpenApiKey, OpenDataset
+from datong.opendata.models import (
+    APPROVED,
+    PENDING,
+    PUBLISHED,
+    REFUSED,
+    REVOKED,
+    OpenApiKey,
+    OpenDataset,
+)
 from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize, service
 

@@ -21,8 +21,7 @@ from datong.db.base import utcnow
 from datong.db.paging import Found, Window, escape_like, window
 from datong.errors import Conflict, DatongError, NotFound
 from datong.i18n import N_, Term
-from datong.opendata.models import (APPROVED, PUBLISHED, RECORDS, STATISTICS, WITHDRAWN, OpenApiKey, OpenDataset,
-                                    OpenUsage)
+from datong.opendata.models import PUBLISHED, RECORDS, STATISTICS, WITHDRAWN, OpenDataset, OpenUsage
 from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize, service
 from datong.security.models import Department
@@ -198,12 +197,6 @@ def list_datasets(session: Session, *, q: str = "", provider: str | None = None,
     return window(session, stmt.order_by(OpenDataset.published_at.desc(), OpenDataset.id.desc()), page)
 
 
-def published_resource_ids(session: Session) -> set[int]:
-    """Resources whose records are on the portal (the CKAN API shows these to the public)."""
-    return set(session.scalars(select(OpenDataset.resource_id).where(
-        OpenDataset.status == PUBLISHED, OpenDataset.kind == RECORDS)))
-
-
 def usage(session: Session, dataset_ids: list[int] | None = None, *, since: date | None = None) -> dict[int, dict]:
     """Views, downloads and API calls per dataset (all time, or from ``since``)."""
     stmt = select(OpenUsage.dataset_id, OpenUsage.kind, func.sum(OpenUsage.count)).group_by(
@@ -222,6 +215,3 @@ def daily_usage(session: Session, dataset_id: int, *, since: date) -> list[tuple
     return list(session.execute(select(OpenUsage.day, OpenUsage.kind, OpenUsage.count).where(
         OpenUsage.dataset_id == dataset_id, OpenUsage.day >= since).order_by(OpenUsage.day)))
 
-
-def key_for(session: Session, key_hash: str) -> OpenApiKey | None:
-    return session.scalar(select(OpenApiKey).where(OpenApiKey.key_hash == key_hash, OpenApiKey.status == APPROVED))

@@ -42,7 +42,7 @@ def datasets_page(request: Request):
     with request.app.state.database.reading() as session:
         found = service.list_datasets(session, q=q or "", provider=provider, page=page)
         used = service.usage(session, [d.id for d in found])
-    return render(request, "open/datasets.html", datasets=found, used=used, q=q or "", provider=provider,
+    return render(request, "open/datasets.html", datasets=found, used=used, q=q or "", provider=provider, at=page,
                   page_locale=_visitor_locale(request))
 
 
