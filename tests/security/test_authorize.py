@@ -88,6 +88,8 @@ NO_ACTOR = {
     "datong.opendata.service.get_dataset", "datong.opendata.service.list_datasets", "datong.opendata.service.usage",
     "datong.opendata.service.daily_usage", "datong.opendata.score.providers", "datong.opendata.keys.apply",
     "datong.opendata.keys.check", "datong.opendata.keys.get_application", "datong.opendata.files.stale",
+    # the assessment's weights and targets (no personal data), read by services that authorize
+    "datong.metrics.assessment.settings",
 }
 #: Primitives that take the actor by keyword to record or check it.
 PRIMITIVES = {"datong.security.audit.append_event", "datong.security.authz.authorize",

@@ -8,6 +8,7 @@ from datong.ingest.api import router as ingest_router
 from datong.quality.api import router as quality_router
 from datong.opendata.ckan import router as ckan_router
 from datong.opendata.api import router as opendata_router
+from datong.metrics.api import router as metrics_router
 from datong.security.api import router as security_router
 from datong.sharing.api import router as sharing_router
 from datong.registry.api import router as registry_router
@@ -25,5 +26,5 @@ import datong.opendata.files  # noqa: F401 - and for the open datasets' files, r
 #: With each, what its routes check before their handler: our own API answers 422 for a query
 #: parameter it does not know; the CKAN routes take CKAN's parameters and ignore others, as CKAN does.
 STRICT = [Depends(known_query)]
-ROUTERS = [(sharing_router, STRICT), (registry_router, STRICT), (licences_router, STRICT), (services_router, STRICT), (portal_router, STRICT), (opendata_router, STRICT), (security_router, STRICT), (ingest_router, STRICT), (quality_router, STRICT),
+ROUTERS = [(sharing_router, STRICT), (registry_router, STRICT), (licences_router, STRICT), (services_router, STRICT), (portal_router, STRICT), (opendata_router, STRICT), (metrics_router, STRICT), (security_router, STRICT), (ingest_router, STRICT), (quality_router, STRICT),
            (catalog_router, STRICT), (ckan_router, [])]

@@ -23,7 +23,7 @@ def root(
 
 
 def _register() -> None:
-    from datong.cli import (audit, catalog, codes, identity, ingest, licence, opendata, portal, registry, services, system,
+    from datong.cli import (assess, audit, catalog, codes, identity, ingest, licence, opendata, portal, registry, services, system,
                             worker)
 
     import datong.registry.updates  # noqa: F401 - loads committed here are queued for the registries
@@ -46,6 +46,7 @@ def _register() -> None:
     app.add_typer(services.app, name="services")
     app.add_typer(portal.app, name="portal")
     app.add_typer(opendata.app, name="open")
+    app.add_typer(assess.app, name="assess")
 
 
 _register()

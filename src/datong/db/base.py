@@ -54,3 +54,4 @@ def import_all_models() -> None:
     import datong.services.models  # noqa: F401
     import datong.portal.models  # noqa: F401
     import datong.opendata.models  # noqa: F401
+    import datong.metrics.models  # noqa: F401

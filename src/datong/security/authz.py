@@ -169,6 +169,8 @@ POLICY: dict[str, Rule] = {
     "flag.manage": _roles(Role.AUDITOR),
     "opendata.publish": _either(_roles(Role.BUREAU_ADMIN), _own_department(Role.DEPT_ADMIN)),
     "opendata.keys": _roles(Role.BUREAU_ADMIN),
+    "assessment.read": _roles(Role.BUREAU_ADMIN, Role.AUDITOR, Role.DEPT_ADMIN),
+    "assessment.configure": _roles(Role.BUREAU_ADMIN),
     "audit.read": _roles(Role.AUDITOR),
     "audit.verify": _roles(Role.AUDITOR),
 }
@@ -229,6 +231,8 @@ ACTION_LABELS = {
     "flag.manage": N_("look into flagged uses of personal data"),
     "opendata.publish": N_("publish this department's data on the open-data portal"),
     "opendata.keys": N_("decide open-data API keys"),
+    "assessment.read": N_("see the departments' assessment"),
+    "assessment.configure": N_("set the assessment's weights and targets"),
     "audit.read": N_("read the audit log"),
     "audit.verify": N_("verify the audit chain"),
 }

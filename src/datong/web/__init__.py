@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from datong.web import (audit_pages, catalog_pages, dashboard, licence_pages, opendata_pages, pages, portal_pages,
+from datong.web import (assessment_pages, audit_pages, catalog_pages, dashboard, licence_pages, opendata_pages, pages, portal_pages,
                         quality_pages, registry_pages, service_pages, sharing_pages)
 from datong.web.render import Renderer
 
@@ -40,6 +40,7 @@ def install(app: FastAPI) -> None:
     app.include_router(licence_pages.router)
     app.include_router(service_pages.router)
     app.include_router(opendata_pages.router)
+    app.include_router(assessment_pages.router)
     app.include_router(catalog_pages.router)
     app.add_exception_handler(pages.LoginRequired, pages.to_login)
     app.add_exception_handler(portal_pages.PortalLoginRequired, portal_pages.to_portal_login)

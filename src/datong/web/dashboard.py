@@ -9,9 +9,11 @@ from fastapi import APIRouter, Request
 from datong.catalog.sources import CONFLICT, list_claims
 from datong.i18n import N_
 from datong.ingest.service import failed_loads
+from datong.metrics.overview import glance
 from datong.quality.service import list_issues, overdue
 from datong.security import service as identity
 from datong.security.authz import Actor, Target, is_allowed
+from datong.security.roles import Role
 from datong.sharing import service as sharing
 from datong.sharing import subscriptions
 from datong.web.pages import ConsoleActor, render
@@ -70,4 +72,7 @@ def home(request: Request, actor: ConsoleActor):
     }
     with request.app.state.database.reading() as session:
         department = identity.get_department(session, actor.department_code)
-        return render(request, "home.html", may=may, department=department, work=worklist(session, actor))
+        # The bureau sees the province at a glance (共享效率和使用态势).
+        province = glance(session, actor) if actor.has(Role.BUREAU_ADMIN) else None
+        return render(request, "home.html", may=may, department=department, work=worklist(session, actor),
+                      province=province)

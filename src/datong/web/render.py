@@ -66,6 +66,7 @@ def navigation(actor: Actor) -> list[tuple[str, str]]:
              ("/licences", N_("Licences"), ("licence.read", "licence")),
              ("/window", N_("One window"), ("case.list", "case")),
              ("/opendata", N_("Open data"), ("opendata.publish", "open_dataset")),
+             ("/assessment", N_("Assessment"), ("assessment.read", "assessment")),
              ("/users", N_("Users"), ("user.list", "users")), ("/clients", N_("API clients"), ("client.list", "clients")),
              ("/audit", N_("Audit log"), ("audit.read", "audit_events"))]
     return [(href, label) for href, label, rule in items
