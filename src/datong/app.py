@@ -22,6 +22,7 @@ from datong.db import Database
 from datong.errors import NotAuthenticated
 from datong.portal.senders import sender_from_settings
 from datong.opendata.usage import UsageMeter
+from datong.portal.oidc import OidcSignIn
 from datong.portal.signin import PortalSignIn
 from datong.security.signin import SignInGuard
 from datong.settings import Settings, load_settings
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.signin = SignInGuard.from_settings(database, settings)
     app.state.sender = sender_from_settings(settings)
     app.state.portal_signin = PortalSignIn.from_settings(database, app.state.sender, settings)
+    app.state.portal_oidc = OidcSignIn.from_settings(database, settings)
     app.state.open_usage = UsageMeter(database, every_seconds=settings.open_usage_flush_seconds)
     problems.install(app)
     openapi.install(app)

@@ -124,6 +124,14 @@ class Settings(BaseSettings):
     portal_code_minutes: int = Field(default=5, ge=1, le=30)
     portal_codes_per_hour: int = Field(default=5, ge=1, le=100)
     portal_address_codes_per_hour: int = Field(default=30, ge=1, le=10_000)
+    # Signing in through the province's identity provider (OpenID Connect; off unless an issuer is
+    # set): its issuer URL, this hub's client id and secret there, the ID token claim that carries
+    # the citizen ID number, and the provider's name as people know it.
+    portal_oidc_issuer: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    portal_oidc_client_id: str | None = None
+    portal_oidc_client_secret: str | None = None
+    portal_oidc_id_claim: str = "id_number"
+    portal_oidc_name: str = "统一身份认证平台"
     host: str = "127.0.0.1"
     port: int = 8000
     secure_cookies: bool = False

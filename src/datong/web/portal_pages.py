@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from datong.api.deps import IdPath, client_address
@@ -16,6 +16,7 @@ from datong.errors import DatongError
 from datong.licenses import holders
 from datong.licenses import render as paper
 from datong.portal import service as portal
+from datong.portal.oidc import NotConfigured
 from datong.portal.senders import LogSender
 from datong.security.authz import Actor
 from datong.services import flows, intake, ratings, review, service
@@ -50,7 +51,9 @@ def page(request: Request, name: str, holder: Actor | None, status: int = 200, *
     if holder is not None:
         with request.app.state.database.reading() as session:
             unread = portal.unread_notices(session, holder.name.removeprefix("holder:"))
-    return render(request, f"portal/{name}", status=status, holder=holder, unread=unread, **context)
+    oidc = request.app.state.portal_oidc
+    return render(request, f"portal/{name}", status=status, holder=holder, unread=unread,
+                  oidc_name=oidc.name if oidc is not None else None, **context)
 
 
 def _error(request: Request, name: str, holder: Actor | None, error: DatongError, **context) -> Response:
@@ -86,6 +89,47 @@ def check_code(request: Request, challenge: Annotated[str, Form(max_length=32)],
     except DatongError as error:
         sent = {"challenge": challenge, "phone_hint": "", "minutes": 0} if error.code == "wrong_code" else None
         return _error(request, "login.html", None, error, sent=sent)
+    request.session.pop(SESSION_HOLDER, None)
+    request.session[SESSION_HOLDER] = holder.name.removeprefix("holder:")
+    request.session[SESSION_NAME] = holder.display_name or ""
+    return RedirectResponse("/me", status_code=303)
+
+
+def _oidc(request: Request):
+    provider = request.app.state.portal_oidc
+    if provider is None:
+        raise NotConfigured()
+    return provider
+
+
+OIDC_KEPT = "portal_oidc"
+
+
+def _callback(request: Request) -> str:
+    """The address the provider sends the browser back to (registered with it): the hub's public one."""
+    return f"{_base_url(request).rstrip('/')}/me/login/oidc/callback"
+
+
+@router.get("/me/login/oidc")
+def oidc_start(request: Request):
+    """To the province's identity provider; it sends the browser back to the callback."""
+    try:
+        started = _oidc(request).start(_callback(request))
+    except DatongError as error:
+        return _error(request, "login.html", None, error)
+    request.session[OIDC_KEPT] = {"state": started.state, "nonce": started.nonce, "verifier": started.verifier}
+    return RedirectResponse(started.url, status_code=303)
+
+
+@router.get("/me/login/oidc/callback")
+def oidc_callback(request: Request, code: Annotated[str, Query(max_length=2000)] = "",
+                  state: Annotated[str, Query(max_length=200)] = ""):
+    kept = request.session.pop(OIDC_KEPT, None)
+    try:
+        holder = _oidc(request).finish(code=code, state=state, kept=kept or {}, address=client_address(request),
+                                       redirect_uri=_callback(request))
+    except DatongError as error:
+        return _error(request, "login.html", None, error)
     request.session.pop(SESSION_HOLDER, None)
     request.session[SESSION_HOLDER] = holder.name.removeprefix("holder:")
     request.session[SESSION_NAME] = holder.display_name or ""
