@@ -18,7 +18,14 @@ from datong.security.authz import Actor
 from datong.security.models import Department
 from datong.security.roles import Role
 from datong.sharing import service as sharing
-from tests.helpers import DEPT_CODE, OTHER_CODE, POPULATION_HEADER, POPULATION_ITEMS, population_rows, resource_body
+from tests.helpers import (
+    DEPT_CODE,
+    OTHER_CODE,
+    POPULATION_HEADER,
+    POPULATION_ITEMS,
+    population_rows,
+    resource_body,
+)
 from tests.opendata.conftest import load_csv
 
 PERIOD = date.today().strftime("%Y-%m")

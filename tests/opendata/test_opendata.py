@@ -240,3 +240,25 @@ def test_ckan_harvesters_see_the_published_datasets_with_their_downloads(live_se
         assert {r["format"] for r in package["resources"]} == {"CSV", "XLSX", "JSON", "PARQUET"}
         assert all(r["url"].endswith(f"/api/v1/open/datasets/{code}/download.{r['format'].lower()}")
                    for r in package["resources"])
+
+
+def test_public_reads_go_on_while_a_writer_holds_the_lock_and_their_counts_wait(client, login, app, database,
+                                                                                open_world):
+    code = publish(client, login("boss"), open_world["codes"]["companies"]).json()["code"]
+    app.state.open_usage.flush()
+    blocker = database.engine.connect()
+    if database.dialect == "sqlite":  # another writer holds the main file's write lock
+        blocker.exec_driver_sql("UPDATE main.alembic_version SET version_num = version_num")
+    else:  # another transaction keeps every other writer off the usage table (reads still pass)
+        blocker.exec_driver_sql("LOCK TABLE open_usage IN EXCLUSIVE MODE")
+    try:
+        assert client.get(f"{API}/datasets/{code}").status_code == 200
+        assert client.get(f"{API}/datasets/{code}/download.csv").status_code == 200
+        assert client.get(f"{API}/datasets/{code}/records").status_code == 200
+        assert app.state.open_usage.flush() is False  # busy: the counts are kept, not lost
+        assert app.state.open_usage.pending() == 3
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert app.state.open_usage.flush() is True
+    assert client.get(f"{API}/datasets/{code}").json()["usage"] == {"view": 1, "download": 1, "api": 1}

@@ -3,6 +3,7 @@ their statistics published), a visitor on a phone finds, previews and downloads 
 applies for a key, and the bureau approves it (the key shown once)."""
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -53,7 +54,7 @@ def test_publish_browse_download_and_apply_for_a_key(browser, live_server, datab
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE_SIZE["width"]
     with phone.expect_download() as download:
         phone.get_by_test_id("downloads").get_by_role("link", name="CSV").click()
-    text = open(download.value.path(), encoding="utf-8").read()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.splitlines()[0] == "统一社会信用代码,单位名称,成立日期,所在地行政区划代码"
     assert len(text.splitlines()) == 13
     expect(phone.locator("[data-testid=score-chart] svg")).to_be_visible()  # ECharts drew the dimensions

@@ -119,10 +119,12 @@ def _replace(folder_: Path, write) -> None:
     work.mkdir()
     try:
         write(work)
-        if folder_.exists():
-            shutil.rmtree(work)
-            return
-        os.replace(work, folder_)
+        try:
+            os.replace(work, folder_)
+        except OSError:
+            if not folder_.exists():
+                raise
+            shutil.rmtree(work, ignore_errors=True)  # another process built the same load first
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

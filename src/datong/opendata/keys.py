@@ -29,6 +29,7 @@ from datong.security.authz import Actor, Target, authorize, service
 
 APPLICATION = Term(N_("API key application"))
 PREFIX = "dtk_"
+APPLICATIONS = Actor.system("open-applications")
 
 
 class KeyNeeded(DatongError):
@@ -86,8 +87,9 @@ def apply(session: Session, *, applicant: str, email: str, purpose: str, dataset
                              organisation=organisation.strip(), datasets=codes, status=PENDING)
     session.add(application)
     session.flush()
-    append_event(session, actor=Actor(kind="user", name=f"applicant:{email.strip()[:80]}"), action="open.key.apply",
-                 target=f"open_key:{application.id}", detail={"datasets": codes})
+    # The applicant has no account: the portal records the application on their behalf.
+    append_event(session, actor=APPLICATIONS, action="open.key.apply", target=f"open_key:{application.id}",
+                 detail={"datasets": codes})
     return application
 
 

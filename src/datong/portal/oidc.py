@@ -97,7 +97,7 @@ class OidcSignIn:
             try:
                 token = self._client(redirect_uri).fetch_token(self.metadata()["token_endpoint"], code=code,
                                                                code_verifier=kept["verifier"], timeout=self.timeout)
-            except Exception as error:  # noqa: BLE001 - the provider refused the code, or did not answer
+            except Exception as error:
                 raise OidcFailed(provider=self.name, reason="token") from error
             claims = self._claims(token.get("id_token") or "", kept["nonce"])
             key = claims.get(self.id_claim)

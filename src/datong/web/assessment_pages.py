@@ -3,9 +3,7 @@ chart and trends, a department's drill-down, the bureau's weights and targets, a
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from datong.errors import DatongError
