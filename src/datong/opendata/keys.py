@@ -125,30 +125,28 @@ def approve(session: Session, actor: Actor, *, application_id: int, per_minute: 
     return application, key
 
 
-@service(mutates=True)
-def refuse(session: Session, actor: Actor, *, application_id: int, reason: str) -> OpenApiKey:
+def _close(session: Session, actor: Actor, application_id: int, *, was: str, becomes: str, reason: str) -> OpenApiKey:
     authorize(actor, "opendata.keys", Target("open_key", str(application_id)))
     application = get_application(session, application_id)
-    if application.status != PENDING:
+    if application.status != was:
         raise Decided(status=application.status)
-    application.status, application.reason = REFUSED, reason
+    application.status, application.reason = becomes, reason
     application.decided_by, application.decided_at = actor.name, utcnow()
-    append_event(session, actor=actor, action="open.key.refuse", target=f"open_key:{application_id}",
-                 detail={"reason": reason})
+    append_event(session, actor=actor, action=f"open.key.{'refuse' if becomes == REFUSED else 'revoke'}",
+                 target=f"open_key:{application_id}", detail={"reason": reason})
     return application
+
+
+@service(mutates=True)
+def refuse(session: Session, actor: Actor, *, application_id: int, reason: str) -> OpenApiKey:
+    """Refuse a pending application, with the reason the applicant is told."""
+    return _close(session, actor, application_id, was=PENDING, becomes=REFUSED, reason=reason)
 
 
 @service(mutates=True)
 def revoke(session: Session, actor: Actor, *, application_id: int, reason: str) -> OpenApiKey:
-    authorize(actor, "opendata.keys", Target("open_key", str(application_id)))
-    application = get_application(session, application_id)
-    if application.status != APPROVED:
-        raise Decided(status=application.status)
-    application.status, application.reason = REVOKED, reason
-    application.decided_by, application.decided_at = actor.name, utcnow()
-    append_event(session, actor=actor, action="open.key.revoke", target=f"open_key:{application_id}",
-                 detail={"reason": reason})
-    return application
+    """Revoke an approved key: its next call is refused."""
+    return _close(session, actor, application_id, was=APPROVED, becomes=REVOKED, reason=reason)
 
 
 def check(session: Session, dataset: OpenDataset, key: str | None) -> OpenApiKey | None:
