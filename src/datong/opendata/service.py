@@ -19,7 +19,7 @@ from datong.catalog.models import Resource
 from datong.catalog.vocab import KeyKind, OpenType, Sensitivity
 from datong.db.base import utcnow
 from datong.db.paging import Found, Window, escape_like, window
-from datong.errors import Conflict, DatongError, NotFound
+from datong.errors import Conflict, DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.opendata.models import PUBLISHED, RECORDS, STATISTICS, WITHDRAWN, OpenDataset, OpenUsage
 from datong.security.audit import append_event
@@ -135,7 +135,7 @@ def publish(session: Session, actor: Actor, *, resource_code: str, kind: str = R
     if licence not in LICENCES:
         raise UnknownLicence(licence=licence, choices=", ".join(LICENCES))
     if resource.withdrawn_at is not None:
-        raise NotOpenable(resource=resource.name)
+        raise InvalidInput(field="resource", reason=Term(N_("it is withdrawn from the catalog")))
     if kind == RECORDS:
         if resource.open_type == OpenType.NONE.value:
             raise NotOpenable(resource=resource.name)
