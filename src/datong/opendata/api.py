@@ -129,7 +129,8 @@ def show_dataset(request: Request, code: str):
     return out
 
 
-@router.api_route("/api/v1/open/datasets/{code}/download.{fmt}", methods=["GET", "HEAD"])
+@router.get("/api/v1/open/datasets/{code}/download.{fmt}")
+@router.head("/api/v1/open/datasets/{code}/download.{fmt}", include_in_schema=False)  # the size, before fetching
 def download(request: Request, code: str, fmt: Format):
     """The dataset as a file, built from the store's last load of its resource."""
     dataset = _governed(request, code)
