@@ -333,3 +333,41 @@ def test_sqlite_appends_of_several_processes_wait_on_one_lock(settings, database
     seq = database.audit.record(actor=operator, action="share.read", target="resource:x", purpose="core")
     with database.reading() as session:
         assert session.get(AuditEvent, seq) is not None and verify_chain(session).intact
+
+
+def test_sqlite_writers_of_one_process_take_turns_across_threads(settings, database, world):
+    """A request's unit of work is opened on one thread of the pool and closed on another: the turn
+    it took is given back all the same, the next writer goes on at once, and a writer that waits
+    longer than the busy timeout is refused with nothing written."""
+    if database.dialect != "sqlite":
+        pytest.skip("the turns order SQLite's writers; PostgreSQL's writers do not share one lock")
+    from contextlib import ExitStack
+
+    from datong.db import Database
+    from datong.errors import DatabaseBusy
+
+    quick = Database.from_settings(settings.model_copy(update={"busy_timeout_seconds": 0.5}))
+    rename = text("UPDATE departments SET short_name = :name WHERE code = :code")
+    try:
+        stack = ExitStack()  # opened and written on this thread, closed on another
+        session = stack.enter_context(quick.unit_of_work())
+        session.execute(rename, {"name": "甲", "code": DEPT_CODE})
+
+        def write(name: str) -> None:
+            with quick.unit_of_work() as other:
+                other.execute(rename, {"name": name, "code": OTHER_CODE})
+
+        with ThreadPoolExecutor(1) as pool:
+            with pytest.raises(DatabaseBusy):  # the turn is taken: a second writer waits, then is refused
+                pool.submit(write, "乙").result(timeout=30)
+            pool.submit(stack.close).result(timeout=30)
+            pool.submit(write, "丙").result(timeout=30)  # the turn was given back
+        with quick.unit_of_work() as outer:  # the turn is taken at the first statement, as SQLite's lock was
+            with quick.unit_of_work() as inner:
+                inner.execute(rename, {"name": "丁", "code": DEPT_CODE})
+            outer.execute(rename, {"name": "戊", "code": DEPT_CODE})
+        with database.reading() as check:
+            names = dict(check.execute(text("SELECT code, short_name FROM departments")).all())
+        assert names[DEPT_CODE] == "戊" and names[OTHER_CODE] == "丙"  # the refused write left nothing
+    finally:
+        quick.dispose()

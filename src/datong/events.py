@@ -72,8 +72,10 @@ def consumer(kind: str, name: str):
 
 
 def publish(session: Session, kind: str, payload: dict) -> None:
-    """Publish an event in the caller's transaction."""
-    session.execute(insert(Event), {"kind": kind, "payload": payload, "created_at": utcnow()})
+    """Publish an event in the caller's transaction. A Core insert on the transaction's connection:
+    every recorded case step publishes one, and the ORM's bulk-insert path cost more than the
+    row (the event depends on no pending object, so nothing needs flushing first)."""
+    session.connection().execute(insert(Event.__table__), {"kind": kind, "payload": payload, "created_at": utcnow()})
 
 
 def _pending(session: Session, entry: Consumer, limit: int) -> list[int]:

@@ -18,6 +18,7 @@ stalls the audited reads.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from datong.db.snapshot import Snapshot
+from datong.errors import DatabaseBusy
 from datong.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -61,8 +63,11 @@ def _sqlite_connect(audit_file: str, busy_ms: int):
 def _sqlite_begin(connection) -> None:
     # BEGIN goes straight to the driver: it runs for every transaction, and SQLAlchemy's execution
     # path cost more than SQLite's own work for it.
+    options = connection.get_execution_options()
+    if "datong_turn" in options:  # this process's writers first take turns (WriterTurn)
+        options["datong_turn"].take()
     connection.connection.dbapi_connection.execute("BEGIN")
-    if connection.get_execution_options().get("datong_begin") != "WRITE":
+    if options.get("datong_begin") != "WRITE":
         return
     # A writer takes the main file's write lock first, waiting for it (busy timeout) instead of
     # failing later when a read snapshot cannot be upgraded. Not BEGIN IMMEDIATE: that would lock
@@ -156,6 +161,35 @@ def _ping_on_checkout(dbapi_connection, _record, _proxy) -> None:
         raise DisconnectionError(str(exc)) from exc
 
 
+class WriterTurn:
+    """One unit of work's turn among the writers of its process, for SQLite's write lock.
+
+    SQLite's busy handler sleeps and polls (1, 2, 5 … up to 100 ms a try), so with many
+    concurrent writers the lock sat free while they slept, and a short write waited tens of
+    milliseconds. So before it asks SQLite, a writer takes its turn on a lock of the process, at
+    the same moment as before (its first statement), and gives it back when the unit of work
+    ends; a writer waiting for its turn wakes the moment the one before it finishes. Writers of
+    other processes (the worker, the CLI, a second server) still meet at SQLite's own lock. A
+    plain lock, not a re-entrant one: FastAPI opens a request's unit of work on one thread of its
+    pool and closes it on another. Waiting longer than the busy timeout is refused, as SQLite's
+    wait is."""
+
+    def __init__(self, lock: threading.Lock, timeout: float) -> None:
+        self._lock, self.timeout, self.taken = lock, timeout, False
+
+    def take(self) -> None:
+        if self.taken:  # the unit of work began again (after a rollback): still its turn
+            return
+        if not self._lock.acquire(timeout=self.timeout):
+            raise DatabaseBusy()
+        self.taken = True
+
+    def give_back(self) -> None:
+        if self.taken:
+            self.taken = False
+            self._lock.release()
+
+
 class Database:
     """The relational store of one running hub, and its audit writer."""
 
@@ -167,10 +201,12 @@ class Database:
                  share_batch_limit: int = 1000, secret: str | None = None, callback_allow: str = "",
                  registry_engine: str = "duckdb", registry_thresholds: tuple[float, float] = (0.95, 0.5),
                  bureau: str | None = None, seal_algorithm: str = "sm2",
-                 public_url: str = "http://127.0.0.1:8000") -> None:
+                 public_url: str = "http://127.0.0.1:8000", busy_timeout: float = 10.0) -> None:
         from datong.security.chain import AuditWriter  # the audit chain lives in security/
 
         self.engine = engine
+        self.busy_timeout = busy_timeout
+        self._turns, self._turns_pid = threading.Lock(), os.getpid()  # see WriterTurn
         self.data_dir = private_dir(Path(data_dir) if data_dir is not None else Path("./var"))
         self.warehouse_memory = warehouse_memory
         self.snapshot_keep = snapshot_keep
@@ -189,6 +225,7 @@ class Database:
         self.sessions: Callable[[], Session] = sessionmaker(engine, expire_on_commit=False, info=info)
         # Writers begin with the main file's write lock on SQLite, at their first statement.
         writer = engine.execution_options(datong_begin="WRITE") if engine.dialect.name == "sqlite" else engine
+        self._writer = writer
         self.writing: Callable[[], Session] = sessionmaker(writer, expire_on_commit=False, info=info)
 
     @classmethod
@@ -206,7 +243,7 @@ class Database:
                    registry_engine=settings.registry_engine,
                    registry_thresholds=(settings.registry_auto_link, settings.registry_review_from),
                    bureau=settings.bureau, seal_algorithm=settings.seal_algorithm,
-                   public_url=settings.resolved_public_url())
+                   public_url=settings.resolved_public_url(), busy_timeout=settings.busy_timeout_seconds)
 
     @property
     def dialect(self) -> str:
@@ -217,9 +254,19 @@ class Database:
         """One writing transaction: commit when the block ends normally, roll back otherwise.
         Audit events it appended sit in the outbox, committed with it, and reach the chain before
         the block's caller goes on (so before any answer leaves)."""
-        with self._transaction(self.writing()) as session:
-            session.info["unit_of_work"] = True  # reads audited here go to the outbox (record_read)
-            yield session
+        turn = None
+        if self.dialect == "sqlite":
+            if self._turns_pid != os.getpid():  # a forked child: its parent's writers are not here
+                self._turns, self._turns_pid = threading.Lock(), os.getpid()
+            turn = WriterTurn(self._turns, self.busy_timeout)
+        try:
+            writer = self.writing(bind=self._writer.execution_options(datong_turn=turn)) if turn else self.writing()
+            with self._transaction(writer) as session:
+                session.info["unit_of_work"] = True  # reads audited here go to the outbox (record_read)
+                yield session
+        finally:
+            if turn:
+                turn.give_back()
         if session.info.get("audit_outbox"):
             self.audit.drain_soon(wait=True)
 
