@@ -262,3 +262,28 @@ def test_public_reads_go_on_while_a_writer_holds_the_lock_and_their_counts_wait(
         blocker.close()
     assert app.state.open_usage.flush() is True
     assert client.get(f"{API}/datasets/{code}").json()["usage"] == {"view": 1, "download": 1, "api": 1}
+
+
+def test_a_dataset_whose_resource_gains_personal_data_is_withdrawn_not_rebuilt(client, login, database, operator,
+                                                                              open_world, tmp_path):
+    from tests.helpers import DEPT_CODE, citizen_id, resource_body
+    from tests.opendata.conftest import COMPANY_ITEMS
+
+    boss, resource = login("boss"), open_world["codes"]["companies"]
+    code = publish(client, boss, resource).json()["code"]
+    body = resource_body(DEPT_CODE, name="企业名录", summary="本省登记的企业名录", theme="法人", keywords=["企业", "名录"],
+                         open_type="open", sharing_type="unconditional",
+                         items=[*COMPANY_ITEMS, {"name": "法定代表人身份证号", "element": "DE0001"}])
+    changed = client.put(f"/api/v1/resources/{resource}", headers=boss, json=body)
+    assert changed.status_code == 200, changed.text
+    rows = [[*row, citizen_id(n)] for n, row in enumerate(company_rows(12), start=1)]
+    load_csv(database, operator, resource, tmp_path, [*COMPANY_HEADER, "法定代表人身份证号"], rows, "with-ids.csv")
+    events.dispatch(database)  # the worker's round would build the new load's files: it withdraws instead
+    with database.reading() as session:
+        dataset = session.scalar(select(OpenDataset).where(OpenDataset.code == code))
+        withdrawn = session.scalars(select(AuditEvent).where(AuditEvent.action == "open.withdraw")).all()
+    assert dataset.status == "withdrawn"
+    assert [e.detail for e in withdrawn] == [{"reason": "personal_data", "items": ["法定代表人身份证号"]}]
+    assert client.get(f"{API}/datasets/{code}/download.csv").status_code == 404
+    built = [p for p in (database.data_dir / "opendata" / code).rglob("data.*")]
+    assert built and not any(rows[0][-1] in p.read_bytes().decode("utf-8", "replace") for p in built)

@@ -25,7 +25,8 @@ from datong import events
 from datong.db.base import utcnow
 from datong.errors import DatongError
 from datong.i18n import N_
-from datong.opendata.models import PUBLISHED, STATISTICS, OpenDataset
+from datong.opendata.models import PUBLISHED, RECORDS, STATISTICS, WITHDRAWN, OpenDataset
+from datong.opendata.service import PersonalData, personal_items
 from datong.security.audit import append_event
 from datong.security.authz import Actor
 from datong.store.models import COMMITTED, Load, Record
@@ -153,12 +154,18 @@ def build(database, dataset_id: int, *, today: date | None = None) -> Built:
         target = folder(database.data_dir, dataset.code, load_id)
         items = [i.name for i in dataset.resource.items]
         kind, spec, code = dataset.kind, dict(dataset.spec), dataset.code
-        con = connect(database.data_dir / "tmp")
-        try:
-            _source(con, session, dataset.resource_id)
-        except BaseException:
-            con.close()
-            raise
+        refused = [r.item for r in personal_items(dataset.resource)] if kind == RECORDS else []
+        name = dataset.resource.name
+        if not refused:
+            con = connect(database.data_dir / "tmp")
+            try:
+                _source(con, session, dataset.resource_id)
+            except BaseException:
+                con.close()
+                raise
+    if refused:  # the resource gained an item with personal data after it was published
+        _withdraw(database, dataset_id, code, refused)
+        raise PersonalData(resource=name, items="、".join(refused))
     try:
         sql = _statistics_sql(spec, today) if kind == STATISTICS else _records_sql(items)
         con.execute(f"CREATE TABLE out AS {sql}")
@@ -186,6 +193,18 @@ def build(database, dataset_id: int, *, today: date | None = None) -> Built:
         if old != target:
             shutil.rmtree(old, ignore_errors=True)
     return Built(load_id, target, rows, sizes)
+
+
+def _withdraw(database, dataset_id: int, code: str, items: list[str]) -> None:
+    """Take a records dataset off the portal, and say so in the chain: its files are never built
+    with personal data, whoever changed its resource's items after it was published."""
+    with database.unit_of_work() as session:
+        done = session.execute(update(OpenDataset).where(OpenDataset.id == dataset_id, OpenDataset.status == PUBLISHED)
+                               .values(status=WITHDRAWN, withdrawn_at=utcnow())).rowcount
+        if done:
+            append_event(session, actor=BUILDER, action="open.withdraw", target=f"open_dataset:{code}",
+                         detail={"reason": "personal_data", "items": items})
+    log.warning("open dataset %s withdrawn: its resource now has personal data in %s", code, ", ".join(items))
 
 
 def current(database, dataset: OpenDataset) -> Built:
@@ -238,9 +257,14 @@ def build_stale(database) -> int:
     built outside the event's transaction (a build writes files for a while, and commits its own)."""
     with database.reading() as session:
         ids = stale(session)
+    built = 0
     for dataset_id in ids:
-        build(database, dataset_id)
-    return len(ids)
+        try:
+            build(database, dataset_id)
+            built += 1
+        except DatongError as error:  # withdrawn, or no data: the others are built all the same
+            log.warning("open dataset %s not built: %s", dataset_id, error.code)
+    return built
 
 
 events.AFTER_DISPATCH["opendata.files"] = build_stale
