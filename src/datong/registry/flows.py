@@ -238,19 +238,26 @@ def _model(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs, engine: st
     else:
         extract.profiles(con, kind)
     features.derive(con, kind, {"left_records": "lid", "right_records": "subject"})
-    linkage.predict(con, kind, engine=engine, model_path=model_path, train=train, threshold=thresholds.review)
+    linkage.predict(con, kind, engine=engine, model_path=model_path, train=train,
+                    threshold=min(linkage.CANDIDATE_FLOOR, thresholds.review))
     _place(con, thresholds)
 
 
 def _place(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> None:
-    """Model links for clear winners; review items for the grey zone and for wrong IDs."""
+    """Model links for clear winners; review items for the grey zone and for wrong IDs. A pair a
+    steward decided is out of the model's hands, and out of its record's other candidates' sums."""
+    con.execute("""CREATE OR REPLACE TABLE candidates AS
+        SELECT p.left_id, p.subject, p.probability FROM predictions p JOIN left_records l ON l.lid = p.left_id
+        WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.resource_id = l.resource_id
+                          AND d.record_key = l.record_key AND d.subject = p.subject)""")
+    owned = linkage.owner_posterior(con, "candidates")
+    log.info("registry model: %.3f of the unlinked records have their owner in the registry (estimated)", owned)
     con.execute("""CREATE OR REPLACE TABLE ranked AS
         SELECT l.resource_id, l.record_key, l.claimed, p.subject, p.probability,
                row_number() OVER w AS rn, count(*) FILTER (WHERE p.probability >= ?) OVER w AS strong
-        FROM predictions p JOIN left_records l ON l.lid = p.left_id
-        WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.resource_id = l.resource_id
-                          AND d.record_key = l.record_key AND d.subject = p.subject)
+        FROM candidates p JOIN left_records l ON l.lid = p.left_id
         WINDOW w AS (PARTITION BY p.left_id ORDER BY p.probability DESC, p.subject)""", [thresholds.auto])
+    con.execute("DROP TABLE candidates")
     con.execute("""INSERT INTO links SELECT resource_id, record_key, subject, 'model', probability, NULL FROM ranked
         WHERE rn = 1 AND probability >= ? AND strong = 1 AND claimed IS NULL
           AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.resource_id = ranked.resource_id

@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 
 #: Enough subjects for random pairs to say how often values agree by chance.
 U_MIN_RECORDS = 1_000
+#: Pairs scored at least this are kept as candidates: a record's candidates share its one owner
+#: (``owner_posterior``), so the weak ones count too, not only those in the review zone.
+CANDIDATE_FLOOR = 0.001
+#: The share of unlinked records that belong to a registry subject is estimated within these bounds.
+OWNED_BOUNDS = (0.05, 0.99)
 
 
 def _custom(condition: str, label: str):
@@ -135,3 +140,39 @@ def predict(con: duckdb.DuckDBPyConnection, kind: str, *, engine: str, model_pat
                match_probability FROM scored""")
     con.execute("DROP TABLE scored")
     return con.execute("SELECT count(*) FROM predictions").fetchone()[0]
+
+
+def owner_posterior(con: duckdb.DuckDBPyConnection, candidates: str, *, rounds: int = 25) -> float:
+    """Turn each pair's probability in table ``candidates`` (left_id, subject, probability), made
+    with a pairwise prior of one over the registry's size, into the probability that this subject
+    is the record's owner, knowing that a record has at most one owner. Splink scores each pair
+    on its own; but a record with a single plausible candidate is far more likely to be that
+    person's than its pairwise probability says (the only alternative is that its owner is not in
+    the registry at all), and a record with two plausible candidates is less likely to be either's.
+
+    With pairwise odds o = p / (1 - p) (the pair's Bayes factor times one over the registry size)
+    and π the share of these records whose owner is in the registry, the owner's probability is
+    π·o / ((1 − π) + π·Σ o) over the record's candidates. π is estimated from the records
+    themselves by EM (the mean, over every unlinked record, of its candidates' probabilities summed),
+    within ``OWNED_BOUNDS``. Rewrites ``probability``; returns π."""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _odds AS
+        SELECT left_id, subject, least(probability, 1 - 1e-12) / (1 - least(probability, 1 - 1e-12)) AS o
+        FROM {candidates}""")
+    con.execute("CREATE OR REPLACE TEMP TABLE _sums AS SELECT left_id, sum(o) AS s FROM _odds GROUP BY left_id")
+    records = con.execute("SELECT count(*) FROM left_records").fetchone()[0]
+    low, high = OWNED_BOUNDS
+    owned = 0.5
+    for _ in range(rounds):
+        found = con.execute("SELECT coalesce(sum(? * s / ((1 - ?) + ? * s)), 0) FROM _sums",
+                            [owned, owned, owned]).fetchone()[0]
+        estimate = min(max(found / max(records, 1), low), high)
+        if abs(estimate - owned) < 1e-4:
+            owned = estimate
+            break
+        owned = estimate
+    con.execute(f"""CREATE OR REPLACE TABLE {candidates} AS
+        SELECT o.left_id, o.subject, ? * o.o / ((1 - ?) + ? * s.s) AS probability
+        FROM _odds o JOIN _sums s USING (left_id)""", [owned, owned, owned])
+    con.execute("DROP TABLE _odds")
+    con.execute("DROP TABLE _sums")
+    return owned
