@@ -6,9 +6,8 @@ import pytest
 from datong.registry.linkage import OWNED_BOUNDS, owner_posterior
 
 
-def _scene(pairs: list[tuple[str, str, float]], unlinked: int) -> duckdb.DuckDBPyConnection:
+def _scene(pairs: list[tuple[str, str, float]]) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute("CREATE TABLE left_records AS SELECT 'r' || i AS lid FROM range(?) t(i)", [unlinked])
     con.execute("CREATE TABLE candidates (left_id VARCHAR, subject VARCHAR, probability DOUBLE)")
     con.executemany("INSERT INTO candidates VALUES (?, ?, ?)", pairs)
     return con
@@ -22,8 +21,8 @@ def test_one_plausible_candidate_is_the_owner_and_two_look_alikes_are_neither():
     # Forty records each with one candidate at 0.8 (one in four pairs like it is not a match),
     # one record with two equally good candidates, and no record without a candidate.
     pairs = [(f"r{i}", f"s{i}", 0.8) for i in range(40)] + [("r40", "a", 0.8), ("r40", "b", 0.8)]
-    con = _scene(pairs, unlinked=41)
-    owned = owner_posterior(con, "candidates")
+    con = _scene(pairs)
+    owned = owner_posterior(con, "candidates", 41)
     owners = _owners(con)
     assert owned == pytest.approx(OWNED_BOUNDS[1], abs=0.02)  # nearly every record has its owner here
     assert all(owners[(f"r{i}", f"s{i}")] > 0.95 for i in range(40))
@@ -33,15 +32,15 @@ def test_one_plausible_candidate_is_the_owner_and_two_look_alikes_are_neither():
 
 def test_when_most_records_have_no_owner_here_a_lone_candidate_is_not_taken_for_one():
     # Ten records with a candidate at 0.8, ninety with none at all: most owners are elsewhere.
-    con = _scene([(f"r{i}", f"s{i}", 0.8) for i in range(10)], unlinked=100)
-    owned = owner_posterior(con, "candidates")
+    con = _scene([(f"r{i}", f"s{i}", 0.8) for i in range(10)])
+    owned = owner_posterior(con, "candidates", 100)
     assert owned < 0.2
     assert all(p < 0.8 for p in _owners(con).values())  # below the pair's own score, and well below 0.95
 
 
 def test_a_certain_pair_stays_certain_and_weak_ones_stay_weak():
-    con = _scene([("r0", "s0", 0.999999), ("r1", "s1", 0.001), ("r1", "s2", 0.002)], unlinked=2)
-    owner_posterior(con, "candidates")
+    con = _scene([("r0", "s0", 0.999999), ("r1", "s1", 0.001), ("r1", "s2", 0.002)])
+    owner_posterior(con, "candidates", 2)
     owners = _owners(con)
     assert owners[("r0", "s0")] > 0.999
     assert owners[("r1", "s1")] < 0.01 and owners[("r1", "s2")] < 0.01

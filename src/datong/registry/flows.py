@@ -250,7 +250,8 @@ def _place(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> None:
         SELECT p.left_id, p.subject, p.probability FROM predictions p JOIN left_records l ON l.lid = p.left_id
         WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.resource_id = l.resource_id
                           AND d.record_key = l.record_key AND d.subject = p.subject)""")
-    owned = linkage.owner_posterior(con, "candidates")
+    unlinked = con.execute("SELECT count(*) FROM left_records").fetchone()[0]
+    owned = linkage.owner_posterior(con, "candidates", unlinked)
     log.info("registry model: %.3f of the unlinked records have their owner in the registry (estimated)", owned)
     con.execute("""CREATE OR REPLACE TABLE ranked AS
         SELECT l.resource_id, l.record_key, l.claimed, p.subject, p.probability,

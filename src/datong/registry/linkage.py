@@ -142,7 +142,7 @@ def predict(con: duckdb.DuckDBPyConnection, kind: str, *, engine: str, model_pat
     return con.execute("SELECT count(*) FROM predictions").fetchone()[0]
 
 
-def owner_posterior(con: duckdb.DuckDBPyConnection, candidates: str, *, rounds: int = 25) -> float:
+def owner_posterior(con: duckdb.DuckDBPyConnection, candidates: str, records: int, *, rounds: int = 25) -> float:
     """Turn each pair's probability in table ``candidates`` (left_id, subject, probability), made
     with a pairwise prior of one over the registry's size, into the probability that this subject
     is the record's owner, knowing that a record has at most one owner. Splink scores each pair
@@ -153,13 +153,12 @@ def owner_posterior(con: duckdb.DuckDBPyConnection, candidates: str, *, rounds: 
     With pairwise odds o = p / (1 - p) (the pair's Bayes factor times one over the registry size)
     and π the share of these records whose owner is in the registry, the owner's probability is
     π·o / ((1 − π) + π·Σ o) over the record's candidates. π is estimated from the records
-    themselves by EM (the mean, over every unlinked record, of its candidates' probabilities summed),
-    within ``OWNED_BOUNDS``. Rewrites ``probability``; returns π."""
+    themselves by EM (the mean, over the ``records`` unlinked records, of their candidates'
+    probabilities summed), within ``OWNED_BOUNDS``. Rewrites ``probability``; returns π."""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _odds AS
         SELECT left_id, subject, least(probability, 1 - 1e-12) / (1 - least(probability, 1 - 1e-12)) AS o
         FROM {candidates}""")
     con.execute("CREATE OR REPLACE TEMP TABLE _sums AS SELECT left_id, sum(o) AS s FROM _odds GROUP BY left_id")
-    records = con.execute("SELECT count(*) FROM left_records").fetchone()[0]
     low, high = OWNED_BOUNDS
     owned = 0.5
     for _ in range(rounds):
