@@ -44,3 +44,10 @@ def test_a_certain_pair_stays_certain_and_weak_ones_stay_weak():
     owners = _owners(con)
     assert owners[("r0", "s0")] > 0.999
     assert owners[("r1", "s1")] < 0.01 and owners[("r1", "s2")] < 0.01
+
+
+def test_an_update_weighs_its_few_records_with_the_share_it_is_given():
+    # One record with one candidate: alone it would make its own share of owned records 0.99.
+    con = _scene([("r0", "s0", 0.8)])
+    assert owner_posterior(con, "candidates", 1, owned=0.1) == 0.1
+    assert _owners(con)[("r0", "s0")] == pytest.approx(0.1 * 4 / (0.9 + 0.1 * 4))

@@ -15,7 +15,7 @@ from datong.ingest.sources import Source
 from datong.quality.models import QualityIssue
 from datong.registry import service
 from datong.registry.flows import run_build
-from datong.registry.models import Change, Link, Profile, Review, Subject
+from datong.registry.models import Build, Change, Link, Profile, Review, Subject
 from datong.registry.updates import pending_count
 from datong.security.models import AuditEvent
 from tests.helpers import cli_env
@@ -193,6 +193,11 @@ def test_a_load_updates_only_the_subjects_it_touched(database, operator, provinc
     with database.reading() as session:
         zhou = _profile(session, people[10])
     assert zhou["DE0016"]["value"] == "10" and zhou["DE0016"]["record"] == "DB8"
+    with database.reading() as session:  # the updates weighed their one record with the build's estimate
+        owned = [(b.mode, b.figures["owned"]) for b in session.scalars(select(Build).where(Build.kind == "person")
+                                                                      .order_by(Build.id))]
+    assert owned[0][0] == "full" and 0.05 <= owned[0][1] <= 0.99
+    assert [o for mode, o in owned if mode == "incremental"] == [owned[0][1]] * (len(owned) - 1)
 
 
 def test_cli_build_status_show(database, operator, province, settings):

@@ -94,6 +94,7 @@ class BuildReport:
     changed: int = 0
     load_id: int | None = None
     seconds: float = 0.0
+    owned: float | None = None  # the share of unlinked records whose owner is in the registry
 
 
 @dataclass
@@ -219,7 +220,9 @@ def _golden_before(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs) ->
 
 
 def _model(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs, engine: str, model_path: Path, train: bool,
-           thresholds: Thresholds, incremental: bool) -> None:
+           thresholds: Thresholds, incremental: bool, owned: float | None) -> float:
+    """Place the records without a usable ID; returns the share of them whose owner is in the
+    registry, as estimated (a full build) or as the last full build estimated it (``owned``)."""
     extract.unlinked_features(con, kind)
     con.execute("ALTER TABLE left_records ADD COLUMN lid VARCHAR")
     con.execute("UPDATE left_records SET lid = CAST(resource_id AS VARCHAR) || ':' || record_key")
@@ -228,7 +231,7 @@ def _model(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs, engine: st
                     "(SELECT (resource_id, record_key) FROM changed)")
         if not con.execute("SELECT count(*) FROM left_records").fetchone()[0]:  # every record had its ID
             con.execute("CREATE OR REPLACE TABLE predictions (left_id VARCHAR, subject VARCHAR, probability DOUBLE)")
-            return _place(con, thresholds)
+            return _place(con, thresholds, owned)
         if not extract._exists(con, "golden_before"):
             _golden_before(con, kind, inputs)
         division = "substr(subject, 1, 6)" if kind == PERSON else "substr(subject, 3, 6)"
@@ -240,19 +243,21 @@ def _model(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs, engine: st
     features.derive(con, kind, {"left_records": "lid", "right_records": "subject"})
     linkage.predict(con, kind, engine=engine, model_path=model_path, train=train,
                     threshold=min(linkage.CANDIDATE_FLOOR, thresholds.review))
-    _place(con, thresholds)
+    return _place(con, thresholds, owned)
 
 
-def _place(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> None:
+def _place(con: duckdb.DuckDBPyConnection, thresholds: Thresholds, owned: float | None) -> float:
     """Model links for clear winners; review items for the grey zone and for wrong IDs. A pair a
-    steward decided is out of the model's hands, and out of its record's other candidates' sums."""
+    steward decided is out of the model's hands, and out of its record's other candidates' sums.
+    An update's few records say little about how many have their owner here: it takes the full
+    build's estimate (``owned``). Returns the share used."""
     con.execute("""CREATE OR REPLACE TABLE candidates AS
         SELECT p.left_id, p.subject, p.probability FROM predictions p JOIN left_records l ON l.lid = p.left_id
         WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.resource_id = l.resource_id
                           AND d.record_key = l.record_key AND d.subject = p.subject)""")
     unlinked = con.execute("SELECT count(*) FROM left_records").fetchone()[0]
-    owned = linkage.owner_posterior(con, "candidates", unlinked)
-    log.info("registry model: %.3f of the unlinked records have their owner in the registry (estimated)", owned)
+    owned = linkage.owner_posterior(con, "candidates", unlinked, owned=owned)
+    log.info("registry model: %.3f of the unlinked records have their owner in the registry", owned)
     con.execute("""CREATE OR REPLACE TABLE ranked AS
         SELECT l.resource_id, l.record_key, l.claimed, p.subject, p.probability,
                row_number() OVER w AS rn, count(*) FILTER (WHERE p.probability >= ?) OVER w AS strong
@@ -273,6 +278,7 @@ def _place(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> None:
         SELECT l.resource_id, l.record_key, l.subject, coalesce(r.probability, 0), 'wrong_id' FROM links l
         LEFT JOIN ranked r ON r.resource_id = l.resource_id AND r.record_key = l.record_key AND r.subject = l.subject
         WHERE l.suspect = 'wrong_id'""", [thresholds.review, thresholds.auto, thresholds.review])
+    return owned
 
 
 def _golden_table(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs, out: Path, only_touched: bool) -> int:
@@ -429,6 +435,14 @@ def _figures(con: duckdb.DuckDBPyConnection) -> dict:
     }
 
 
+def _last_owned(database: Database, kind: str) -> float | None:
+    """The share of owned records the last full build estimated (None before the first one)."""
+    with database.reading() as session:
+        figures = session.scalar(select(Build.figures).where(Build.kind == kind, Build.mode == "full")
+                                 .order_by(Build.id.desc()).limit(1))
+    return (figures or {}).get("owned")
+
+
 def _report(con: duckdb.DuckDBPyConnection, report: BuildReport, only_touched: bool) -> None:
     where = " WHERE subject IN (SELECT subject FROM touched)" if only_touched else ""
     report.linked = dict(con.execute(f"SELECT method, count(*) FROM links{where} GROUP BY method").fetchall())
@@ -475,8 +489,9 @@ def run_build(database: Database, actor: Actor, *, kind: str, engine: str = "duc
             extract.extract(con, kind, inputs.sources, today)
         _link(con, kind, inputs)
         step("link", 2, len(PHASES))
-        _model(con, kind, inputs, engine, folder / f"model-{kind}.json", train if train is not None else not incremental,
-               thresholds, incremental)
+        report.owned = _model(con, kind, inputs, engine, folder / f"model-{kind}.json",
+                              train if train is not None else not incremental, thresholds, incremental,
+                              _last_owned(database, kind) if incremental else None)
         if incremental:
             _widen(database, con, kind, inputs, today)
         extract.choose_golden(con, inputs.authorities, inputs.precedence, inputs.elements)
@@ -490,8 +505,8 @@ def run_build(database: Database, actor: Actor, *, kind: str, engine: str = "duc
             report.disagreements = _disagreements(session, con, inputs, kind) if not incremental else 0
             _report(con, report, incremental)
             session.add(Build(kind=kind, mode=report.mode, actor=actor.name,
-                              figures=_figures(con) if not incremental else {"linked": report.linked,
-                                                                              "subjects": report.subjects}))
+                              figures=(_figures(con) if not incremental else
+                                       {"linked": report.linked, "subjects": report.subjects}) | {"owned": report.owned}))
             append_event(session, actor=actor, action="registry.build", target=f"registry:{kind}",
                          detail={"mode": report.mode, "subjects": report.subjects, "linked": report.linked,
                                  "reviews_added": report.reviews_added, "changed": report.changed})

@@ -142,7 +142,8 @@ def predict(con: duckdb.DuckDBPyConnection, kind: str, *, engine: str, model_pat
     return con.execute("SELECT count(*) FROM predictions").fetchone()[0]
 
 
-def owner_posterior(con: duckdb.DuckDBPyConnection, candidates: str, records: int, *, rounds: int = 25) -> float:
+def owner_posterior(con: duckdb.DuckDBPyConnection, candidates: str, records: int, *, owned: float | None = None,
+                    rounds: int = 25) -> float:
     """Turn each pair's probability in table ``candidates`` (left_id, subject, probability), made
     with a pairwise prior of one over the registry's size, into the probability that this subject
     is the record's owner, knowing that a record has at most one owner. Splink scores each pair
@@ -154,14 +155,16 @@ def owner_posterior(con: duckdb.DuckDBPyConnection, candidates: str, records: in
     and π the share of these records whose owner is in the registry, the owner's probability is
     π·o / ((1 − π) + π·Σ o) over the record's candidates. π is estimated from the records
     themselves by EM (the mean, over the ``records`` unlinked records, of their candidates'
-    probabilities summed), within ``OWNED_BOUNDS``. Rewrites ``probability``; returns π."""
+    probabilities summed), within ``OWNED_BOUNDS``, unless ``owned`` gives it. Rewrites
+    ``probability``; returns π."""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _odds AS
         SELECT left_id, subject, least(probability, 1 - 1e-12) / (1 - least(probability, 1 - 1e-12)) AS o
         FROM {candidates}""")
     con.execute("CREATE OR REPLACE TEMP TABLE _sums AS SELECT left_id, sum(o) AS s FROM _odds GROUP BY left_id")
     low, high = OWNED_BOUNDS
-    owned = 0.5
-    for _ in range(rounds):
+    estimating = owned is None
+    owned = 0.5 if estimating else min(max(owned, low), high)
+    for _ in range(rounds if estimating else 0):
         found = con.execute("SELECT coalesce(sum(? * s / ((1 - ?) + ? * s)), 0) FROM _sums",
                             [owned, owned, owned]).fetchone()[0]
         estimate = min(max(found / max(records, 1), low), high)
