@@ -285,5 +285,5 @@ def test_a_dataset_whose_resource_gains_personal_data_is_withdrawn_not_rebuilt(c
     assert dataset.status == "withdrawn"
     assert [e.detail for e in withdrawn] == [{"reason": "personal_data", "items": ["法定代表人身份证号"]}]
     assert client.get(f"{API}/datasets/{code}/download.csv").status_code == 404
-    built = [p for p in (database.data_dir / "opendata" / code).rglob("data.*")]
+    built = list((database.data_dir / "opendata" / code).rglob("data.*"))
     assert built and not any(rows[0][-1] in p.read_bytes().decode("utf-8", "replace") for p in built)

@@ -23,10 +23,10 @@ from sqlalchemy import func, or_, select, update
 
 from datong import events
 from datong.db.base import utcnow
-from datong.errors import DatongError
+from datong.errors import DatongError, NotFound
 from datong.i18n import N_
-from datong.opendata.models import PUBLISHED, RECORDS, STATISTICS, WITHDRAWN, OpenDataset
-from datong.opendata.service import PersonalData, personal_items
+from datong.opendata.models import PUBLISHED, RECORDS, STATISTICS, OpenDataset
+from datong.opendata.service import PersonalData, personal_items, withdraw
 from datong.security.audit import append_event
 from datong.security.authz import Actor
 from datong.store.models import COMMITTED, Load, Record
@@ -164,7 +164,7 @@ def build(database, dataset_id: int, *, today: date | None = None) -> Built:
                 con.close()
                 raise
     if refused:  # the resource gained an item with personal data after it was published
-        _withdraw(database, dataset_id, code, refused)
+        _withdraw(database, code, refused)
         raise PersonalData(resource=name, items="、".join(refused))
     try:
         sql = _statistics_sql(spec, today) if kind == STATISTICS else _records_sql(items)
@@ -195,15 +195,14 @@ def build(database, dataset_id: int, *, today: date | None = None) -> Built:
     return Built(load_id, target, rows, sizes)
 
 
-def _withdraw(database, dataset_id: int, code: str, items: list[str]) -> None:
+def _withdraw(database, code: str, items: list[str]) -> None:
     """Take a records dataset off the portal, and say so in the chain: its files are never built
     with personal data, whoever changed its resource's items after it was published."""
-    with database.unit_of_work() as session:
-        done = session.execute(update(OpenDataset).where(OpenDataset.id == dataset_id, OpenDataset.status == PUBLISHED)
-                               .values(status=WITHDRAWN, withdrawn_at=utcnow())).rowcount
-        if done:
-            append_event(session, actor=BUILDER, action="open.withdraw", target=f"open_dataset:{code}",
-                         detail={"reason": "personal_data", "items": items})
+    try:
+        with database.unit_of_work() as session:
+            withdraw(session, BUILDER, code=code, reason="personal_data", items=items)
+    except NotFound:
+        return  # another process withdrew it first
     log.warning("open dataset %s withdrawn: its resource now has personal data in %s", code, ", ".join(items))
 
 

@@ -173,11 +173,13 @@ def publish(session: Session, actor: Actor, *, resource_code: str, kind: str = R
 
 
 @service(mutates=True)
-def withdraw(session: Session, actor: Actor, *, code: str, reason: str) -> OpenDataset:
+def withdraw(session: Session, actor: Actor, *, code: str, reason: str, items: list[str] | None = None) -> OpenDataset:
+    """Take a dataset off the portal; ``items``: the items with personal data that made it go."""
     dataset = get_dataset(session, code)
     authorize(actor, "opendata.publish", Target("open_dataset", code, department_id=dataset.resource.provider_id))
     dataset.status, dataset.withdrawn_at = WITHDRAWN, utcnow()
-    append_event(session, actor=actor, action="open.withdraw", target=f"open_dataset:{code}", detail={"reason": reason})
+    append_event(session, actor=actor, action="open.withdraw", target=f"open_dataset:{code}",
+                 detail={"reason": reason} | ({"items": items} if items else {}))
     return dataset
 
 
