@@ -15,7 +15,7 @@ from datong.ingest.sources import Source
 from datong.quality.models import QualityIssue
 from datong.registry import service
 from datong.registry.flows import run_build
-from datong.registry.models import Build, Change, Link, Profile, Review, Subject
+from datong.registry.models import Build, Change, Link, Name, Profile, Review, Subject
 from datong.registry.updates import pending_count
 from datong.security.models import AuditEvent
 from tests.helpers import cli_env
@@ -108,6 +108,33 @@ def test_ids_are_stable_and_decisions_outrank_model_and_id(database, operator, p
     assert after == before
     assert decided == 3
     assert _links(database, "person")["DB5"] == [(people[9], "steward", None)]
+
+
+def test_a_rebuild_keeps_every_index_and_each_link_once(database, operator, province):
+    """A full build drops the links' and names' secondary indexes on SQLite while it rewrites
+    them, and builds them again before it commits; the database keeps them whatever it is."""
+    from sqlalchemy import inspect
+
+    def indexes() -> dict[str, set[str]]:
+        with database.reading() as session:
+            found = inspect(session.connection())
+            return {t: {i["name"] for i in found.get_indexes(t)} for t in ("registry_links", "registry_names")}
+
+    run_build(database, operator, kind="person")
+    first, links = indexes(), _links(database, "person")
+    run_build(database, operator, kind="person")
+    assert indexes() == first
+    assert "ix_registry_links_subject" in first["registry_links"]
+    assert "ix_registry_names_value" in first["registry_names"]
+    assert _links(database, "person") == links
+    with database.reading() as session:
+        duplicates = session.execute(select(Link.resource_id, Link.record_key, Link.subject_id)
+                                     .group_by(Link.resource_id, Link.record_key, Link.subject_id)
+                                     .having(func.count() > 1)).all()
+        named = session.scalar(select(func.count()).select_from(Name).where(Name.element == "DE0002",
+                                                                            Name.value == "王建国"))
+    assert duplicates == []
+    assert named == 1
 
 
 def _granted(client, login, province, items):

@@ -16,6 +16,8 @@ ENGINES = (DUCKDB, SPARK)
 
 
 class DuckDBBackend:
+    dialect = "duckdb"
+
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         from splink import DuckDBAPI
 
@@ -30,6 +32,8 @@ class DuckDBBackend:
 
 
 class SparkBackend:
+    dialect = "spark"
+
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         from pyspark.sql import SparkSession  # optional: pip install 'datong[spark]'
         from splink import SparkAPI

@@ -17,6 +17,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from datong.codes.vectorised import DIVISIONS_TABLE
 from datong.registry.features import PLACE_PREFIX
 from datong.registry.spec import (
     DIVISION,
@@ -31,8 +32,16 @@ from datong.registry.spec import (
 from datong.warehouse.engine import sql_string, table_from_rows
 
 
-def _field(item: str) -> str:
-    return f"datong_clean(payload->>{sql_string('$.' + _json_name(item))})"
+def _fields(con: duckdb.DuckDBPyConnection, source: Source, parquet: str) -> dict[str, str]:
+    """``fields`` (__key, f1, f2, …): the source's items the registry reads, cleaned, each record's
+    JSON parsed once for all of them; returns item → column."""
+    names = list(dict.fromkeys([n for n, _ in source.attributes] + [n for n, _ in source.old_codes]
+                               + list(source.keys)))
+    paths = ", ".join(sql_string("$." + _json_name(n)) for n in names) or "'$.__none'"
+    columns = "".join(f", datong_clean(j[{i + 1}]) AS f{i + 1}" for i in range(len(names)))
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE fields AS
+        SELECT __key{columns} FROM (SELECT __key, json_extract_string(payload, [{paths}]) AS j FROM {parquet})""")
+    return {n: f"f{i + 1}" for i, n in enumerate(names)}
 
 
 def _json_name(item: str) -> str:
@@ -44,8 +53,12 @@ def _key_sql(kind: str, value: str) -> str:
 
 
 def _valid_sql(kind: str, key: str, today: date) -> str:
+    """Whether the key passes its check; for an ID number, the division is found by a join on
+    the division table (``d.code``), which runs as a hash join rather than a lookup per row."""
     if kind == PERSON:
-        return f"datong_id_reason({key}, DATE {sql_string(today.isoformat())}) IS NULL"
+        v = f"upper(trim({key}))"
+        return (f"datong_id_reason_k({v}, d.code IS NOT NULL, datong_id_birth({v}), "
+                f"DATE {sql_string(today.isoformat())}) IS NULL")
     return f"datong_credit_reason({key}) IS NULL"
 
 
@@ -72,24 +85,28 @@ def extract(con: duckdb.DuckDBPyConnection, kind: str, sources: list[Source], to
         if keep is not None:
             parquet = (f"(SELECT * FROM {parquet} WHERE __key IN "
                        f"(SELECT record_key FROM {keep} WHERE resource_id = {s.resource_id}))")
+        field = _fields(con, s, parquet)
         if s.attributes:
-            structs = ", ".join(f"{{'element': {sql_string(e)}, 'value': {_field(n)}, "
+            structs = ", ".join(f"{{'element': {sql_string(e)}, 'value': {field[n]}, "
                                 f"'shared': {'true' if s.single or e not in identity else 'false'}}}"
                                 for n, e in s.attributes)
-            con.execute(f"""INSERT INTO attrs SELECT * FROM (
+            repeated = len({e for _, e in s.attributes}) < len(s.attributes)  # two items, one element
+            con.execute(f"""INSERT INTO attrs SELECT {'DISTINCT' if repeated else ''} * FROM (
                 SELECT {s.resource_id} AS resource_id, __key AS record_key, unnest([{structs}], recursive := true)
-                FROM {parquet}) WHERE value IS NOT NULL""")
-        reg = next((_field(n) for n, e in s.old_codes if e == REG_NO), "NULL")
-        org = next((_field(n) for n, e in s.old_codes if e == ORG_CODE), "NULL")
-        slots = ", ".join(f"{{'slot': {i}, 'raw': {_field(n)}}}" for i, n in enumerate(s.keys)) \
+                FROM fields) WHERE value IS NOT NULL""")
+        reg = next((field[n] for n, e in s.old_codes if e == REG_NO), "NULL")
+        org = next((field[n] for n, e in s.old_codes if e == ORG_CODE), "NULL")
+        slots = ", ".join(f"{{'slot': {i}, 'raw': {field[n]}}}" for i, n in enumerate(s.keys)) \
             or "{'slot': 0, 'raw': NULL::VARCHAR}"
         con.execute(f"""INSERT INTO raw_mentions SELECT {s.resource_id}, __key, m.slot, m.raw, {reg}, {org}
-            FROM (SELECT *, unnest([{slots}]) AS m FROM {parquet})""")
+            FROM (SELECT *, unnest([{slots}]) AS m FROM fields)""")
+    con.execute("DROP TABLE IF EXISTS fields")
     key = _key_sql(kind, "raw")
     con.execute(f"""CREATE OR REPLACE TABLE mentions AS
         SELECT resource_id, record_key, slot, k AS key, k IS NOT NULL AND {_valid_sql(kind, 'k', today)} AS valid,
                reg_no, upper(replace(org_code, '-', '')) AS org_code
-        FROM (SELECT *, {key} AS k FROM raw_mentions)""")
+        FROM (SELECT *, {key} AS k FROM raw_mentions) m
+        LEFT JOIN {DIVISIONS_TABLE} d ON {'d.code = substr(upper(trim(k)), 1, 6)' if kind == PERSON else 'false'}""")
     con.execute("DROP TABLE raw_mentions")
 
 
@@ -106,7 +123,7 @@ def link_by_keys(con: duckdb.DuckDBPyConnection, kind: str) -> None:
     # the registry's golden record does: an incremental update sees only some records).
     known = ("UNION SELECT DISTINCT substr(subject, 9, 9), subject FROM golden_before "
              "UNION SELECT DISTINCT reg_no, subject FROM golden_before WHERE reg_no IS NOT NULL"
-             if _exists(con, "golden_before") else "")
+             if table_exists(con, "golden_before") else "")
     con.execute(f"""CREATE OR REPLACE TABLE old_map AS
         SELECT code, any_value(subject) AS subject FROM (
             SELECT DISTINCT substr(key, 9, 9) AS code, key AS subject FROM mentions WHERE valid
@@ -120,7 +137,7 @@ def link_by_keys(con: duckdb.DuckDBPyConnection, kind: str) -> None:
                                           AND l.record_key = m.record_key)""")
 
 
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchone()[0])
 
 
@@ -139,43 +156,63 @@ def apply_decisions(con: duckdb.DuckDBPyConnection, decisions: list[tuple[int, s
 
 
 def choose_golden(con: duckdb.DuckDBPyConnection, authorities: dict[str, str],
-                  precedence: dict[str, list[str]], elements: list[str]) -> None:
+                  precedence: dict[str, list[str]], elements: list[str], only: str | None = None) -> None:
     """``vals``: every linked value; per subject and element the golden one is the authoritative
-    department's (一数一源), else the first in the bureau's precedence list, else the newest."""
+    department's (一数一源), else the first in the bureau's precedence list, else the newest.
+    With ``only`` (a table of subjects), just those subjects' rows of ``vals`` are chosen again:
+    each subject's values are its own, so the others' stay as they are."""
     table_from_rows(con, "authority", {"element": pl.String, "department": pl.String}, authorities.items())
     table_from_rows(con, "precedence", {"element": pl.String, "department": pl.String, "position": pl.Int32},
                     [(e, d, i) for e, order in precedence.items() for i, d in enumerate(order)])
     wanted = ", ".join(sql_string(e) for e in elements) or "NULL"
+    subjects = f" AND l.subject IN (SELECT subject FROM {only})" if only else ""
     # Grouped aggregates rather than window functions: at millions of values DuckDB spills
     # aggregates and joins to disk, where windows over that many partitions run out of memory.
+    # ``base`` is kept narrow (what depends only on the source is joined at the end): at millions
+    # of values its width is what spills. A record is linked to a subject once (``links``) and
+    # gives an element once (``extract``), so no value is here twice.
     con.execute(f"""CREATE OR REPLACE TEMP TABLE base AS
-        SELECT DISTINCT l.subject, a.element, a.resource_id, a.record_key, a.value, s.load_id, s.as_of, s.as_of_iso,
+        SELECT l.subject, a.element, a.resource_id, a.record_key, a.value,
                CASE WHEN au.department = s.department THEN 0 WHEN p.position IS NOT NULL THEN 1 + p.position
                     ELSE 1000 END AS rank,
                -- an address with or without its 省/市 prefix says the same
                CASE WHEN a.element = 'DE0008' THEN regexp_replace(replace(a.value, ' ', ''), {sql_string(PLACE_PREFIX)}, '')
-                    ELSE a.value END AS comparable
+                    END AS cmp
         FROM links l JOIN attrs a USING (resource_id, record_key) JOIN sources s USING (resource_id)
         LEFT JOIN authority au ON au.element = a.element
         LEFT JOIN precedence p ON p.element = a.element AND p.department = s.department
-        WHERE a.shared AND l.suspect IS NULL AND a.element IN ({wanted})""")
+        WHERE a.shared AND l.suspect IS NULL AND a.element IN ({wanted}){subjects}""")
+    # Most of a subject's attributes have one source: only those with several values are weighed.
+    con.execute("""CREATE OR REPLACE TEMP TABLE contested AS
+        SELECT subject, element FROM base GROUP BY subject, element HAVING count(*) > 1""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE several AS
+        SELECT b.* EXCLUDE (cmp), coalesce(b.cmp, b.value) AS comparable FROM base b SEMI JOIN contested USING (subject, element)""")
     # with neither an authoritative value nor a precedence list: what most sources say, then the newest
     con.execute("""CREATE OR REPLACE TEMP TABLE winners AS
         SELECT b.subject, b.element,
                arg_min({'resource_id': b.resource_id, 'record_key': b.record_key, 'comparable': b.comparable,
                         'rank': b.rank},
-                       {'rank': b.rank, 'support': -s.support, 'age': -epoch(b.as_of), 'resource_id': b.resource_id,
+                       {'rank': b.rank, 'support': -c.support, 'age': -epoch(s.as_of), 'resource_id': b.resource_id,
                         'record_key': b.record_key}) AS w
-        FROM base b JOIN (SELECT subject, element, comparable, count(*) AS support FROM base
-                          GROUP BY subject, element, comparable) s USING (subject, element, comparable)
+        FROM several b JOIN sources s USING (resource_id)
+        JOIN (SELECT subject, element, comparable, count(*) AS support FROM several
+              GROUP BY subject, element, comparable) c USING (subject, element, comparable)
         GROUP BY b.subject, b.element""")
-    con.execute("""CREATE OR REPLACE TABLE vals AS
-        SELECT b.subject, b.element, b.resource_id, b.record_key, b.value, b.load_id, b.as_of, b.as_of_iso,
-               golden, CASE WHEN golden THEN CASE WHEN w.w.rank = 0 THEN 'authoritative'
-                                                 WHEN w.w.rank < 1000 THEN 'precedence' ELSE 'latest' END END AS rule,
-               b.comparable = w.w.comparable AS agrees
-        FROM base b JOIN winners w USING (subject, element),
+    if only:
+        con.execute(f"DELETE FROM vals WHERE subject IN (SELECT subject FROM {only})")
+    rule = "CASE WHEN {r} = 0 THEN 'authoritative' WHEN {r} < 1000 THEN 'precedence' ELSE 'latest' END"
+    con.execute(f"""{'INSERT INTO vals' if only else 'CREATE OR REPLACE TABLE vals AS'}
+        SELECT b.subject, b.element, b.resource_id, b.record_key, b.value, s.load_id, s.as_of, s.as_of_iso,
+               true AS golden, {rule.format(r='b.rank')} AS rule, true AS agrees, false AS contested
+        FROM base b ANTI JOIN contested USING (subject, element) JOIN sources s USING (resource_id)
+        UNION ALL
+        SELECT b.subject, b.element, b.resource_id, b.record_key, b.value, s.load_id, s.as_of, s.as_of_iso,
+               golden, CASE WHEN golden THEN {rule.format(r='w.w.rank')} END AS rule,
+               b.comparable = w.w.comparable AS agrees, true AS contested
+        FROM several b JOIN winners w USING (subject, element) JOIN sources s USING (resource_id),
              LATERAL (SELECT b.resource_id = w.w.resource_id AND b.record_key = w.w.record_key AS golden)""")
+    con.execute("DROP TABLE several")
+    con.execute("DROP TABLE contested")
     con.execute("DROP TABLE base")
     con.execute("DROP TABLE winners")
 
@@ -193,10 +230,18 @@ def profile_rows(con: duckdb.DuckDBPyConnection) -> None:
     parts = max(1, con.execute("SELECT count(*) FROM vals").fetchone()[0] // PROFILE_PART_VALUES + 1)
     con.execute("CREATE OR REPLACE TABLE profile_rows (subject VARCHAR, attributes VARCHAR, disagreements INTEGER)")
     for part in range(parts):
+        this = f"hash(subject) % {parts} = {part}"
+        # an element with one source needs no grouping: its value is golden, agreed by none, and
+        # differs from none
         con.execute(f"""INSERT INTO profile_rows
         SELECT subject, '{{' || string_agg(to_json(element)::VARCHAR || ':' || doc, ',' ORDER BY element) || '}}',
                CAST(sum(differing) AS INTEGER)
-        FROM (SELECT subject, element, count(*) FILTER (WHERE NOT agrees) AS differing, json_object(
+        FROM (SELECT subject, element, 0 AS differing, json_object(
+                  'value', value, 'resource', resource_id, 'record', record_key, 'load', load_id, 'as_of', as_of_iso,
+                  'rule', rule, 'agree', []::INTEGER[], 'differ', []::JSON[])::VARCHAR AS doc
+              FROM vals WHERE NOT contested AND {this}
+              UNION ALL
+              SELECT subject, element, count(*) FILTER (WHERE NOT agrees) AS differing, json_object(
                   'value', any_value(value) FILTER (WHERE golden),
                   'resource', any_value(resource_id) FILTER (WHERE golden),
                   'record', any_value(record_key) FILTER (WHERE golden),
@@ -206,8 +251,8 @@ def profile_rows(con: duckdb.DuckDBPyConnection) -> None:
                   'agree', coalesce(list(resource_id ORDER BY resource_id) FILTER (WHERE agrees AND NOT golden), []),
                   'differ', coalesce(list(json_object('value', value, 'resource', resource_id, 'record', record_key,
                                                       'load', load_id, 'as_of', as_of_iso)
-                                          ORDER BY resource_id, record_key) FILTER (WHERE NOT agrees), []))::VARCHAR AS doc
-              FROM vals WHERE hash(subject) % {parts} = {part} GROUP BY subject, element)
+                                          ORDER BY resource_id, record_key) FILTER (WHERE NOT agrees), []))::VARCHAR
+              FROM vals WHERE contested AND {this} GROUP BY subject, element)
         GROUP BY subject""")
 
 
@@ -229,11 +274,15 @@ def flag_wrong_ids(con: duckdb.DuckDBPyConnection, kind: str) -> int:
     return con.execute("SELECT count(*) FROM links WHERE suspect = 'wrong_id'").fetchone()[0]
 
 
+def _feature_columns(kind: str) -> str:
+    return ", ".join(f"max(CASE WHEN a.element = {sql_string(e)} THEN a.value END) AS {name}"
+                     for name, e in FEATURES[kind].items())
+
+
 def unlinked_features(con: duckdb.DuckDBPyConnection, kind: str) -> None:
     """``left_records``: the records the model is to place: single-subject records with no link,
     and those flagged as carrying a wrong ID; one row each, with the comparison columns."""
-    cols = ", ".join(f"max(CASE WHEN a.element = {sql_string(e)} THEN a.value END) AS {name}"
-                     for name, e in FEATURES[kind].items())
+    cols = _feature_columns(kind)
     con.execute(f"""CREATE OR REPLACE TABLE left_records AS
         SELECT a.resource_id, a.record_key, {cols}, any_value(x.subject) AS claimed
         FROM attrs a JOIN sources s USING (resource_id)
@@ -242,6 +291,27 @@ def unlinked_features(con: duckdb.DuckDBPyConnection, kind: str) -> None:
         WHERE s.single AND (x.subject IS NOT NULL OR NOT EXISTS (
             SELECT 1 FROM links l WHERE l.resource_id = a.resource_id AND l.record_key = a.record_key))
         GROUP BY a.resource_id, a.record_key""")
+
+
+def labelled_features(con: duckdb.DuckDBPyConnection, kind: str, limit: int) -> int:
+    """``labelled_records`` (lid, label, comparison columns): up to ``limit`` records of the
+    resources the model places (those with records in ``left_records``) that their valid ID
+    linked, unflagged, labelled with their subject: true matches, from which the model learns
+    how often a department's record of a person differs from the golden one, and in which way.
+    A value that is itself the golden one is left out (it would compare equal by construction).
+    The sample is a hash of the record, so a rebuild on the same data draws the same one."""
+    cols = _feature_columns(kind)
+    con.execute(f"""CREATE OR REPLACE TABLE labelled_records AS
+        WITH chosen AS (
+            SELECT resource_id, record_key, subject AS label FROM links
+            WHERE method = 'id' AND suspect IS NULL AND resource_id IN (SELECT DISTINCT resource_id FROM left_records)
+            ORDER BY hash(resource_id, record_key), resource_id, record_key LIMIT {int(limit)})
+        SELECT CAST(a.resource_id AS VARCHAR) || ':' || a.record_key AS lid, any_value(c.label) AS label, {cols}
+        FROM attrs a JOIN chosen c USING (resource_id, record_key)
+        WHERE NOT EXISTS (SELECT 1 FROM vals g WHERE g.golden AND g.resource_id = a.resource_id
+                          AND g.record_key = a.record_key AND g.element = a.element)
+        GROUP BY a.resource_id, a.record_key""")
+    return con.execute("SELECT count(*) FROM labelled_records").fetchone()[0]
 
 
 def profiles(con: duckdb.DuckDBPyConnection, kind: str) -> None:

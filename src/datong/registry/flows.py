@@ -189,7 +189,8 @@ def _widen(database: Database, con: duckdb.DuckDBPyConnection, kind: str, inputs
     con.execute("INSERT INTO keep SELECT * FROM more EXCEPT SELECT * FROM keep")
     extract.extract(con, kind, inputs.sources, today, keep="keep")
     _link(con, kind, inputs)
-    con.execute("INSERT INTO links SELECT * FROM placed EXCEPT SELECT * FROM links")
+    con.execute("""INSERT INTO links SELECT * FROM placed p WHERE NOT EXISTS (SELECT 1 FROM links l
+        WHERE l.resource_id = p.resource_id AND l.record_key = p.record_key AND l.subject = p.subject)""")
 
 
 def _link(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs) -> None:
@@ -197,13 +198,13 @@ def _link(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs) -> None:
     values are kept out of the golden record, unless a steward said the ID is right)."""
     extract.link_by_keys(con, kind)
     extract.apply_decisions(con, inputs.decisions)
-    compared = [e for e in FEATURES[kind].values() if e in inputs.elements]  # all the model needs, for now
-    extract.choose_golden(con, inputs.authorities, inputs.precedence, compared)
+    extract.choose_golden(con, inputs.authorities, inputs.precedence, inputs.elements)
     flagged = extract.flag_wrong_ids(con, kind)
     con.execute("UPDATE links SET suspect = NULL FROM decisions d WHERE d.status = 'same' "
                 "AND links.resource_id = d.resource_id AND links.record_key = d.record_key AND links.subject = d.subject")
-    if flagged:  # without the flagged records' values
-        extract.choose_golden(con, inputs.authorities, inputs.precedence, compared)
+    if flagged:  # their subjects without the flagged records' values
+        con.execute("CREATE OR REPLACE TABLE rechoose AS SELECT DISTINCT subject FROM links WHERE suspect IS NOT NULL")
+        extract.choose_golden(con, inputs.authorities, inputs.precedence, inputs.elements, only="rechoose")
 
 
 def _golden_before(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs) -> None:
@@ -232,7 +233,7 @@ def _model(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs, engine: st
         if not con.execute("SELECT count(*) FROM left_records").fetchone()[0]:  # every record had its ID
             con.execute("CREATE OR REPLACE TABLE predictions (left_id VARCHAR, subject VARCHAR, probability DOUBLE)")
             return _place(con, thresholds, owned)
-        if not extract._exists(con, "golden_before"):
+        if not extract.table_exists(con, "golden_before"):
             _golden_before(con, kind, inputs)
         division = "substr(subject, 1, 6)" if kind == PERSON else "substr(subject, 3, 6)"
         names = [n for n, e in FEATURES[kind].items() if e != "DE0007"]
@@ -240,7 +241,11 @@ def _model(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs, engine: st
                     f"{division} AS division FROM golden_before")
     else:
         extract.profiles(con, kind)
-    features.derive(con, kind, {"left_records": "lid", "right_records": "subject"})
+    tables = {"left_records": "lid", "right_records": "subject"}
+    if train and not incremental:  # true matches to measure the model's m on
+        extract.labelled_features(con, kind, linkage.M_LABELS)
+        tables["labelled_records"] = "lid"
+    features.derive(con, kind, tables)
     linkage.predict(con, kind, engine=engine, model_path=model_path, train=train,
                     threshold=min(linkage.CANDIDATE_FLOOR, thresholds.review))
     return _place(con, thresholds, owned)
@@ -364,22 +369,17 @@ def _write(session: Session, con: duckdb.DuckDBPyConnection, kind: str, inputs: 
     """Everything but the golden records' load, in the caller's transaction; returns how many
     review items are new."""
     bulk = Bulk(session)
+    with bulk.large_cache():
+        return _write_rows(session, con, kind, inputs, bulk, incremental, scope)
+
+
+def _write_rows(session: Session, con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs, bulk: Bulk,
+                incremental: bool, scope: Scope | None) -> int:
     _ensure_subjects(session, con, kind, bulk, incremental)
-    _clear(session, kind, inputs, con, incremental, scope)
-    only = " WHERE subject IN (SELECT subject FROM touched)" if incremental else ""
-    bulk.copy_query(con, f"""SELECT i.id, l.resource_id, l.record_key, l.method, l.probability, l.suspect
-        FROM (SELECT * FROM links{only}) l JOIN subject_ids i USING (subject) ORDER BY l.resource_id, l.record_key, i.id""",
-                    "registry_links", ("subject_id", "resource_id", "record_key", "method", "probability", "suspect"))
-    extract.profile_rows(con)
-    stamp = sql_string(bulk.time_text(utcnow()))
-    bulk.copy_query(con, f"""SELECT i.id, p.attributes, p.disagreements, {stamp}
-        FROM (SELECT * FROM profile_rows{only}) p JOIN subject_ids i USING (subject) ORDER BY i.id""",
-                    "registry_profiles", ("subject_id", "attributes", "disagreements", "updated_at"))
-    searched = ", ".join(sql_string(e) for e in SEARCHED)
-    bulk.copy_query(con, f"""SELECT i.id, v.element, left(v.value, 200)
-        FROM (SELECT * FROM vals{only}) v JOIN subject_ids i USING (subject)
-        WHERE v.golden AND v.element IN ({searched}) ORDER BY i.id, v.element""",
-                    "registry_names", ("subject_id", "element", "value"))
+    # a full build rewrites every link and name of its kind: their indexes are built once after
+    with bulk.indexes_rebuilt(session, [] if incremental else [Link.__table__, Name.__table__]):
+        _clear(session, kind, inputs, con, incremental, scope)
+        _write_subject_rows(con, bulk, incremental)
     now = sql_string(bulk.time_text(utcnow()))
     bulk.copy_query(con, f"""SELECT i.id, c.element, c.old, c.new, c.resource_id, c.load_id, {now}
         FROM changes c JOIN subject_ids i USING (subject)""",
@@ -400,6 +400,24 @@ def _write(session: Session, con: duckdb.DuckDBPyConnection, kind: str, inputs: 
                                          "status", "note", "created_at"))
     del added
     return con.execute("SELECT count(*) FROM reviews_out").fetchone()[0]
+
+
+def _write_subject_rows(con: duckdb.DuckDBPyConnection, bulk: Bulk, incremental: bool) -> None:
+    """Links, provenance documents and searched names of the subjects written."""
+    only = " WHERE subject IN (SELECT subject FROM touched)" if incremental else ""
+    bulk.copy_query(con, f"""SELECT i.id, l.resource_id, l.record_key, l.method, l.probability, l.suspect
+        FROM (SELECT * FROM links{only}) l JOIN subject_ids i USING (subject) ORDER BY l.resource_id, l.record_key, i.id""",
+                    "registry_links", ("subject_id", "resource_id", "record_key", "method", "probability", "suspect"))
+    extract.profile_rows(con)
+    stamp = sql_string(bulk.time_text(utcnow()))
+    bulk.copy_query(con, f"""SELECT i.id, p.attributes, p.disagreements, {stamp}
+        FROM (SELECT * FROM profile_rows{only}) p JOIN subject_ids i USING (subject) ORDER BY i.id""",
+                    "registry_profiles", ("subject_id", "attributes", "disagreements", "updated_at"))
+    searched = ", ".join(sql_string(e) for e in SEARCHED)
+    bulk.copy_query(con, f"""SELECT i.id, v.element, left(v.value, 200)
+        FROM (SELECT * FROM vals{only}) v JOIN subject_ids i USING (subject)
+        WHERE v.golden AND v.element IN ({searched}) ORDER BY i.id, v.element""",
+                    "registry_names", ("subject_id", "element", "value"))
 
 
 def _disagreements(session: Session, con: duckdb.DuckDBPyConnection, inputs: Inputs, kind: str) -> int:
@@ -494,7 +512,9 @@ def run_build(database: Database, actor: Actor, *, kind: str, engine: str = "duc
                               _last_owned(database, kind) if incremental else None)
         if incremental:
             _widen(database, con, kind, inputs, today)
-        extract.choose_golden(con, inputs.authorities, inputs.precedence, inputs.elements)
+        # the subjects the model gave records to (the others' values are as the IDs linked them)
+        con.execute("CREATE OR REPLACE TABLE rechoose AS SELECT DISTINCT subject FROM links WHERE method = 'model'")
+        extract.choose_golden(con, inputs.authorities, inputs.precedence, inputs.elements, only="rechoose")
         step("model", 3, len(PHASES))
         if incremental:
             con.execute("DELETE FROM vals WHERE subject NOT IN (SELECT subject FROM touched)")

@@ -4,7 +4,8 @@ The model compares derived columns (``features``): the name as written, with ter
 adjustment, then its toneless pinyin, then shared characters; the birth date exactly, with day
 and month swapped, or one digit off; sex; the division code by prefix; the address; the phone.
 Each level starts from a prior m probability, so a model that has seen little data is still
-sensible; u comes from random sampling of the registry's own data (see ``_train``). The
+sensible; a full build then measures m on the records their IDs linked (true matches, see
+``_measure_m``) and u by random sampling of the registry's own data (see ``_train``). The
 trained model is saved and reused by incremental updates, so only a full build trains.
 
 Engine-specific code is in ``engines``; the same settings run on DuckDB and on Spark.
@@ -12,6 +13,7 @@ Engine-specific code is in ``engines``; the same settings run on DuckDB and on S
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from pathlib import Path
@@ -21,7 +23,7 @@ import splink.comparison_level_library as cll
 from splink import Linker, SettingsCreator, block_on
 from splink.internals.comparison_library import CustomComparison
 
-from datong.registry import engines
+from datong.registry import engines, extract
 from datong.registry.spec import PERSON
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,13 @@ U_MIN_RECORDS = 1_000
 CANDIDATE_FLOOR = 0.001
 #: The share of unlinked records that belong to a registry subject is estimated within these bounds.
 OWNED_BOUNDS = (0.05, 0.99)
+#: Records linked by their IDs on which m is measured: at most this many, and at least this many
+#: for the measure to be used at all.
+M_LABELS = 100_000
+M_LABELS_MIN = 50
+#: How much the prior m probabilities weigh against the measured ones, in pairs.
+M_PRIOR_PAIRS = 100
+LABELLED = "labelled_records"
 
 
 def _custom(condition: str, label: str):
@@ -113,6 +122,52 @@ def _train(linker: Linker, subjects: int) -> None:
         linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=2026)
 
 
+def _compared_pairs(con: duckdb.DuckDBPyConnection, columns: list[str]) -> dict[str, int]:
+    """Per comparison column, the labelled pairs in which both records have a value."""
+    counts = ", ".join(f"count(*) FILTER (WHERE l.{c} IS NOT NULL AND r.{c} IS NOT NULL)" for c in columns)
+    row = con.execute(f"""SELECT {counts} FROM {LABELLED}_f l JOIN {LABELLED} x ON x.lid = l.unique_id
+        JOIN {LABELLED}_subjects_f r ON r.unique_id = x.label""").fetchone()
+    return dict(zip(columns, row))
+
+
+def _measure_m(con: duckdb.DuckDBPyConnection, backend, settings: SettingsCreator) -> SettingsCreator | dict:
+    """The model with each level's m measured on true matches: the records of the same resources
+    that their valid IDs linked (``labelled_records``, see ``extract.labelled_features``) against
+    their subjects' golden records. The priors' guesses at typo rates give way to the rates the
+    departments' data has: where no record is one digit off in its birth date, a namesake born
+    one digit away no longer competes with a record whose day and month were swapped. Each level's
+    measure is blended with its prior as if the prior were ``M_PRIOR_PAIRS`` pairs, so a level no
+    labelled pair fell into keeps a small m rather than none. Too few labelled records: the priors."""
+    if not extract.table_exists(con, f"{LABELLED}_f") or \
+            con.execute(f"SELECT count(*) FROM {LABELLED}_f").fetchone()[0] < M_LABELS_MIN:
+        return settings
+    # their subjects alone: every other subject would only be read and never compared
+    con.execute(f"""CREATE OR REPLACE TABLE {LABELLED}_subjects_f AS
+        SELECT * FROM right_records_f WHERE unique_id IN (SELECT label FROM {LABELLED})""")
+    con.execute(f"""CREATE OR REPLACE TABLE m_labels AS
+        SELECT '{LABELLED}_f' AS source_dataset_l, lid AS unique_id_l,
+               '{LABELLED}_subjects_f' AS source_dataset_r, label AS unique_id_r FROM {LABELLED}""")
+    priors = settings.create_settings_dict(backend.dialect)
+    unknown = copy.deepcopy(priors)  # a level no labelled pair fell into then has no m, not its prior
+    for comparison in unknown["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            level.pop("m_probability", None)
+    training = Linker(backend.tables([f"{LABELLED}_f", f"{LABELLED}_subjects_f"]), unknown, log_level=logging.WARNING)
+    training.training.estimate_m_from_pairwise_labels(backend.tables(["m_labels"])[0])
+    measured = training.misc.save_model_to_json()
+    pairs = _compared_pairs(con, [c["output_column_name"] for c in measured["comparisons"]])
+    for prior, comparison in zip(priors["comparisons"], measured["comparisons"]):
+        n = pairs[comparison["output_column_name"]]
+        levels = [(p["m_probability"], level) for p, level in zip(prior["comparison_levels"],
+                                                                  comparison["comparison_levels"])
+                  if not level.get("is_null_level")]
+        blended = [(n * (level.get("m_probability") or 0.0) + M_PRIOR_PAIRS * p) / (n + M_PRIOR_PAIRS) for p, level in levels]
+        for (_, level), value in zip(levels, blended):
+            level["m_probability"] = value / sum(blended)
+    log.info("registry model: m measured on %s labelled pairs", max(pairs.values(), default=0))
+    return measured
+
+
 def predict(con: duckdb.DuckDBPyConnection, kind: str, *, engine: str, model_path: Path | None,
             train: bool, threshold: float) -> int:
     """``predictions`` (left_id, subject, probability) between ``left_records_f`` and
@@ -124,6 +179,9 @@ def predict(con: duckdb.DuckDBPyConnection, kind: str, *, engine: str, model_pat
         return 0
     saved = model_path is not None and model_path.exists() and not train
     settings = json.loads(model_path.read_text(encoding="utf-8")) if saved else model_settings(kind, right)
+    if not saved:  # on an engine of its own: its tables are registered under the same names
+        with engines.open_engine(engine, con) as trainer:
+            settings = _measure_m(con, trainer, settings)
     with engines.open_engine(engine, con) as backend:
         frames = backend.tables(["left_records_f", "right_records_f"])
         linker = Linker(frames, settings, log_level=logging.WARNING)

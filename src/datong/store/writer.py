@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -46,6 +47,39 @@ class Bulk:
             self.now, self.now_text = now, now.isoformat()  # COPY reads timestamptz from text
         else:  # the text SQLAlchemy's SQLite DateTime stores, so the ORM reads these rows back
             self.now = self.now_text = UTCDateTime().impl.dialect_impl(self.dialect).bind_processor(self.dialect)(now)
+
+    @contextmanager
+    def large_cache(self) -> Iterator[None]:
+        """A bigger page cache for this connection while it writes millions of rows: index pages
+        then stay in memory between inserts. The pooled connection goes back with SQLite's
+        default cache."""
+        if self.postgres:
+            yield
+            return
+        self.cursor.execute("PRAGMA cache_size = -262144")
+        try:
+            yield
+        finally:
+            self.cursor.execute("PRAGMA cache_size = -2000")
+
+    @contextmanager
+    def indexes_rebuilt(self, session: Session, tables: list) -> Iterator[None]:
+        """On SQLite, the tables' secondary indexes are dropped while millions of rows are
+        deleted and written, and built again afterwards from the sorted rows: inserting into an
+        index in an order other than its own costs several times more than building it once.
+        It all happens in the caller's transaction: readers keep seeing the old rows and indexes
+        until it commits (WAL), and a failure rolls the drop back with the rest. PostgreSQL keeps
+        its indexes (dropping one would lock readers out until the commit; COPY is fast there)."""
+        if self.postgres:
+            yield
+            return
+        connection = session.connection()
+        indexes = [index for table in tables for index in sorted(table.indexes, key=lambda i: i.name)]
+        for index in indexes:
+            index.drop(connection)
+        yield
+        for index in indexes:
+            index.create(connection)
 
     def time_text(self, value) -> str:
         """A timestamp in the form the column stores, for rows that come out of DuckDB as text."""
@@ -106,10 +140,12 @@ class Writer(Bulk):
         super().__init__(session)
         self.resource_id, self.load_id = resource_id, load_id
         self.progress = progress or (lambda phase, done, total: None)
-        if not self.postgres:  # a bigger page cache for this connection while it writes a load
-            self.cursor.execute("PRAGMA cache_size = -262144")
 
     def apply(self, con: duckdb.DuckDBPyConnection, total: int) -> None:
+        with self.large_cache():
+            self._apply(con, total)
+
+    def _apply(self, con: duckdb.DuckDBPyConnection, total: int) -> None:
         done = 0
         rid = self.resource_id
         for rows in _batches(con, "SELECT __key FROM deletes"):
@@ -140,8 +176,6 @@ class Writer(Bulk):
         self.copy_query(con, f"SELECT kind, value, {int(rid)}, __key, item FROM new_keys "
                              "ORDER BY kind, value, __key, item", "record_keys",
                         ("kind", "value", "resource_id", "record_key", "item"))
-        if not self.postgres:  # the pooled connection goes back with SQLite's default cache
-            self.cursor.execute("PRAGMA cache_size = -2000")
 
     def problems(self, con: duckdb.DuckDBPyConnection, sql: str) -> None:
         columns = ("load_id", "row", "column", "value", "rule", "kind", "reason", "detail", "severity")
