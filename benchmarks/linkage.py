@@ -9,7 +9,11 @@
      values, writing, the golden records' load);
    - incremental: a 1% incremental load of 户籍 (names changed), then the registry's update;
    - naive: Splink alone on the same records, as one would start: no deterministic pass, its
-     default comparisons on the raw columns, EM on all the data; timed in the same script.
+     default comparisons on the raw columns, EM on all the data; timed in the same script. It is
+     given ten times the full build's time and a capped spill to disk: a naive run that has not
+     finished by then (at two million people, EM blocked on the name alone means about 1.6
+     billion pairs with the generator's names) reports how long it ran and what stopped it, and
+     the speed-up is a lower bound (``full_speedup_vs_naive_at_least``).
    F1 on the records without a usable ID, overall and by defect kind, for the registry and for
    the naive run. Each phase runs in its own process, so its peak RSS is its own.
 
@@ -271,14 +275,18 @@ def _by_defect(known: dict, links: dict[str, set[str]]) -> dict:
 
 def _naive(folder: Path) -> dict:
     """Splink as one would start: every record in one table, default comparisons on the raw
-    columns, EM on all of it, clusters at 0.95."""
-    import splink.comparison_library as cl
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    columns, EM on all of it, clusters at 0.95; DuckDB with its own defaults (memory up to 80% of
+    the machine), its spill to disk capped so that a run that cannot finish stops with an error
+    instead of filling the disk. Reports how many pairs each of its blocking rules makes."""
+    import duckdb
 
-    from datong.warehouse import engine as warehouse
+    from datong.warehouse.engine import sql_string
 
     known = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
-    con = warehouse.connect(folder / "naive-tmp")
+    con = duckdb.connect()
+    (folder / "naive-tmp").mkdir()
+    con.execute(f"SET temp_directory = {sql_string(str(folder / 'naive-tmp'))}")
+    con.execute(f"SET max_temp_directory_size = '{_naive_spill_gb(folder)}GB'")
     database = _database(folder)
     from sqlalchemy import select
 
@@ -297,7 +305,28 @@ def _naive(folder: Path) -> dict:
             payload->>'$."姓名"' AS name, payload->>'$."性别代码"' AS sex, payload->>'$."出生日期"' AS birth,
             payload->>{address} AS address, payload->>'$."联系电话"' AS phone FROM read_parquet('{path}')""")
     con.execute("CREATE TABLE everyone AS " + " UNION ALL ".join(parts))
+    pairs = {column: int(con.execute(f"SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM (SELECT count(*) AS n "
+                                     f"FROM everyone WHERE {column} IS NOT NULL GROUP BY {column})").fetchone()[0])
+             for column in ("id", "birth", "name")}
     started = time.perf_counter()
+    try:
+        return _naive_run(con, known, started) | {"blocked_pairs": pairs}
+    except Exception as error:  # noqa: BLE001 - what stopped it is the result
+        return {"finished": False, "seconds": round(time.perf_counter() - started, 2), "blocked_pairs": pairs,
+                "stopped_by": f"{type(error).__name__}: {str(error).splitlines()[-1][:300]}"}
+
+
+def _naive_spill_gb(folder: Path) -> int:
+    """Half the free disk, at most 30 GB."""
+    import shutil
+
+    return max(1, min(30, shutil.disk_usage(folder).free // 2 // 2**30))
+
+
+def _naive_run(con, known: dict, started: float) -> dict:
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
     settings = SettingsCreator(
         link_type="dedupe_only", unique_id_column_name="unique_id",
         comparisons=[cl.ExactMatch("id"), cl.NameComparison("name"),
@@ -318,15 +347,20 @@ def _naive(folder: Path) -> dict:
         WHERE c.unique_id NOT LIKE '户籍人口基本信息:%' AND c.unique_id NOT LIKE '社会保险参保信息:%'
         GROUP BY c.unique_id""").fetchall()
     links = {uid.split(":", 1)[1]: set(ids or []) for uid, ids in rows}
-    return {"seconds": round(seconds, 2), **_by_defect(known, links)}
+    return {"finished": True, "seconds": round(seconds, 2), **_by_defect(known, links)}
 
 
-def _in_child(target, *args):
-    """Run one phase in its own process: its result and its own peak RSS."""
+def _in_child(target, *args, timeout: float | None = None):
+    """Run one phase in its own process: its result and its own peak RSS. Past ``timeout`` seconds
+    the process is stopped and the result says so."""
     context = multiprocessing.get_context("spawn")
     with context.Pool(1) as pool:
-        result = pool.apply(_measured, (target, *args))
-    return result
+        pending = pool.apply_async(_measured, (target, *args))
+        try:
+            return pending.get(timeout)
+        except multiprocessing.TimeoutError:
+            pool.terminate()
+            return {"finished": False, "seconds": round(timeout, 2), "stopped_by": "the time limit"}
 
 
 def _measured(target, *args):
@@ -348,15 +382,18 @@ def main() -> None:
         out["accuracy"] = _in_child(_registry_accuracy, folder)
         out["incremental"] = _in_child(_incremental, folder)
         out["incremental_vs_full"] = round(out["incremental"]["seconds"] / out["full"]["seconds"], 3)
-        if naive:
-            out["naive"] = _in_child(_naive, folder)
-            out["full_speedup_vs_naive"] = round(out["naive"]["seconds"] / out["full"]["seconds"], 2)
+        if naive:  # given ten times the full build's time: enough to tell whether the goal is met
+            out["naive"] = _in_child(_naive, folder, timeout=max(60.0, 10 * out["full"]["seconds"] + 30))
+            ratio = round(out["naive"]["seconds"] / out["full"]["seconds"], 2)
+            # a naive run that did not finish took longer than it ran: its ratio is a lower bound
+            out["full_speedup_vs_naive" if out["naive"]["finished"] else "full_speedup_vs_naive_at_least"] = ratio
     out["targets"] = {
         "febrl4_f1>=0.99": out["febrl4"]["f1"] >= 0.99,
         "id_less_f1>=0.99": out["accuracy"]["id_less"]["f1"] >= 0.99,
         "incremental<=0.1x_full": out["incremental_vs_full"] <= 0.1,
         "full_peak_rss<4GB": out["full"]["peak_rss_mb"] < 4096,
-        **({"full>=10x_naive": out["full_speedup_vs_naive"] >= 10} if naive else {}),
+        **({"full>=10x_naive": out.get("full_speedup_vs_naive", out.get("full_speedup_vs_naive_at_least")) >= 10}
+           if naive else {}),
     }
     print(json.dumps(out, ensure_ascii=False, indent=1))
 
