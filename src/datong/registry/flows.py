@@ -311,11 +311,12 @@ def _history(con: duckdb.DuckDBPyConnection, inputs: Inputs, kind: str, only_tou
     items = [service.key_item_name(kind), *inputs.items.values()]
     paths = ", ".join(sql_string("$." + extract._json_name(n)) for n in items)  # each record parsed once
     structs = ", ".join(f"{{'element': {sql_string(e)}, 'value': j[{i + 2}]}}" for i, e in enumerate(inputs.items))
-    only = "WHERE j[1] IN (SELECT subject FROM touched)" if only_touched else ""
+    # the golden records' key is the subject's: an update parses only the records it touched
+    only = "WHERE __key IN (SELECT subject FROM touched)" if only_touched else ""
     con.execute(f"""CREATE OR REPLACE TABLE before AS SELECT subject, element, value FROM (
         SELECT j[1] AS subject, unnest([{structs}], recursive := true)
-        FROM (SELECT json_extract_string(payload, [{paths}]) AS j FROM read_parquet({sql_string(inputs.previous_golden)}))
-        {only})""")
+        FROM (SELECT json_extract_string(payload, [{paths}]) AS j FROM read_parquet({sql_string(inputs.previous_golden)})
+              {only}))""")
     con.execute(f"""INSERT INTO changes
         SELECT coalesce(n.subject, b.subject), coalesce(n.element, b.element), b.value, n.value, n.resource_id, n.load_id
         FROM (SELECT subject, element, value, resource_id, load_id FROM vals WHERE golden) n

@@ -155,17 +155,25 @@ def _measure_m(con: duckdb.DuckDBPyConnection, backend, settings: SettingsCreato
     training = Linker(backend.tables([f"{LABELLED}_f", f"{LABELLED}_subjects_f"]), unknown, log_level=logging.WARNING)
     training.training.estimate_m_from_pairwise_labels(backend.tables(["m_labels"])[0])
     measured = training.misc.save_model_to_json()
-    pairs = _compared_pairs(con, [c["output_column_name"] for c in measured["comparisons"]])
-    for prior, comparison in zip(priors["comparisons"], measured["comparisons"]):
+    _blend(priors, measured, _compared_pairs(con, [c["output_column_name"] for c in measured["comparisons"]]))
+    log.info("registry model: m measured on %s records linked by their IDs",
+             con.execute(f"SELECT count(*) FROM {LABELLED}").fetchone()[0])
+    return measured
+
+
+def _blend(priors: dict, measured: dict, pairs: dict[str, int]) -> None:
+    """Each level's m in ``measured`` becomes (n·measured + k·prior) / (n + k), n being the pairs
+    compared on that column and k ``M_PRIOR_PAIRS``; a level Splink saw no pair in has none."""
+    for prior, comparison in zip(priors["comparisons"], measured["comparisons"], strict=True):
         n = pairs[comparison["output_column_name"]]
         levels = [(p["m_probability"], level) for p, level in zip(prior["comparison_levels"],
-                                                                  comparison["comparison_levels"])
+                                                                  comparison["comparison_levels"], strict=True)
                   if not level.get("is_null_level")]
-        blended = [(n * (level.get("m_probability") or 0.0) + M_PRIOR_PAIRS * p) / (n + M_PRIOR_PAIRS) for p, level in levels]
+        blended = [(n * (level.get("m_probability") or 0.0) + M_PRIOR_PAIRS * m) / (n + M_PRIOR_PAIRS)
+                   for m, level in levels]
+        total = sum(blended)
         for (_, level), value in zip(levels, blended):
-            level["m_probability"] = value / sum(blended)
-    log.info("registry model: m measured on %s labelled pairs", max(pairs.values(), default=0))
-    return measured
+            level["m_probability"] = value / total
 
 
 def predict(con: duckdb.DuckDBPyConnection, kind: str, *, engine: str, model_path: Path | None,
