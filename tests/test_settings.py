@@ -84,3 +84,18 @@ def test_registry_thresholds_must_leave_a_review_band():
     with pytest.raises(ValidationError, match="REVIEW_FROM"):
         Settings(registry_auto_link=0.6, registry_review_from=0.8)
     assert Settings(registry_auto_link=0.9, registry_review_from=0.9).registry_review_from == 0.9
+
+
+@pytest.mark.parametrize("text", ["3GB", "2.5 GiB", "512MB", "768MiB"])
+def test_every_accepted_warehouse_memory_is_read_as_duckdb_reads_it(text):
+    import duckdb
+
+    from datong.warehouse.engine import memory_bytes
+
+    assert Settings(warehouse_memory=text).warehouse_memory == text
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{text}'")
+    # DuckDB shows the limit rounded to a tenth of its unit: the two agree within that
+    shown = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    number, unit = shown.split()
+    assert abs(memory_bytes(f"{number}{unit}") - memory_bytes(text)) <= 0.05 * memory_bytes(text)

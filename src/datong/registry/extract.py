@@ -218,7 +218,7 @@ def choose_golden(con: duckdb.DuckDBPyConnection, authorities: dict[str, str],
 
 
 #: Values per part when the provenance documents are built (about 1 GB of DuckDB's memory).
-PROFILE_PART_VALUES = 4_000_000
+PROFILE_PART_VALUES = 2_000_000
 
 
 def profile_rows(con: duckdb.DuckDBPyConnection) -> None:

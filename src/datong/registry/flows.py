@@ -58,6 +58,8 @@ from datong.warehouse import engine as warehouse
 from datong.warehouse.engine import sql_string, table_from_rows
 
 IDS = {"subject": pl.String, "id": pl.Int64}
+ID_PARTITION = 100_000
+WRITER_MEMORY = 512 * 2**20  # the SQLite page cache of a large write (store.writer) and the batches
 KEEP = {"resource_id": pl.Int32, "record_key": pl.String}
 
 log = logging.getLogger(__name__)
@@ -302,6 +304,19 @@ def _golden_table(con: duckdb.DuckDBPyConnection, kind: str, inputs: Inputs, out
     return con.execute("SELECT count(*) FROM golden_rows").fetchone()[0]
 
 
+def _release(con: duckdb.DuckDBPyConnection, memory: str) -> None:
+    """Before writing: drop what linking and choosing used and writing does not, and leave
+    ``WRITER_MEMORY`` of DuckDB's share to the driver's batches and SQLite's page cache (the
+    tables left spill to disk instead), so that the process stays within the warehouse memory
+    and 1 GB (at two million people, over 4 GB without)."""
+    done = {"attrs", "mentions", "golden_rows", "right_records", "right_records_f", "left_records_f", "m_labels"}
+    for (name,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall():
+        if name in done or name.startswith(("__splink__", linkage.LABELLED)):
+            con.execute(f"DROP TABLE {warehouse.quote_identifier(name)}")
+    limit = max(warehouse.memory_bytes(memory) - WRITER_MEMORY, WRITER_MEMORY)
+    con.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
+
+
 def _history(con: duckdb.DuckDBPyConnection, inputs: Inputs, kind: str, only_touched: bool) -> None:
     """``changes``: golden values that differ from the registry's previous golden records."""
     con.execute("CREATE OR REPLACE TABLE changes (subject VARCHAR, element VARCHAR, old VARCHAR, new VARCHAR, "
@@ -325,11 +340,15 @@ def _history(con: duckdb.DuckDBPyConnection, inputs: Inputs, kind: str, only_tou
           AND coalesce(n.subject, b.subject) IN (SELECT subject FROM {'touched' if only_touched else 'links'})""")
 
 
-def _ids(session: Session, kind: str, keys: list[str] | None) -> list:
-    stmt = select(Subject.key, Subject.id).where(Subject.kind == kind)
-    if keys is None:
-        return session.execute(stmt).all()
-    return [row for chunk in _chunks(keys) for row in session.execute(stmt.where(Subject.key.in_(chunk))).all()]
+def _subject_ids(session: Session, con: duckdb.DuckDBPyConnection, kind: str, keys: list[str] | None) -> None:
+    """``subject_ids`` (subject, id): every subject of ``kind``, or those of ``keys``. Read in
+    partitions, so that a province's millions of subjects never sit in Python at once."""
+    stmt = select(Subject.key, Subject.id).where(Subject.kind == kind).execution_options(yield_per=ID_PARTITION)
+    con.execute("CREATE OR REPLACE TABLE subject_ids (subject VARCHAR, id BIGINT)")
+    for chunk in [None] if keys is None else _chunks(keys):
+        result = session.execute(stmt if chunk is None else stmt.where(Subject.key.in_(chunk)))
+        for part in result.partitions():
+            table_from_rows(con, "subject_ids", IDS, part, append=True)
 
 
 def _ensure_subjects(session: Session, con: duckdb.DuckDBPyConnection, kind: str, bulk: Bulk,
@@ -339,12 +358,12 @@ def _ensure_subjects(session: Session, con: duckdb.DuckDBPyConnection, kind: str
     written = "touched" if incremental else "links"
     keys = [r[0] for r in con.execute("SELECT subject FROM touched UNION SELECT subject FROM new_reviews")
             .fetchall()] if incremental else None
-    table_from_rows(con, "subject_ids", IDS, _ids(session, kind, keys))
+    _subject_ids(session, con, kind, keys)
     now = sql_string(bulk.time_text(utcnow()))
     bulk.copy_query(con, f"SELECT {sql_string(kind)}, subject, {now}, {now} FROM "
                          f"(SELECT DISTINCT subject FROM {written}) ANTI JOIN subject_ids USING (subject) ORDER BY subject",
                     "registry_subjects", ("kind", "key", "created_at", "updated_at"))
-    table_from_rows(con, "subject_ids", IDS, _ids(session, kind, keys))
+    _subject_ids(session, con, kind, keys)
 
 
 def _clear(session: Session, kind: str, inputs: Inputs, con: duckdb.DuckDBPyConnection, incremental: bool,
@@ -521,6 +540,7 @@ def run_build(database: Database, actor: Actor, *, kind: str, engine: str = "duc
             con.execute("DELETE FROM vals WHERE subject NOT IN (SELECT subject FROM touched)")
         _history(con, inputs, kind, incremental)
         report.subjects = _golden_table(con, kind, inputs, out, incremental)
+        _release(con, database.warehouse_memory)
         with database.unit_of_work() as session:
             report.reviews_added = _write(session, con, kind, inputs, incremental, scope)
             report.disagreements = _disagreements(session, con, inputs, kind) if not incremental else 0

@@ -7,6 +7,8 @@ touches the relational store.
 
 from __future__ import annotations
 
+import re
+
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -55,6 +57,15 @@ def _standardise_macros() -> str:
 MEMORY_LIMIT = "3GB"
 
 
+_UNITS = {"MB": 10**6, "GB": 10**9, "MiB": 2**20, "GiB": 2**30}  # as DuckDB reads them
+
+
+def memory_bytes(text: str) -> int:
+    """Bytes in a memory setting such as ``3GB`` or ``2.5 GiB`` (the units the settings accept)."""
+    number, unit = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(MB|GB|MiB|GiB)\s*", text).groups()
+    return int(float(number) * _UNITS[unit])
+
+
 def connect(temp_dir: Path | None = None, *, threads: int | None = None,
             memory: str | None = None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
@@ -70,14 +81,16 @@ def connect(temp_dir: Path | None = None, *, threads: int | None = None,
     return con
 
 
-def table_from_rows(con: duckdb.DuckDBPyConnection, name: str, schema: dict, rows) -> None:
+def table_from_rows(con: duckdb.DuckDBPyConnection, name: str, schema: dict, rows, *, append: bool = False) -> None:
     """Create table ``name`` from Python rows through Arrow (DuckDB's executemany binds one row at a
-    time: 50,000 rows take seconds). ``schema``: column → Polars type."""
+    time: 50,000 rows take seconds), or with ``append`` add them to it. ``schema``: column → Polars
+    type."""
     import polars as pl
 
     frame = pl.DataFrame(list(rows), schema=schema, orient="row")
     con.register("datong_rows_frame", frame)
-    con.execute(f"CREATE OR REPLACE TABLE {quote_identifier(name)} AS SELECT * FROM datong_rows_frame")
+    into = f"INSERT INTO {quote_identifier(name)}" if append else f"CREATE OR REPLACE TABLE {quote_identifier(name)} AS"
+    con.execute(f"{into} SELECT * FROM datong_rows_frame")
     con.unregister("datong_rows_frame")
 
 
