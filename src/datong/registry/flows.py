@@ -53,13 +53,15 @@ from datong.registry.spec import (
 from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize
 from datong.store.snapshots import last_snapshot
-from datong.store.writer import Bulk
+from datong.store.writer import LARGE_CACHE_MIB, Bulk
 from datong.warehouse import engine as warehouse
 from datong.warehouse.engine import sql_string, table_from_rows
 
 IDS = {"subject": pl.String, "id": pl.Int64}
 ID_PARTITION = 100_000
-WRITER_MEMORY = 512 * 2**20  # the SQLite page cache of a large write (store.writer) and the batches
+#: What writing needs beside DuckDB: SQLite's large page cache, and as much again for the driver's
+#: batches and the sorting of the rebuilt indexes.
+WRITER_MEMORY = 2 * LARGE_CACHE_MIB * 2**20
 KEEP = {"resource_id": pl.Int32, "record_key": pl.String}
 
 log = logging.getLogger(__name__)

@@ -21,6 +21,8 @@ from datong.db.base import UTCDateTime, utcnow
 from datong.warehouse.engine import sql_string
 
 BATCH = 50_000
+#: SQLite's page cache while a connection writes millions of rows (``Bulk.large_cache``).
+LARGE_CACHE_MIB = 256
 Progress = Callable[[str, int, int], None]
 
 
@@ -56,7 +58,7 @@ class Bulk:
         if self.postgres:
             yield
             return
-        self.cursor.execute("PRAGMA cache_size = -262144")
+        self.cursor.execute(f"PRAGMA cache_size = -{LARGE_CACHE_MIB * 1024}")
         try:
             yield
         finally:
