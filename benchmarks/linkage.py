@@ -313,7 +313,14 @@ def _naive(folder: Path) -> dict:
         return _naive_run(con, known, started) | {"blocked_pairs": pairs}
     except Exception as error:  # noqa: BLE001 - what stopped it is the result
         return {"finished": False, "seconds": round(time.perf_counter() - started, 2), "blocked_pairs": pairs,
-                "stopped_by": f"{type(error).__name__}: {str(error).splitlines()[-1][:300]}"}
+                "stopped_by": _cause(error)}
+
+
+def _cause(error: Exception) -> str:
+    """The engine's own words (Splink wraps DuckDB's error in the SQL it ran and a link)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    said = [line for line in lines if "Error" in line and not line.startswith("See also")]
+    return f"{type(error).__name__}: {(said or lines or [''])[-1][:300]}"
 
 
 def _naive_spill_gb(folder: Path) -> int:
