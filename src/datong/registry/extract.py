@@ -217,7 +217,8 @@ def choose_golden(con: duckdb.DuckDBPyConnection, authorities: dict[str, str],
     con.execute("DROP TABLE winners")
 
 
-#: Values per part when the provenance documents are built (about 1 GB of DuckDB's memory).
+#: Values per part when the provenance documents are built (about half a GB of DuckDB's memory; their
+#: list aggregates stay in memory rather than spill, and a part must leave room for the writer too).
 PROFILE_PART_VALUES = 2_000_000
 
 
