@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from datong.db.base import utcnow
@@ -342,11 +342,16 @@ def _history(con: duckdb.DuckDBPyConnection, inputs: Inputs, kind: str, only_tou
           AND coalesce(n.subject, b.subject) IN (SELECT subject FROM {'touched' if only_touched else 'links'})""")
 
 
-def _subject_ids(session: Session, con: duckdb.DuckDBPyConnection, kind: str, keys: list[str] | None) -> None:
-    """``subject_ids`` (subject, id): every subject of ``kind``, or those of ``keys``. Read in
-    partitions, so that a province's millions of subjects never sit in Python at once."""
+def _subject_ids(session: Session, con: duckdb.DuckDBPyConnection, kind: str, keys: list[str] | None,
+                 after: int | None = None) -> None:
+    """``subject_ids`` (subject, id): every subject of ``kind``, or those of ``keys``; with
+    ``after``, those with a greater id are added to it. Read in partitions, so that a province's
+    millions of subjects never sit in Python at once."""
     stmt = select(Subject.key, Subject.id).where(Subject.kind == kind).execution_options(yield_per=ID_PARTITION)
-    con.execute("CREATE OR REPLACE TABLE subject_ids (subject VARCHAR, id BIGINT)")
+    if after is None:
+        con.execute("CREATE OR REPLACE TABLE subject_ids (subject VARCHAR, id BIGINT)")
+    else:
+        stmt = stmt.where(Subject.id > after)
     for chunk in [None] if keys is None else _chunks(keys):
         result = session.execute(stmt if chunk is None else stmt.where(Subject.key.in_(chunk)))
         for part in result.partitions():
@@ -361,11 +366,12 @@ def _ensure_subjects(session: Session, con: duckdb.DuckDBPyConnection, kind: str
     keys = [r[0] for r in con.execute("SELECT subject FROM touched UNION SELECT subject FROM new_reviews")
             .fetchall()] if incremental else None
     _subject_ids(session, con, kind, keys)
+    last = session.scalar(select(func.max(Subject.id))) or 0
     now = sql_string(bulk.time_text(utcnow()))
     bulk.copy_query(con, f"SELECT {sql_string(kind)}, subject, {now}, {now} FROM "
                          f"(SELECT DISTINCT subject FROM {written}) ANTI JOIN subject_ids USING (subject) ORDER BY subject",
                     "registry_subjects", ("kind", "key", "created_at", "updated_at"))
-    _subject_ids(session, con, kind, keys)
+    _subject_ids(session, con, kind, keys, after=last)  # the new ones: the known ones are read already
 
 
 def _clear(session: Session, kind: str, inputs: Inputs, con: duckdb.DuckDBPyConnection, incremental: bool,

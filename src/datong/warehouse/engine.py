@@ -8,7 +8,6 @@ touches the relational store.
 from __future__ import annotations
 
 import re
-
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
