@@ -15,7 +15,7 @@ from datong.security.models import AuditEvent
 from datong.services import intake, ratings, review
 from datong.services.calendar import add_working_days
 from datong.services.models import Case, FollowUp, ReviewTask
-from tests.services.conftest import ALLOWANCE, CERTIFICATE, staff
+from tests.services.conftest import ALLOWANCE, CERTIFICATE, HOUSEHOLD, staff
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
@@ -249,3 +249,21 @@ def test_department_systems_hear_of_case_changes_through_sharing(database, opera
     assert [b["action"] for b in bodies][:2] == ["opened", "accepted"] and bodies[-1]["action"] == "completed"
     assert bodies[-1]["record"]["办件状态"] == "completed"
     assert bodies[-1]["record"]["申请人证件号码"] != window["people"][1]  # masked: not granted in plain
+
+
+def test_items_are_found_by_code_or_name_once_per_transaction(database, window):
+    from sqlalchemy import event
+
+    from datong.errors import NotFound
+    from datong.services.service import get_item, get_items
+
+    statements = []
+    with database.reading() as session:
+        event.listen(session.connection(), "before_cursor_execute", lambda *a: statements.append(a[2]))
+        found = get_items(session, [HOUSEHOLD, "婚姻状况证明", CERTIFICATE])
+        assert [i.code for i in found] == [HOUSEHOLD, CERTIFICATE, CERTIFICATE]
+        assert len(statements) == 1  # one statement for all three
+        assert get_item(session, HOUSEHOLD) is found[0] and len(statements) == 1  # known in this transaction
+        with pytest.raises(NotFound) as refused:
+            get_items(session, [CERTIFICATE, "没有这个事项"])
+        assert refused.value.params["key"] == "没有这个事项"

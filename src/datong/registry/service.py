@@ -60,7 +60,14 @@ def key_item_name(kind: str) -> str:
 
 def bureau_department(session: Session) -> Department:
     """The bureau that runs the hub: ``DATONG_BUREAU`` if set, else the department of the first
-    bureau administrator."""
+    bureau administrator. Looked up once per transaction."""
+    found = session.info.get("bureau_department")
+    if found is None:
+        found = session.info["bureau_department"] = _bureau_department(session)
+    return found
+
+
+def _bureau_department(session: Session) -> Department:
     code = session.info.get("bureau")
     if code:
         found = session.scalar(select(Department).where(Department.code == code))
@@ -75,6 +82,14 @@ def bureau_department(session: Session) -> Department:
 
 
 def registry_resource(session: Session, kind: str) -> Resource:
+    """The registry's resource with its items and their elements, looked up once per transaction."""
+    known = session.info.setdefault("registry_resources", {})
+    if kind not in known:
+        known[kind] = _registry_resource(session, kind)
+    return known[kind]
+
+
+def _registry_resource(session: Session, kind: str) -> Resource:
     bureau = bureau_department(session)
     # items and their elements, not the elements' code lists (a division list has thousands of entries)
     found = session.scalar(select(Resource).options(selectinload(Resource.items).joinedload(DataItem.element)

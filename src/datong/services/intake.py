@@ -23,7 +23,7 @@ from datong.security.authz import Actor, Target, authorize, service
 from datong.services import flows
 from datong.services.calendar import add_working_days
 from datong.services.models import DRAFT, REFUSED, Attachment, Bundle, Case, ServiceItem
-from datong.services.service import HUB_SOURCES, get_bundle, get_item, merged_fields
+from datong.services.service import HUB_SOURCES, get_bundle, get_item, get_items, merged_fields
 
 CASE = Term(N_("Case"))
 MAX_ATTACHMENT = 10 * 1024 * 1024
@@ -224,7 +224,7 @@ def prefill(session: Session, actor: Actor, *, application: Application) -> Pref
     """Read the applicant's profile, licences and shared materials (each read audited with the
     case number); a read transaction is enough."""
     _authorize_applicant(actor, application.key)
-    items = [get_item(session, code) for code in application.items]
+    items = get_items(session, list(application.items))
     fields = merged_fields(session, get_bundle(session, application.bundle)) if application.bundle else items[0].fields
     reader = Actor.system("one-window") if actor.kind == "holder" else actor  # a holder reads their own data
     number, key, purpose = application.number, application.key, application.purpose
@@ -242,7 +242,7 @@ def create_case(session: Session, actor: Actor, *, application: Application, fil
                 window: str | None = None) -> Case:
     """The draft case (and one per item of a bundle) with what the hub filled in."""
     _authorize_applicant(actor, application.key)
-    items = [get_item(session, code) for code in application.items]
+    items = get_items(session, list(application.items))
     group = get_bundle(session, application.bundle) if application.bundle else None
     common = {"applicant_kind": application.kind, "applicant_key": application.key, "applicant_name": filled.applicant_name,
               "channel": application.channel, "window": window, "department_id": actor.department_id, "status": DRAFT,
@@ -279,11 +279,16 @@ def open_case(session: Session, actor: Actor, *, applicant: str, item: str | Non
 
 def _bundle_items(session: Session, code: str) -> tuple[list[ServiceItem], Bundle]:
     group = get_bundle(session, code)
-    return [get_item(session, e["item"]) for e in group.items], group
+    return get_items(session, [e["item"] for e in group.items]), group
 
 
 def case_children(session: Session, case: Case) -> list[Case]:
-    return list(session.scalars(select(Case).where(Case.parent_id == case.id).order_by(Case.id)))
+    """A bundle's cases, one per item (none for a single item's case); read once per transaction
+    (children are only ever added with their parent, in ``create_case``)."""
+    known = session.info.setdefault("case_children", {})
+    if case.id not in known:
+        known[case.id] = list(session.scalars(select(Case).where(Case.parent_id == case.id).order_by(Case.id)))
+    return known[case.id]
 
 
 def find_case(session: Session, number: str, *, lock: bool = False) -> Case:

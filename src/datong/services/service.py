@@ -160,13 +160,24 @@ def save_item(session: Session, actor: Actor, *, spec: ItemSpec) -> ServiceItem:
 
 def get_item(session: Session, code: str) -> ServiceItem:
     """An item by code or name; looked up once per transaction (an intake asks for each several times)."""
+    return get_items(session, [code])[0]
+
+
+def get_items(session: Session, codes: list[str]) -> list[ServiceItem]:
+    """Items by code or name, in the order asked; those not yet looked up in this transaction are
+    read in one statement (a bundle's items at once)."""
     known = session.info.setdefault("service_items", {})
-    if code not in known:
-        row = session.scalar(select(ServiceItem).where(or_(ServiceItem.code == code, ServiceItem.name == code)))
-        if row is None:
+    wanted = [c for c in dict.fromkeys(codes) if c not in known]
+    if wanted:
+        rows = session.scalars(select(ServiceItem).where(or_(ServiceItem.code.in_(wanted), ServiceItem.name.in_(wanted))))
+        for row in sorted(rows, key=lambda r: r.code not in wanted):  # a code wins over another item's name
+            for key in (row.code, row.name):
+                if key in wanted:
+                    known.setdefault(key, row)
+    for code in codes:
+        if code not in known:
             raise NotFound(what=ITEM, key=code)
-        known[code] = row
-    return known[code]
+    return [known[c] for c in codes]
 
 
 def list_items(session: Session, *, department_id: int | None = None) -> list[ServiceItem]:
@@ -217,10 +228,14 @@ def save_bundle(session: Session, actor: Actor, *, code: str, name: str, items: 
 
 
 def get_bundle(session: Session, code: str) -> Bundle:
-    row = session.scalar(select(Bundle).where(or_(Bundle.code == code, Bundle.name == code)))
-    if row is None:
-        raise NotFound(what=BUNDLE, key=code)
-    return row
+    """A bundle by code or name, looked up once per transaction."""
+    known = session.info.setdefault("service_bundles", {})
+    if code not in known:
+        row = session.scalar(select(Bundle).where(or_(Bundle.code == code, Bundle.name == code)))
+        if row is None:
+            raise NotFound(what=BUNDLE, key=code)
+        known[code] = row
+    return known[code]
 
 
 def list_bundles(session: Session) -> list[Bundle]:
@@ -230,7 +245,7 @@ def list_bundles(session: Session) -> list[Bundle]:
 def merged_fields(session: Session, bundle: Bundle) -> list[dict]:
     """The bundle's one form: every item's fields, each datum asked once (by name)."""
     seen: dict[str, dict] = {}
-    for entry in bundle.items:
-        for f in get_item(session, entry["item"]).fields:
+    for item in get_items(session, [entry["item"] for entry in bundle.items]):
+        for f in item.fields:
             seen.setdefault(f["name"], f)
     return list(seen.values())

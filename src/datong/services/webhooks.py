@@ -5,13 +5,15 @@ is queued as a signed delivery for the existing webhook worker."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from datong.catalog.models import Resource
 from datong.catalog.schemas import ResourceIn
+from datong.db.snapshot import Prepared, snapshot_of
 from datong.security.authz import Actor
 from datong.services.models import Case
+from datong.sharing.models import Subscription
 
 RESOURCE_NAME = "一窗办件"
 ITEMS = [{"name": "办件编号", "data_type": "string", "key": "record", "note": "一窗受理办件编号"},
@@ -59,12 +61,19 @@ def status_row(case: Case) -> dict:
             "承诺办结日期": case.due_on.isoformat() if case.due_on else ""}
 
 
+# Whether any resource of this name has an active subscription: one statement at the driver level,
+# in the caller's transaction. Most changes of a case have no subscriber; only when this finds one
+# are the bureau's resource and its subscriptions in force looked up through the models.
+_SUBSCRIBED = Prepared(select(Subscription.id).join(Resource, Resource.id == Subscription.resource_id)
+                       .where(Resource.name == bindparam("name"), Subscription.active.is_(True)))
+
+
 def queue_deliveries(session: Session, case: Case, action: str) -> int:
     from datong.sharing.subscriptions import active_subscriptions, queue_change
 
     cached = session.info.setdefault("case_subscriptions", {})  # one transaction's cases share one lookup
     if "subs" not in cached:
-        resource_id = case_resource_id(session)
+        resource_id = case_resource_id(session) if snapshot_of(session).rows(_SUBSCRIBED, {"name": RESOURCE_NAME}) else None
         cached["subs"] = [] if resource_id is None else active_subscriptions(session, resource_id)
     if not cached["subs"]:
         return 0
