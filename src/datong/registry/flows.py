@@ -23,10 +23,11 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from datong.db.base import utcnow
+from datong.db.snapshot import Prepared
 from datong.db.engine import Database
 from datong.ingest.flows import run_load
 from datong.ingest.sources import Source as LoadSource
@@ -342,20 +343,41 @@ def _history(con: duckdb.DuckDBPyConnection, inputs: Inputs, kind: str, only_tou
           AND coalesce(n.subject, b.subject) IN (SELECT subject FROM {'touched' if only_touched else 'links'})""")
 
 
+_ALL_IDS = Prepared(select(Subject.key, Subject.id).where(Subject.kind == bindparam("kind"),
+                                                         Subject.id > bindparam("after")))
+
+
 def _subject_ids(session: Session, con: duckdb.DuckDBPyConnection, kind: str, keys: list[str] | None,
                  after: int | None = None) -> None:
     """``subject_ids`` (subject, id): every subject of ``kind``, or those of ``keys``; with
     ``after``, those with a greater id are added to it. Read in partitions, so that a province's
     millions of subjects never sit in Python at once."""
-    stmt = select(Subject.key, Subject.id).where(Subject.kind == kind).execution_options(yield_per=ID_PARTITION)
     if after is None:
         con.execute("CREATE OR REPLACE TABLE subject_ids (subject VARCHAR, id BIGINT)")
-    else:
+    if keys is None:
+        _all_ids(session, con, {"kind": kind, "after": after or 0})
+        return
+    stmt = select(Subject.key, Subject.id).where(Subject.kind == kind)
+    if after is not None:
         stmt = stmt.where(Subject.id > after)
-    for chunk in [None] if keys is None else _chunks(keys):
-        result = session.execute(stmt if chunk is None else stmt.where(Subject.key.in_(chunk)))
-        for part in result.partitions():
-            table_from_rows(con, "subject_ids", IDS, part, append=True)
+    for chunk in _chunks(keys):
+        table_from_rows(con, "subject_ids", IDS, session.execute(stmt.where(Subject.key.in_(chunk))).all(), append=True)
+
+
+def _all_ids(session: Session, con: duckdb.DuckDBPyConnection, params: dict) -> None:
+    """Every subject's id, read at the driver level on the unit of work's connection (the ORM's
+    rows took five times as long: 1.4 s for half a million against 0.28 s); on PostgreSQL through
+    a server-side cursor, so that the rows arrive a partition at a time there too."""
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    postgres = connection.dialect.name == "postgresql"
+    cursor = driver.cursor(name="datong_subject_ids") if postgres else driver.cursor()
+    try:
+        cursor.execute(_ALL_IDS.sql(connection.dialect), params)
+        while rows := cursor.fetchmany(ID_PARTITION):
+            table_from_rows(con, "subject_ids", IDS, rows, append=True)
+    finally:
+        cursor.close()
 
 
 def _ensure_subjects(session: Session, con: duckdb.DuckDBPyConnection, kind: str, bulk: Bulk,
