@@ -5,6 +5,7 @@
   share lookup's ceiling (benchmarks/share_lookup.py: FastAPI + SQLAlchemy reading one record by
   key from the same database), both driven by the same Python client at the same concurrency, as a
   ratio of calls per second (goal ≥ 0.3).
+- What one bundle costs the server (in this process, one thread): SQL statements and CPU time.
 - 10,000 open cases with parallel reviews whose deadlines fall over 20 working days: each day's
   escalation sweep (what ``datong worker`` runs every round) against the worker's 2-second round,
   and what is left unescalated after it (goal: no backlog).
@@ -81,6 +82,55 @@ def _setup(folder: Path, env: dict) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def _bundle(call, keys: list[str], n: int) -> int:
+    """出生一件事 from intake to acceptance: open with prefill, complete the form, accept (3 calls)."""
+    values = {"新生儿姓名": "小明", "新生儿性别": "1", "新生儿出生日期": date.today().isoformat(), "出生医学证明编号": "Q3300001"}
+    case = call("POST", "/api/v1/cases", {"applicant": keys[n % len(keys)], "bundle": "YJS-CS", "authorised": True})
+    call("PATCH", f"/api/v1/cases/{case['number']}/form", {"values": values})
+    accepted = call("POST", f"/api/v1/cases/{case['number']}/accept", None)
+    assert accepted["status"] == "in_review", accepted["status"]
+    return 3
+
+
+def work(count: int, env: dict, setup: dict) -> dict:
+    """What one bundle's intake costs the server, in one thread with the app in this process: the
+    SQL statements it sends through SQLAlchemy (the audit writer's included; reads made at the
+    driver level are not counted), which do not depend on the machine's load, and CPU time."""
+    os.environ.update(env)
+    from sqlalchemy import event
+    from starlette.testclient import TestClient
+
+    from datong.app import create_app
+
+    app, statements = create_app(), [0]
+    event.listen(app.state.database.engine, "before_cursor_execute",
+                 lambda *a: statements.__setitem__(0, statements[0] + 1))
+    with TestClient(app) as client:
+        token = client.post("/api/v1/auth/token", data={"grant_type": "password", "username": "zwfw_clerk",
+                                                        "password": "Datong@2026"}).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def call(method: str, path: str, body: dict | None) -> dict:
+            response = client.request(method, path, json=body, headers=headers)
+            if response.status_code >= 400:
+                raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:300]}")
+            return response.json()
+
+        keys = setup["keys"][-count:]  # not the ones the load test used
+        sent, cpu, done = 0, 0.0, 0
+        for n in range(count):
+            before, started = statements[0], time.process_time()
+            try:
+                _bundle(call, keys, n)
+            except RuntimeError:  # an applicant whose record lacks what the form requires: not counted
+                continue
+            if n:  # the first warms the caches
+                sent, cpu, done = sent + statements[0] - before, cpu + time.process_time() - started, done + 1
+    app.state.database.dispose()
+    return {"bundles": done, "statements_per_bundle": round(sent / max(done, 1), 1),
+            "cpu_ms_per_bundle": round(cpu * 1000 / max(done, 1), 2)}
+
+
 def intake(seconds: float, clients: int, folder: Path, env: dict, setup: dict) -> dict:
     hub = Server(["serve"], env)
     try:
@@ -89,18 +139,9 @@ def intake(seconds: float, clients: int, folder: Path, env: dict, setup: dict) -
                                                                      "password": "Datong@2026"}),
                      headers={"Content-Type": "application/x-www-form-urlencoded"})
         token = json.loads(conn.getresponse().read())["access_token"]
-        headers, keys = {"Authorization": f"Bearer {token}"}, setup["keys"]
-        values = {"新生儿姓名": "小明", "新生儿性别": "1", "新生儿出生日期": date.today().isoformat(), "出生医学证明编号": "Q3300001"}
-
-        def bundle(c, n) -> int:
-            case = _call(c, "POST", "/api/v1/cases", {"applicant": keys[n % len(keys)], "bundle": "YJS-CS",
-                                                      "authorised": True}, headers)
-            _call(c, "PATCH", f"/api/v1/cases/{case['number']}/form", {"values": values}, headers)
-            accepted = _call(c, "POST", f"/api/v1/cases/{case['number']}/accept", None, headers)
-            assert accepted["status"] == "in_review", accepted["status"]
-            return 3
-
-        served = _drive(hub.port, clients, seconds, bundle)
+        headers = {"Authorization": f"Bearer {token}"}
+        served = _drive(hub.port, clients, seconds,
+                        lambda c, n: _bundle(lambda *a: _call(c, *a, headers), setup["keys"], n))
     finally:
         hub.stop()
     raw = Server([str(ROOT / "benchmarks" / "share_lookup.py"), "--ceiling", env["DATONG_DATABASE_URL"]], env)
@@ -175,7 +216,8 @@ def main() -> dict:
            "DATONG_ENV": "development", "DATONG_SECRET_KEY": "bench-" + "x" * 40}
     try:
         setup = _setup(folder, env)
-        return {"intake": intake(seconds, clients, folder, env, setup), "timers": timers(cases, env)}
+        return {"intake": intake(seconds, clients, folder, env, setup), "per_bundle": work(200, env, setup),
+                "timers": timers(cases, env)}
     finally:
         for server in list(Server.running):
             server.stop()

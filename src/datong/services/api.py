@@ -185,11 +185,9 @@ def _whole(session, actor, number: str) -> dict:
 def open_case(request: Request, actor: ActorDep, body: CaseIn):
     """Open a case for an applicant: the form arrives filled from the registry and their licences,
     each value with its source; every read is audited with the new case number."""
-    database = request.app.state.database
-    number = flows.open_case(database, actor, **body.model_dump())
-    with database.reading() as session:
-        case = intake.find_case(session, number)
-        return case_json(case_out(session, case, [], intake.case_children(session, case)), 201)
+    body = flows.open_case(request.app.state.database, actor, **body.model_dump(),
+                           answer=lambda session, case: case_out(session, case, [], intake.case_children(session, case)))
+    return case_json(body, 201)
 
 
 @router.get("/api/v1/cases")

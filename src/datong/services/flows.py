@@ -267,10 +267,12 @@ def history(session: Session, case: Case) -> list[dict]:
 
 
 def open_case(database, actor: Actor, *, applicant: str, item: str | None = None, bundle: str | None = None,
-              channel: str = "window", window: str | None = None, authorised: bool = False) -> str:
+              channel: str = "window", window: str | None = None, authorised: bool = False, answer=None):
     """Intake in three short transactions, so that no write lock is held while the applicant's
     data is read and its reads are audited: the number (and authorisation), the reads, the case.
-    Returns the case number. A failure after the first leaves a number unused, nothing else."""
+    Returns the case number, or what ``answer(session, case)`` makes of the case in its
+    transaction (it is returned once that has committed). A failure after the first leaves a
+    number unused, nothing else."""
     from datong.services import intake
 
     with database.unit_of_work() as session:
@@ -279,4 +281,6 @@ def open_case(database, actor: Actor, *, applicant: str, item: str | None = None
     with database.reading() as session:
         filled = intake.prefill(session, actor, application=application)
     with database.unit_of_work() as session:
-        return intake.create_case(session, actor, application=application, filled=filled, window=window).number
+        case = intake.create_case(session, actor, application=application, filled=filled, window=window)
+        out = case.number if answer is None else answer(session, case)
+    return out

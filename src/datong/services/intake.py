@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
@@ -166,7 +166,9 @@ def _materials(session: Session, actor: Actor, item: ServiceItem, key: str, numb
 
 @dataclass(frozen=True)
 class Application:
-    """What an intake is for, once its number is taken: who applies, for which items."""
+    """What an intake is for, once its number is taken: who applies, for which items. ``read``:
+    the items and bundle as the number's transaction read them, which the intake's next two
+    transactions (milliseconds later, in the same request) use instead of reading them again."""
 
     number: str
     kind: str
@@ -176,10 +178,25 @@ class Application:
     name: str
     channel: str
     authorised: bool
+    read: tuple = field(default=(), compare=False, repr=False)
 
     @property
     def purpose(self) -> str:
         return f"办理{self.name}"
+
+    def definitions(self, session: Session) -> tuple[list[ServiceItem], Bundle | None]:
+        """The items and the bundle, in this transaction's lookups too (see ``get_items``): copied
+        into the session as they were read (``merge`` without loading: no statement), so that
+        the cases made here find them as the ORM would have loaded them."""
+        if self.read:
+            items, group = self.read
+            known = session.info.setdefault("service_items", {})
+            for code, row in zip(self.items, items):
+                if code not in known:
+                    known[code] = session.merge(row, load=False)
+            if group is not None and self.bundle not in session.info.setdefault("service_bundles", {}):
+                session.info["service_bundles"][self.bundle] = session.merge(group, load=False)
+        return get_items(session, list(self.items)), get_bundle(session, self.bundle) if self.bundle else None
 
 
 @dataclass(frozen=True)
@@ -210,7 +227,7 @@ def reserve_case(session: Session, actor: Actor, *, applicant: str, item: str | 
     if channel not in ("window", "online", "api"):
         raise InvalidInput(field="channel", reason=Term(N_("window, online or api")))
     application = Application(_number(session), kind, key, tuple(i.code for i in items), group.code if group else None,
-                              group.name if group else items[0].name, channel, authorised)
+                              group.name if group else items[0].name, channel, authorised, (items, group))
     if authorised and actor.kind in ("user", "client"):
         from datong.licenses.holders import give_consent
 
@@ -224,8 +241,8 @@ def prefill(session: Session, actor: Actor, *, application: Application) -> Pref
     """Read the applicant's profile, licences and shared materials (each read audited with the
     case number); a read transaction is enough."""
     _authorize_applicant(actor, application.key)
-    items = get_items(session, list(application.items))
-    fields = merged_fields(session, get_bundle(session, application.bundle)) if application.bundle else items[0].fields
+    items, group = application.definitions(session)
+    fields = merged_fields(session, group) if group else items[0].fields
     reader = Actor.system("one-window") if actor.kind == "holder" else actor  # a holder reads their own data
     number, key, purpose = application.number, application.key, application.purpose
     profile, sources = (_prefill_profile(session, reader, application.kind, key, number, purpose)
@@ -242,8 +259,7 @@ def create_case(session: Session, actor: Actor, *, application: Application, fil
                 window: str | None = None) -> Case:
     """The draft case (and one per item of a bundle) with what the hub filled in."""
     _authorize_applicant(actor, application.key)
-    items = get_items(session, list(application.items))
-    group = get_bundle(session, application.bundle) if application.bundle else None
+    items, group = application.definitions(session)
     common = {"applicant_kind": application.kind, "applicant_key": application.key, "applicant_name": filled.applicant_name,
               "channel": application.channel, "window": window, "department_id": actor.department_id, "status": DRAFT,
               "created_by": actor.name}
