@@ -104,8 +104,10 @@ def _task_days(item: ServiceItem) -> int:
     return max(1, math.floor(item.promised_days / stages))
 
 
-def _open_tasks(session: Session, case: Case, workflow) -> list[ReviewTask]:
-    known = set(session.scalars(select(ReviewTask.engine_id).where(ReviewTask.case_id == case.id)))
+def _open_tasks(session: Session, case: Case, workflow, *, fresh: bool = False) -> list[ReviewTask]:
+    """Tasks for the flow's ready steps that have none yet (``fresh``: a flow just started, whose
+    steps' engine ids are new, so there is nothing to look up)."""
+    known = set() if fresh else set(session.scalars(select(ReviewTask.engine_id).where(ReviewTask.case_id == case.id)))
     depts, today, opened = _departments(session), date.today(), []
     for step in bpmn.ready(workflow):
         if step.id in known:
@@ -148,7 +150,7 @@ def start(session: Session, case: Case) -> None:
         record(session, case, ENGINE, "auto_declined", {"verdict": verdict, "trace": trace})
     workflow = bpmn.start(item.flow)
     case.status = REVIEW
-    _open_tasks(session, case, workflow)
+    _open_tasks(session, case, workflow, fresh=True)
     case.workflow = bpmn.dumps(workflow)
     record(session, case, ENGINE, "review_started", {})
 

@@ -268,12 +268,14 @@ def create_case(session: Session, actor: Actor, *, application: Application, fil
                 **common)
     session.add(case)
     session.flush()
-    for n, child_item in enumerate(items if group else [], start=1):
-        session.add(Case(number=f"{application.number}-{n:02d}", item_id=child_item.id, parent_id=case.id,
-                         form={f["name"]: filled.form.get(f["name"], "") for f in child_item.fields},
-                         sources={f["name"]: filled.sources.get(f["name"]) for f in child_item.fields},
-                         materials=filled.materials[child_item.code], **common))
+    children = [Case(number=f"{application.number}-{n:02d}", item_id=child_item.id, parent_id=case.id,
+                     form={f["name"]: filled.form.get(f["name"], "") for f in child_item.fields},
+                     sources={f["name"]: filled.sources.get(f["name"]) for f in child_item.fields},
+                     materials=filled.materials[child_item.code], **common)
+                for n, child_item in enumerate(items if group else [], start=1)]
+    session.add_all(children)
     session.flush()
+    session.info.setdefault("case_children", {})[case.id] = children  # in id order, as case_children reads them
     flows.record(session, case, actor, "opened", {"authorised": application.authorised, "licences": filled.licences,
                                                       "filled": sum(1 for w in filled.sources.values()
                                                                     if w and w["kind"] != "applicant")})
