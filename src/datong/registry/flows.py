@@ -27,8 +27,8 @@ from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from datong.db.base import utcnow
-from datong.db.snapshot import Prepared
 from datong.db.engine import Database
+from datong.db.snapshot import Prepared
 from datong.ingest.flows import run_load
 from datong.ingest.sources import Source as LoadSource
 from datong.registry import extract, features, linkage, service

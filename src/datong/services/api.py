@@ -185,9 +185,9 @@ def _whole(session, actor, number: str) -> dict:
 def open_case(request: Request, actor: ActorDep, body: CaseIn):
     """Open a case for an applicant: the form arrives filled from the registry and their licences,
     each value with its source; every read is audited with the new case number."""
-    body = flows.open_case(request.app.state.database, actor, **body.model_dump(),
-                           answer=lambda session, case: case_out(session, case, [], intake.case_children(session, case)))
-    return case_json(body, 201)
+    out = flows.open_case(request.app.state.database, actor, **body.model_dump(),
+                          answer=lambda session, case: case_out(session, case, [], intake.case_children(session, case)))
+    return case_json(out, 201)
 
 
 @router.get("/api/v1/cases")
