@@ -72,6 +72,7 @@ NO_ACTOR = {
     # that authorize the case before they show it; the public progress, which shows no personal data
     # and needs the receipt's code; the case resource and its deliveries, machinery of an authorized change
     "datong.services.service.department", "datong.services.service.get_bundle", "datong.services.service.get_item",
+    "datong.services.service.get_items",
     "datong.services.service.list_bundles", "datong.services.service.list_items",
     "datong.services.service.merged_fields", "datong.services.intake.case_children", "datong.services.intake.find_case",
     "datong.services.intake.track_code", "datong.services.receipt.progress", "datong.services.review.overdue_count",
