@@ -28,6 +28,8 @@ NO_ACTOR = {
     "datong.db.paging.window",
     # the connection a service reads through, wrapped (reads nothing itself)
     "datong.db.snapshot.snapshot_of",
+    # keeps what its (authorising) caller loaded for the rest of the transaction (reads nothing itself)
+    "datong.db.engine.once_per_transaction",
     # catalog metadata, public to every signed-in user (no personal data)
     "datong.catalog.service.get_element", "datong.catalog.service.get_resource",
     "datong.catalog.service.list_code_lists", "datong.catalog.service.list_elements",

@@ -161,6 +161,16 @@ def _ping_on_checkout(dbapi_connection, _record, _proxy) -> None:
         raise DisconnectionError(str(exc)) from exc
 
 
+def once_per_transaction(session: Session, name: str, key, load: Callable[[], object]):
+    """What ``load()`` returns, kept in the session's info under ``name`` and ``key`` for the rest
+    of the session (every unit of work and read is a session of its own): for what one request
+    asks for several times, a definition or a bureau. A failure is not kept."""
+    known = session.info.setdefault(name, {})
+    if key not in known:
+        known[key] = load()
+    return known[key]
+
+
 class WriterTurn:
     """One unit of work's turn among the writers of its process, for SQLite's write lock.
 

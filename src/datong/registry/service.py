@@ -14,6 +14,7 @@ from datong.catalog.models import DataElement, DataItem, Resource
 from datong.catalog.schemas import ResourceIn
 from datong.codes import credit_code, id_number
 from datong.db.base import utcnow
+from datong.db.engine import once_per_transaction
 from datong.errors import InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.quality.models import QualityIssue
@@ -61,10 +62,7 @@ def key_item_name(kind: str) -> str:
 def bureau_department(session: Session) -> Department:
     """The bureau that runs the hub: ``DATONG_BUREAU`` if set, else the department of the first
     bureau administrator. Looked up once per transaction."""
-    found = session.info.get("bureau_department")
-    if found is None:
-        found = session.info["bureau_department"] = _bureau_department(session)
-    return found
+    return once_per_transaction(session, "bureau_department", None, lambda: _bureau_department(session))
 
 
 def _bureau_department(session: Session) -> Department:
@@ -83,10 +81,7 @@ def _bureau_department(session: Session) -> Department:
 
 def registry_resource(session: Session, kind: str) -> Resource:
     """The registry's resource with its items and their elements, looked up once per transaction."""
-    known = session.info.setdefault("registry_resources", {})
-    if kind not in known:
-        known[kind] = _registry_resource(session, kind)
-    return known[kind]
+    return once_per_transaction(session, "registry_resources", kind, lambda: _registry_resource(session, kind))
 
 
 def _registry_resource(session: Session, kind: str) -> Resource:

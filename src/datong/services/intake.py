@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from datong.codes import validate_credit_code, validate_id_number
 from datong.codes.verdict import REASONS
+from datong.db.engine import once_per_transaction
 from datong.errors import DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Message, Term
 from datong.security.audit import append_event
@@ -303,10 +304,8 @@ def _bundle_items(session: Session, code: str) -> tuple[list[ServiceItem], Bundl
 def case_children(session: Session, case: Case) -> list[Case]:
     """A bundle's cases, one per item (none for a single item's case); read once per transaction
     (children are only ever added with their parent, in ``create_case``)."""
-    known = session.info.setdefault("case_children", {})
-    if case.id not in known:
-        known[case.id] = list(session.scalars(select(Case).where(Case.parent_id == case.id).order_by(Case.id)))
-    return known[case.id]
+    return once_per_transaction(session, "case_children", case.id, lambda: list(
+        session.scalars(select(Case).where(Case.parent_id == case.id).order_by(Case.id))))
 
 
 def find_case(session: Session, number: str, *, lock: bool = False) -> Case:

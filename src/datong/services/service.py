@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from datong.catalog.models import Resource
+from datong.db.engine import once_per_transaction
 from datong.errors import Conflict, InvalidInput, NotFound
 from datong.i18n import N_, Message, Term
 from datong.security.audit import append_event
@@ -229,13 +230,13 @@ def save_bundle(session: Session, actor: Actor, *, code: str, name: str, items: 
 
 def get_bundle(session: Session, code: str) -> Bundle:
     """A bundle by code or name, looked up once per transaction."""
-    known = session.info.setdefault("service_bundles", {})
-    if code not in known:
+    def load() -> Bundle:
         row = session.scalar(select(Bundle).where(or_(Bundle.code == code, Bundle.name == code)))
         if row is None:
             raise NotFound(what=BUNDLE, key=code)
-        known[code] = row
-    return known[code]
+        return row
+
+    return once_per_transaction(session, "service_bundles", code, load)
 
 
 def list_bundles(session: Session) -> list[Bundle]:
