@@ -9,6 +9,7 @@ from urllib.parse import quote
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from datong.catalog.models import Resource
 from datong.cli import app as cli
 from datong.ingest.flows import run_load
 from datong.ingest.sources import Source
@@ -184,6 +185,40 @@ def test_registry_is_read_through_sharing(client, login, database, operator, pro
     assert "人口综合库" in {r["name"] for r in view["resources"]}
     stats = client.get("/api/v1/registry/person/stats", headers=login("boss")).json()
     assert stats["subjects"] == 8 and stats["reviews"]["pending"] == 2 and stats["wrong_ids"] == 1
+
+
+def test_reads_keep_the_registry_resource_until_its_version_changes(database, operator, province):
+    """A read of a subject checks the registry resource's version instead of loading it with its
+    items; an element the catalog then assigns to the registry is in the next read's view."""
+    from sqlalchemy import event
+
+    from datong.catalog.schemas import DataElementIn
+    from datong.catalog.service import create_element
+
+    with database.unit_of_work() as session:
+        service.ensure_registry_resource(session, operator, "person")
+    with database.reading() as session:
+        first = service.registry_view(session, "person")
+    sent = []
+    listener = lambda _conn, _cursor, statement, *rest: sent.append(statement)  # noqa: E731
+    event.listen(database.engine, "before_cursor_execute", listener)
+    try:
+        with database.reading() as session:
+            assert service.registry_view(session, "person") is first
+    finally:
+        event.remove(database.engine, "before_cursor_execute", listener)
+    assert not [s for s in sent if "data_items" in s or "resources" in s]  # the version, at the driver level only
+    with database.unit_of_work() as session:
+        create_element(session, operator, data=DataElementIn(
+            identifier="DE9901", name="兵役状况", name_en="Military service", data_type="string",
+            sensitivity="sensitive", base_registry="population"))
+        service.ensure_registry_resource(session, operator, "person")
+    with database.reading() as session:
+        second = service.registry_view(session, "person")
+        version = session.scalar(select(Resource.version).where(Resource.id == first.id))
+    assert second.id == first.id and version >= 2
+    assert {(i.name, i.element, i.sensitivity) for i in second.items} - set(map(tuple, (
+        (i.name, i.element, i.sensitivity) for i in first.items))) == {("兵役状况", "DE9901", "sensitive")}
 
 
 def test_a_load_updates_only_the_subjects_it_touched(database, operator, province, tmp_path):

@@ -57,6 +57,7 @@ NO_ACTOR = {
     "datong.registry.service.bureau_department", "datong.registry.service.is_built",
     "datong.registry.service.precedence_lists", "datong.registry.service.record_disagreements",
     "datong.registry.service.registry_resource", "datong.registry.service.registry_resource_ids",
+    "datong.registry.service.registry_view",
     "datong.registry.spec.authorities", "datong.registry.spec.elements_of", "datong.registry.spec.sources_of",
     "datong.registry.updates.pending_count", "datong.registry.updates.queue_update",
     # licences: what is public (keys, status list, verifying, which shows only what the paper shows,

@@ -5,9 +5,10 @@ and the rectification issues that disagreements become."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, column, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from datong.catalog.models import DataElement, DataItem, Resource
@@ -15,6 +16,7 @@ from datong.catalog.schemas import ResourceIn
 from datong.codes import credit_code, id_number
 from datong.db.base import utcnow
 from datong.db.engine import once_per_transaction
+from datong.db.snapshot import Prepared, snapshot_of
 from datong.errors import InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.quality.models import QualityIssue
@@ -37,7 +39,7 @@ from datong.security.audit import append_event, record_read
 from datong.security.authz import Actor, Target, authorize, service
 from datong.security.models import Department, User, UserRole
 from datong.security.roles import Role
-from datong.sharing.service import _grant_on, masking_of, read_records, required_purpose
+from datong.sharing.service import ItemView, _grant_on, masking_of, read_records, required_purpose
 from datong.store.models import COMMITTED, Load, Record
 
 #: How a golden value was chosen, and how a record was linked, as people read them.
@@ -93,6 +95,50 @@ def _registry_resource(session: Session, kind: str) -> Resource:
     if found is None:
         raise NotFound(what=Term(N_("Registry resource")), key=RESOURCE_NAMES[kind])
     return found
+
+
+@dataclass(frozen=True)
+class RegistryView:
+    """What a read of the registry needs of its resource: kept per (resource, version) for the
+    database, as sharing keeps its resource views, so that a read of a subject checks the
+    resource's version in one small statement instead of loading it with its items and elements."""
+
+    id: int
+    code: str
+    provider_id: int
+    items: tuple[ItemView, ...]
+
+
+# The registry resource's id and version, by the bureau that DATONG_BUREAU names or, without it,
+# the first bureau administrator's department (as bureau_department finds it).
+_BUREAU = {True: select(Department.id).where(Department.code == bindparam("bureau")).scalar_subquery(),
+           False: select(Department.id).join(User, User.department_id == Department.id)
+           .where(User.id == select(func.min(UserRole.user_id)).where(UserRole.role == bindparam("role"))
+                  .scalar_subquery()).scalar_subquery()}
+_STAMP = {named: Prepared(select(Resource.id, Resource.version)
+                          .where(Resource.provider_id == bureau, Resource.name == bindparam("name")))
+          for named, bureau in _BUREAU.items()}
+
+
+def registry_view(session: Session, kind: str) -> RegistryView:
+    """The registry's resource as reads see it, looked up once per transaction."""
+    return once_per_transaction(session, "registry_views", kind, lambda: _registry_view(session, kind))
+
+
+def _registry_view(session: Session, kind: str) -> RegistryView:
+    bureau = session.info.get("bureau")
+    found = snapshot_of(session).rows(_STAMP[bool(bureau)], {"bureau": bureau, "role": Role.BUREAU_ADMIN.value,
+                                                             "name": RESOURCE_NAMES[kind]})
+    views = session.info.setdefault("views", {})  # one cache per Database; an edit bumps the version
+    view = views.get(("registry", *found[0])) if found else None
+    if view is None:  # not yet kept, or no such resource (which this lookup says clearly)
+        resource = registry_resource(session, kind)
+        view = RegistryView(resource.id, resource.code, resource.provider_id, tuple(
+            ItemView(i.name, i.element.identifier if i.element else None, i.sensitivity) for i in resource.items))
+        if len(views) > 10_000:
+            views.clear()
+        views["registry", resource.id, resource.version] = view
+    return view
 
 
 def registry_resource_ids(session: Session) -> set[int]:
@@ -189,17 +235,34 @@ def _subject(session: Session, kind: str, key: str) -> Subject | None:
     return session.scalar(select(Subject).where(Subject.kind == kind, Subject.key == key))
 
 
+# A subject's read at the driver level (datong.db.snapshot), as sharing's reads are: the window
+# reads an applicant's profile with every application, and through the ORM these small statements
+# cost several times what the database does for them.
+_SUBJECT_DOCUMENT = Prepared(select(Subject.id, Profile.attributes).outerjoin(Profile, Profile.subject_id == Subject.id)
+                             .where(Subject.kind == bindparam("kind"), Subject.key == bindparam("key")))
+_SUBJECT_LINKS = Prepared(select(Link.method, Link.suspect, Resource.code, func.count())
+                          .join(Resource, Resource.id == Link.resource_id).where(Link.subject_id == bindparam("subject"))
+                          .group_by(Link.method, Link.suspect, Resource.code))
+# Several resources: a JSON array on SQLite, an array on PostgreSQL (one statement text for any count).
+_SOURCES = {dialect: Prepared(select(Resource.id, Resource.code, Resource.name, Department.code, Department.name)
+                              .join(Department, Department.id == Resource.provider_id).where(among))
+            for dialect, among in (
+                ("sqlite", Resource.id.in_(select(column("value")).select_from(func.json_each(bindparam("ids"))))),
+                ("postgresql", Resource.id == func.any(bindparam("ids"))))}
+
+
 def _sources(session: Session, ids: set[int]) -> dict[int, tuple]:
-    rows = session.execute(select(Resource.id, Resource.code, Resource.name, Department.code, Department.name)
-                           .join(Department, Department.id == Resource.provider_id).where(Resource.id.in_(ids))).all()
-    return {r[0]: r[1:] for r in rows}
+    snapshot = snapshot_of(session)
+    wanted = sorted(ids)
+    rows = snapshot.rows(_SOURCES[snapshot.dialect.name], {"ids": wanted if snapshot.postgres else json.dumps(wanted)})
+    return {r[0]: tuple(r[1:]) for r in rows}
 
 
-def _provenance(session: Session, subject: Subject, registry: Resource, shown: dict, plain: frozenset) -> dict:
-    """For each attribute the caller sees: the golden value's source and rule, the sources that
-    agree, and every value that differs, masked as the attribute is."""
-    items = {i.element.identifier: i for i in registry.items if i.element is not None and i.name in shown}
-    document = session.scalar(select(Profile.attributes).where(Profile.subject_id == subject.id))
+def _provenance(session: Session, document: str | None, registry: RegistryView, shown: dict, plain: frozenset) -> dict:
+    """For each attribute the caller sees (``document``: the subject's profile): the golden
+    value's source and rule, the sources that agree, and every value that differs, masked as the
+    attribute is."""
+    items = {i.element: i for i in registry.items if i.element is not None and i.name in shown}
     if not items or document is None:
         return {}
     attributes = {e: doc for e, doc in json.loads(document).items() if e in items}
@@ -225,11 +288,11 @@ def _provenance(session: Session, subject: Subject, registry: Resource, shown: d
     return out
 
 
-def _history(session: Session, subject: Subject, registry: Resource, shown: dict, plain: frozenset) -> list[dict]:
-    items = {i.element.identifier: i for i in registry.items if i.element is not None and i.name in shown}
+def _history(session: Session, subject_id: int, registry: RegistryView, shown: dict, plain: frozenset) -> list[dict]:
+    items = {i.element: i for i in registry.items if i.element is not None and i.name in shown}
     overrides = masking_of(session)
     out = []
-    for change in session.scalars(select(Change).where(Change.subject_id == subject.id, Change.element.in_(list(items)))
+    for change in session.scalars(select(Change).where(Change.subject_id == subject_id, Change.element.in_(list(items)))
                                   .order_by(Change.id.desc()).limit(200)):
         item = items[change.element]
         policy = None if item.name in plain else masking.policy_for(change.element, item.sensitivity, overrides)
@@ -238,7 +301,7 @@ def _history(session: Session, subject: Subject, registry: Resource, shown: dict
     return out
 
 
-def _operator_read(session: Session, actor: Actor, registry: Resource, number: str, purpose: str,
+def _operator_read(session: Session, actor: Actor, registry: RegistryView, number: str, purpose: str,
                    case_number: str | None) -> dict:
     authorize(actor, "registry.build", Target("registry", registry.code))
     purpose = required_purpose(purpose)
@@ -255,7 +318,7 @@ def read_subject(session: Session, actor: Actor, *, kind: str, key: str, purpose
     """A person's or company's golden record, read through sharing (the caller's grant on the
     registry resource, masking, one audit event), with provenance and history."""
     number = normalise_key(kind, key)
-    registry = registry_resource(session, kind)
+    registry = registry_view(session, kind)
     authorize(actor, "share.read", Target("resource", registry.code, registry.provider_id))
     if actor.kind == "system":  # the local operator's maintenance read: no grant, still audited
         result, plain = _operator_read(session, actor, registry, number, purpose, case_number), None
@@ -267,16 +330,16 @@ def read_subject(session: Session, actor: Actor, *, kind: str, key: str, purpose
     if not result["records"]:
         raise NotFound(what=SUBJECT, key=number)
     record = result["records"][0]
-    subject = _subject(session, kind, number)
+    snapshot = snapshot_of(session)
+    found = snapshot.rows(_SUBJECT_DOCUMENT, {"kind": kind, "key": number})
+    subject, document = found[0] if found else (None, None)
     if plain is None:
         plain = frozenset(record)
-    links = session.execute(select(Link.method, Link.suspect, Resource.code, func.count())
-                            .join(Resource, Resource.id == Link.resource_id).where(Link.subject_id == subject.id)
-                            .group_by(Link.method, Link.suspect, Resource.code)).all() if subject else []
+    links = snapshot.rows(_SUBJECT_LINKS, {"subject": subject}) if subject else []
     return {
-        "kind": kind, "key": number, "subject": subject.id if subject else None, "resource": registry.code,
+        "kind": kind, "key": number, "subject": subject, "resource": registry.code,
         "grant": result["grant"], "last_updated": result["last_updated"], "attributes": record,
-        "provenance": _provenance(session, subject, registry, record, plain) if subject else {},
+        "provenance": _provenance(session, document, registry, record, plain) if subject else {},
         "history": _history(session, subject, registry, record, plain) if subject and history else [],
         "links": [{"method": m, "suspect": s, "resource": c, "records": n} for m, s, c, n in links],
     }
@@ -290,7 +353,7 @@ def search_subjects(session: Session, actor: Actor, *, kind: str, name: str, bir
     text = (name or "").strip()
     if not text:
         raise InvalidInput(field="name", reason=Term(N_("give a name to search for")))
-    registry = registry_resource(session, kind)
+    registry = registry_view(session, kind)
     authorize(actor, "share.read", Target("resource", registry.code, registry.provider_id))
     name_element = "DE0002" if kind == PERSON else "DE0011"
     golden = select(Name.subject_id).where(Name.element == name_element)

@@ -83,7 +83,7 @@ def _prefill_profile(session: Session, actor: Actor, kind: str, key: str, number
                                         history=False)
     except (NoGrant, NotFound):
         return {}, {}
-    items = {i.name: i.element.identifier for i in registry.registry_resource(session, kind).items if i.element}
+    items = {i.name: i.element for i in registry.registry_view(session, kind).items if i.element}
     values, sources = {}, {}
     for name, value in profile["attributes"].items():
         element = items.get(name)  # an empty golden value is the register's answer too (no date of death)
