@@ -9,7 +9,7 @@ import hashlib
 import math
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from datong import events
@@ -66,8 +66,13 @@ def require_open(case: Case) -> None:
 
 
 def record(session: Session, case: Case, actor: Actor, action: str, detail: dict | None = None) -> None:
-    """The case's history, the outbox event other domains consume, and subscribers' webhooks."""
-    session.add(CaseEvent(case_id=case.id, action=action, actor=actor.name, detail=detail or {}))
+    """The case's history, the outbox event other domains consume, and subscribers' webhooks. The
+    history's row is a Core insert, as the event's is: every step of every case records one, and
+    the ORM's unit of work cost more than the row (nothing reads it back in the transaction)."""
+    if case.id is None:
+        session.flush()
+    session.connection().execute(insert(CaseEvent.__table__), {"case_id": case.id, "action": action, "actor": actor.name,
+                                                               "detail": detail or {}, "at": utcnow()})
     payload = {"case": case.number, "action": action, "status": case.status, "outcome": case.outcome,
                "item": case.item.code if case.item else None, "bundle": case.bundle.code if case.bundle else None,
                "applicant": case.applicant_key}
