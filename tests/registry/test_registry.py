@@ -200,7 +200,10 @@ def test_reads_keep_the_registry_resource_until_its_version_changes(database, op
     with database.reading() as session:
         first = service.registry_view(session, "person")
     sent = []
-    listener = lambda _conn, _cursor, statement, *rest: sent.append(statement)  # noqa: E731
+
+    def listener(_conn, _cursor, statement, *rest) -> None:
+        sent.append(statement)
+
     event.listen(database.engine, "before_cursor_execute", listener)
     try:
         with database.reading() as session:

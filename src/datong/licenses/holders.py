@@ -22,7 +22,6 @@ from datong.security.audit import append_event, record_read
 from datong.security.authz import Actor, Target, authorize, service
 from datong.security.models import Department
 
-
 # The use of a holder's licences reads at the driver level (datong.db.snapshot), as sharing's
 # reads do: the window uses them with every application, and through the ORM these small
 # statements cost several times what the database does for them.
