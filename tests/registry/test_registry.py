@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
+import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from datong.catalog.models import Resource
 from datong.cli import app as cli
+from datong.errors import InvalidInput
 from datong.ingest.flows import run_load
 from datong.ingest.sources import Source
 from datong.quality.models import QualityIssue
@@ -222,6 +224,12 @@ def test_reads_keep_the_registry_resource_until_its_version_changes(database, op
     assert second.id == first.id and version >= 2
     assert {(i.name, i.element, i.sensitivity) for i in second.items} - set(map(tuple, (
         (i.name, i.element, i.sensitivity) for i in first.items))) == {("兵役状况", "DE9901", "sensitive")}
+    with database.reading() as session:  # a bureau named by DATONG_BUREAU finds the same resource
+        session.info["bureau"] = service.bureau_department(session).code
+        assert service.registry_view(session, "person") is second
+    with database.reading() as session, pytest.raises(InvalidInput):  # and one that is no department says so
+        session.info["bureau"] = "91330000MA2000000X"
+        service.registry_view(session, "person")
 
 
 def test_a_load_updates_only_the_subjects_it_touched(database, operator, province, tmp_path):
