@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from sqlalchemy import bindparam, column, func, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
@@ -44,6 +45,14 @@ class Prepared:
             target = sqlite.dialect(paramstyle="named") if dialect.name == "sqlite" else dialect
             text = self._sql[dialect.name] = str(self.statement.compile(dialect=target))
         return text
+
+
+def among(values_of, name: str) -> dict:
+    """``values_of`` among the values of the parameter ``name``, per dialect: a JSON array on
+    SQLite, an array on PostgreSQL, so that one statement text serves any number of values (pass
+    them with :meth:`Snapshot.values`)."""
+    return {"sqlite": values_of.in_(select(column("value")).select_from(func.json_each(bindparam(name)))),
+            "postgresql": values_of == func.any(bindparam(name))}
 
 
 class Snapshot:
@@ -75,6 +84,10 @@ class Snapshot:
             return self._run(sql, params)
         except self.dialect.loaded_dbapi.Error as exc:
             raise self._mapped(sql, params, exc) from exc
+
+    def values(self, values) -> list | str:
+        """Values for a parameter that :func:`among` reads."""
+        return list(values) if self.postgres else json.dumps(list(values))
 
     def _run(self, sql: str, params: dict) -> list[tuple]:
         cursor = self.connection.cursor()

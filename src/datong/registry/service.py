@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import bindparam, column, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from datong.catalog.models import DataElement, DataItem, Resource
@@ -16,7 +16,7 @@ from datong.catalog.schemas import ResourceIn
 from datong.codes import credit_code, id_number
 from datong.db.base import utcnow
 from datong.db.engine import once_per_transaction
-from datong.db.snapshot import Prepared, snapshot_of
+from datong.db.snapshot import Prepared, among, snapshot_of
 from datong.errors import InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.quality.models import QualityIssue
@@ -243,18 +243,14 @@ _SUBJECT_DOCUMENT = Prepared(select(Subject.id, Profile.attributes).outerjoin(Pr
 _SUBJECT_LINKS = Prepared(select(Link.method, Link.suspect, Resource.code, func.count())
                           .join(Resource, Resource.id == Link.resource_id).where(Link.subject_id == bindparam("subject"))
                           .group_by(Link.method, Link.suspect, Resource.code))
-# Several resources: a JSON array on SQLite, an array on PostgreSQL (one statement text for any count).
 _SOURCES = {dialect: Prepared(select(Resource.id, Resource.code, Resource.name, Department.code, Department.name)
-                              .join(Department, Department.id == Resource.provider_id).where(among))
-            for dialect, among in (
-                ("sqlite", Resource.id.in_(select(column("value")).select_from(func.json_each(bindparam("ids"))))),
-                ("postgresql", Resource.id == func.any(bindparam("ids"))))}
+                              .join(Department, Department.id == Resource.provider_id).where(clause))
+            for dialect, clause in among(Resource.id, "ids").items()}
 
 
 def _sources(session: Session, ids: set[int]) -> dict[int, tuple]:
     snapshot = snapshot_of(session)
-    wanted = sorted(ids)
-    rows = snapshot.rows(_SOURCES[snapshot.dialect.name], {"ids": wanted if snapshot.postgres else json.dumps(wanted)})
+    rows = snapshot.rows(_SOURCES[snapshot.dialect.name], {"ids": snapshot.values(sorted(ids))})
     return {r[0]: tuple(r[1:]) for r in rows}
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, column, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from datong.catalog.models import Resource
@@ -25,7 +25,7 @@ from datong.catalog.service import RESOURCE, get_resource, refuse_withdrawn
 from datong.quality import service as quality_service
 from datong.db.base import utcnow
 from datong.db.paging import Found, Window, containing, window
-from datong.db.snapshot import Prepared, Snapshot, iso_time, json_value, snapshot_of
+from datong.db.snapshot import Prepared, Snapshot, among, iso_time, json_value, snapshot_of
 from datong.errors import DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Message, Term
 from datong.store.models import Record, RecordKey
@@ -306,8 +306,7 @@ def _subject_query(client: bool) -> Prepared:
 
 
 # Several keys: a JSON array on SQLite, an array on PostgreSQL (one statement text for any count).
-_MANY = {"sqlite": Record.key.in_(select(column("value")).select_from(func.json_each(bindparam("keys")))),
-         "postgresql": Record.key == func.any(bindparam("keys"))}
+_MANY = among(Record.key, "keys")
 _ONE = {client: _keys_query(Record.key == bindparam("key"), client) for client in (True, False)}
 _SEVERAL = {(dialect, client): _keys_query(clause, client) for dialect, clause in _MANY.items()
             for client in (True, False)}
@@ -355,7 +354,7 @@ def _lookup(snapshot: Snapshot, actor: Actor, code: str, keys: list[str]):
         statement, params["key"] = _ONE[client], keys[0]
     else:
         statement = _SEVERAL[snapshot.dialect.name, client]
-        params["keys"] = keys if snapshot.postgres else json.dumps(keys)
+        params["keys"] = snapshot.values(keys)
     rows = snapshot.rows(statement, params)
     if not rows:
         raise NotFound(what=RESOURCE, key=code)
