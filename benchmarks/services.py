@@ -5,7 +5,8 @@
   share lookup's ceiling (benchmarks/share_lookup.py: FastAPI + SQLAlchemy reading one record by
   key from the same database), both driven by the same Python client at the same concurrency, as a
   ratio of calls per second (goal ≥ 0.3).
-- What one bundle costs the server (in this process, one thread): SQL statements and CPU time.
+- What one bundle costs the server (in this process, one thread): SQL statements and CPU time,
+  in all and per call (open, form, accept).
 - 10,000 open cases with parallel reviews whose deadlines fall over 20 working days: each day's
   escalation sweep (what ``datong worker`` runs every round) against the worker's 2-second round,
   and what is left unescalated after it (goal: no backlog).
@@ -119,28 +120,38 @@ def work(count: int, env: dict, setup: dict) -> dict:
                                                         "password": "Datong@2026"}).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
 
+        calls: dict[str, list] = {}  # this bundle's, per call: statements, driver statements, CPU seconds
+
         def call(method: str, path: str, body: dict | None) -> dict:
+            before, under, started = statements[0], driver[0], time.process_time()
             response = client.request(method, path, json=body, headers=headers)
             if response.status_code >= 400:
                 raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:300]}")
+            kind = "open" if method == "POST" and path == "/api/v1/cases" else path.rsplit("/", 1)[-1]
+            calls[kind] = [statements[0] - before, driver[0] - under, time.process_time() - started]
             return response.json()
 
         keys = setup["keys"][-count:]  # not the ones the load test used
-        sent, below, cpu, done = 0, 0, 0.0, 0
+        totals: dict[str, list] = {}
+        done = 0
         for n in range(count):
-            before, under, started = statements[0], driver[0], time.process_time()
+            calls.clear()
             try:
                 _bundle(call, keys, n)
             except RuntimeError:  # an applicant whose record lacks what the form requires: not counted
                 continue
             if n:  # the first warms the caches
-                sent, below = sent + statements[0] - before, below + driver[0] - under
-                cpu, done = cpu + time.process_time() - started, done + 1
+                done += 1
+                for kind, figures in calls.items():
+                    totals[kind] = [a + b for a, b in zip(totals.get(kind, [0, 0, 0.0]), figures)]
     Snapshot._run = run
     app.state.database.dispose()
-    return {"bundles": done, "statements_per_bundle": round(sent / max(done, 1), 1),
-            "driver_statements_per_bundle": round(below / max(done, 1), 1),
-            "cpu_ms_per_bundle": round(cpu * 1000 / max(done, 1), 2)}
+    per = max(done, 1)
+    return {"bundles": done, "statements_per_bundle": round(sum(t[0] for t in totals.values()) / per, 1),
+            "driver_statements_per_bundle": round(sum(t[1] for t in totals.values()) / per, 1),
+            "cpu_ms_per_bundle": round(sum(t[2] for t in totals.values()) * 1000 / per, 2),
+            "per_call": {kind: {"statements": round(t[0] / per, 1), "driver_statements": round(t[1] / per, 1),
+                                "cpu_ms": round(t[2] * 1000 / per, 2)} for kind, t in totals.items()}}
 
 
 def intake(seconds: float, clients: int, folder: Path, env: dict, setup: dict) -> dict:
