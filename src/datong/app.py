@@ -134,12 +134,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from datong.web import install as install_console  # the console mounts last: it owns "/"
 
     install_console(app)
-    # Middleware added last runs first: metrics see every request; the hot path (governed GET
-    # reads) answers before the console's session middleware and the router.
+    # Middleware added last runs first: metrics see every request; the hot paths (governed GET
+    # reads, licence checks, the intake's calls) answer before the console's session middleware
+    # and the router.
     from datong.licenses.hot import FastVerify
+    from datong.services.hot import FastIntake
     from datong.sharing.hot import GovernedReads
 
     app.add_middleware(GovernedReads)
     app.add_middleware(FastVerify)
+    app.add_middleware(FastIntake)
     app.add_middleware(Metrics, registry=app.state.metrics)
     return app

@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 
 from datong import events
 from datong.db.base import utcnow
+from datong.db.snapshot import Prepared, snapshot_of
 from datong.errors import DatongError
 from datong.i18n import N_, Term
 from datong.security.audit import append_event
 from datong.security.authz import Actor, Target, authorize
+from datong.security.models import Department
 from datong.services import bpmn, rules
 from datong.services.calendar import add_working_days
 from datong.services.models import (
@@ -86,18 +88,18 @@ def notice(session: Session, case: Case, kind: str, text: str) -> None:
     session.add(Notice(holder_key=case.applicant_key, case_id=case.id, kind=kind, text=text))
 
 
+_DEPARTMENTS = Prepared(select(Department.id, Department.code, Department.name, Department.short_name))
+
+
 def _departments(session: Session) -> dict[str, int]:
     """Department ids by credit code, name and short name (BPMN lanes may use any), per transaction."""
-    from datong.security.models import Department
-
     if "lane_departments" in session.info:
         return session.info["lane_departments"]
-    rows = session.execute(select(Department.id, Department.code, Department.name, Department.short_name)).all()
     found = {}
-    for row in rows:
-        for key in (row.code, row.name, row.short_name):
+    for row in snapshot_of(session).rows(_DEPARTMENTS, {}):  # at the driver level: a province has hundreds
+        for key in row[1:]:
             if key:
-                found[key] = row.id
+                found[key] = row[0]
     session.info["lane_departments"] = found
     return found
 
@@ -109,11 +111,12 @@ def _task_days(item: ServiceItem) -> int:
     return max(1, math.floor(item.promised_days / stages))
 
 
-def _open_tasks(session: Session, case: Case, workflow, *, fresh: bool = False) -> list[ReviewTask]:
+def _open_tasks(session: Session, case: Case, workflow, *, fresh: bool = False) -> None:
     """Tasks for the flow's ready steps that have none yet (``fresh``: a flow just started, whose
-    steps' engine ids are new, so there is nothing to look up)."""
+    steps' engine ids are new, so there is nothing to look up). They are written with the
+    transaction's next flush: a bundle's items start together, and their tasks go in one."""
     known = set() if fresh else set(session.scalars(select(ReviewTask.engine_id).where(ReviewTask.case_id == case.id)))
-    depts, today, opened = _departments(session), date.today(), []
+    depts, today = _departments(session), date.today()
     for step in bpmn.ready(workflow):
         if step.id in known:
             continue
@@ -121,9 +124,6 @@ def _open_tasks(session: Session, case: Case, workflow, *, fresh: bool = False) 
                           department_id=depts[step.lane], opened_on=today,
                           due_on=min(add_working_days(today, _task_days(case.item)), case.due_on or today))
         session.add(task)
-        opened.append(task)
-    session.flush()
-    return opened
 
 
 def _already(session: Session, case: Case) -> set[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from datong.db.base import utcnow
 from datong.db.paging import Found, Window, window
@@ -150,7 +150,9 @@ def deliver(session: Session, actor: Actor, *, number: str, method: str) -> Case
 
 def tasks_of(session: Session, case: Case) -> list[ReviewTask]:
     ids = [case.id, *[c.id for c in case_children(session, case)]]
-    return list(session.scalars(select(ReviewTask).where(ReviewTask.case_id.in_(ids)).order_by(ReviewTask.id)))
+    # the cases are at hand: not joined again with their items and bundles for each task
+    return list(session.scalars(select(ReviewTask).where(ReviewTask.case_id.in_(ids)).order_by(ReviewTask.id)
+                                .options(lazyload(ReviewTask.case))))
 
 
 @service(mutates=False, personal=True)
