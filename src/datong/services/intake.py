@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from datong.codes import validate_credit_code, validate_id_number
 from datong.codes.verdict import REASONS
-from datong.db.base import UTCDateTime, utcnow
+from datong.db.base import UTCDateTime, add_as_loaded, utcnow
 from datong.db.engine import once_per_transaction
 from datong.errors import DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Message, Term
@@ -269,15 +269,13 @@ def create_case(session: Session, actor: Actor, *, application: Application, fil
     case = Case(number=application.number, item_id=None if group else items[0].id, bundle_id=group.id if group else None,
                 form=filled.form, sources=filled.sources, materials=[] if group else filled.materials[items[0].code],
                 **common)
-    session.add(case)
-    session.flush()
+    add_as_loaded(session, [case])
     children = [Case(number=f"{application.number}-{n:02d}", item_id=child_item.id, parent_id=case.id,
                      form={f["name"]: filled.form.get(f["name"], "") for f in child_item.fields},
                      sources={f["name"]: filled.sources.get(f["name"]) for f in child_item.fields},
                      materials=filled.materials[child_item.code], **common)
                 for n, child_item in enumerate(items if group else [], start=1)]
-    session.add_all(children)
-    session.flush()
+    add_as_loaded(session, children)
     session.info.setdefault("case_children", {})[case.id] = children  # in id order, as case_children reads them
     flows.record(session, case, actor, "opened", {"authorised": application.authorised, "licences": filled.licences,
                                                       "filled": sum(1 for w in filled.sources.values()
