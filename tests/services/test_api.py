@@ -37,6 +37,8 @@ def test_case_over_the_api(client, login, window, database):
     assert client.get(f"/api/v1/cases/{number}/materials/{scan}", headers=login("sys")).status_code == 403
     accepted = client.post(f"/api/v1/cases/{number}/accept", headers=clerk).json()
     assert accepted["status"] == "in_review" and len(accepted["tasks"]) == 2
+    # acceptance reads its tasks at the driver level: they are shown as a read of the case shows them
+    assert accepted["tasks"] == client.get(f"/api/v1/cases/{number}", headers=clerk).json()["tasks"]
     receipt = client.get(f"/api/v1/cases/{number}/receipt.pdf", headers=clerk)
     assert receipt.status_code == 200 and receipt.content.startswith(b"%PDF-")
     flow = client.get(f"/api/v1/cases/{number}/flow", headers=clerk).json()

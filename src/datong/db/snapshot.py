@@ -1,4 +1,5 @@
-"""Driver-level reads for the hottest paths (the governed reads of the sharing API).
+"""Driver-level reads and writes for the hottest paths (the governed reads of the sharing API, the
+intake's small writes).
 
 A governed read by key is a few microseconds of database work, and everything around it used to
 cost a hundred times that: an ORM session, a BEGIN and a COMMIT, SQLAlchemy's execution path for
@@ -84,6 +85,31 @@ class Snapshot:
             return self._run(sql, params)
         except self.dialect.loaded_dbapi.Error as exc:
             raise self._mapped(sql, params, exc) from exc
+
+    def write(self, prepared: Prepared, params: dict | list[dict]) -> list[tuple]:
+        """An insert or update at the driver level, in the transaction of the session this snapshot
+        wraps (``snapshot_of``): its RETURNING rows, if it has any. ``params`` a list: one
+        statement for each (executemany). Values at the driver's types (see :meth:`json`)."""
+        sql = prepared.sql(self.dialect)
+        cursor = self.connection.cursor()
+        try:
+            if isinstance(params, list):
+                cursor.executemany(sql, params)
+                return []
+            cursor.execute(sql, params)
+            return cursor.fetchall() if cursor.description is not None else []
+        except self.dialect.loaded_dbapi.Error as exc:
+            raise self._mapped(sql, params, exc) from exc
+        finally:
+            cursor.close()
+
+    def json(self, value):
+        """A value for a JSON column: text on SQLite, adapted by psycopg on PostgreSQL."""
+        if self.postgres:
+            from psycopg.types.json import Json
+
+            return Json(value)
+        return json.dumps(value)
 
     def values(self, values) -> list | str:
         """Values for a parameter that :func:`among` reads."""

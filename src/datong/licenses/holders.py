@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from datong.db.base import utcnow
+from datong.db.base import add_as_loaded, utcnow
 from datong.db.snapshot import Prepared, json_value, snapshot_of
 from datong.errors import InvalidInput, NotFound
 from datong.i18n import N_, Term
@@ -123,30 +123,33 @@ def use_holder_licences(session: Session, actor: Actor, *, holder_key: str, purp
     return shown
 
 
+_DEPARTMENT = Prepared(select(Department.id, Department.code).where(Department.code == bindparam("code")))
+
+
 @service(mutates=True)
 def give_consent(session: Session, actor: Actor, *, holder_key: str, department: str, purpose: str,
                  days: int = 30, types: list[str] | None = None) -> Consent:
     """The holder authorises a department to use their licences: online (the holder acting), or
     at the window (a clerk of that department recording it in the holder's presence)."""
-    dept = session.scalar(select(Department).where(Department.code == department))
-    if dept is None:
+    found = snapshot_of(session).rows(_DEPARTMENT, {"code": department})
+    if not found:
         raise NotFound(what=Term(N_("Department")), key=department)
+    dept_id, dept_code = found[0]
     key = holder_key.strip().upper()
     if actor.kind == "holder":
         authorize(actor, "licence.own", Target("holder", key))
     else:
-        authorize(actor, "licence.consent", Target("holder", key, dept.id))
+        authorize(actor, "licence.consent", Target("holder", key, dept_id))
     if not purpose.strip() or not 1 <= days <= 366:
         raise InvalidInput(field="purpose", reason=Term(N_("say what for, and for 1 to 366 days")))
     codes = [licence_type(session, t).code for t in types or []]
     consent = Consent(holder_kind="person" if len(key) == 18 and key[:17].isdigit() else "entity", holder_key=key,
-                      department_id=dept.id, types=codes, purpose=purpose.strip()[:500],
+                      department_id=dept_id, types=codes, purpose=purpose.strip()[:500],
                       expires_at=utcnow() + timedelta(days=days), given_via="online" if actor.kind == "holder" else "window",
                       recorded_by=actor.name)
-    session.add(consent)
-    session.flush()
+    add_as_loaded(session, [consent])  # every intake at a window records one
     append_event(session, actor=actor, action="licence.consent", target=f"holder:{key}", subjects=[key],
-                 purpose=consent.purpose, detail={"department": dept.code, "types": codes, "days": days,
+                 purpose=consent.purpose, detail={"department": dept_code, "types": codes, "days": days,
                                                   "via": consent.given_via, "consent": consent.id})
     return consent
 

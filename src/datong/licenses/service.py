@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from datong.catalog.models import Resource
@@ -20,6 +20,7 @@ from datong.codes.licence_id import make_licence_id, parse_licence_id
 from datong.codes.verdict import REASONS
 from datong.db.base import utcnow
 from datong.db.paging import Found, Window, window
+from datong.db.snapshot import Prepared, snapshot_of
 from datong.errors import Conflict, DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Message, Term
 from datong.licenses import keys, signing
@@ -197,15 +198,19 @@ def list_licence_types(session: Session) -> list[LicenceType]:
 
 # -- numbers -------------------------------------------------------------------------------------
 
+_TAKE = Prepared(update(Counter.__table__).where(Counter.__table__.c.name == bindparam("counter"))
+                 .values(next=Counter.__table__.c.next + bindparam("count")).returning(Counter.__table__.c.next))
+
+
 def take_numbers(session: Session, name: str, count: int) -> int:
-    """The first of ``count`` consecutive numbers from counter ``name`` (a short write)."""
-    updated = session.execute(update(Counter).where(Counter.name == name).values(next=Counter.next + count)
-                              .returning(Counter.next)).scalar()
-    if updated is None:
+    """The first of ``count`` consecutive numbers from counter ``name`` (a short write, at the
+    driver level: every licence issued and every case opened takes one)."""
+    updated = snapshot_of(session).write(_TAKE, {"counter": name, "count": count})
+    if not updated:
         session.add(Counter(name=name, next=1 + count))
         session.flush()
         return 1
-    return updated - count
+    return updated[0][0] - count
 
 
 # -- issuing -------------------------------------------------------------------------------------

@@ -200,7 +200,9 @@ def form_answer(session, actor, number: str, body: FormIn) -> dict:
 
 def accept_answer(session, actor, number: str) -> dict:
     case = intake.accept_case(session, actor, number=number)
-    return case_out(session, case, review.tasks_of(session, case), intake.case_children(session, case))
+    out = case_out(session, case, [], intake.case_children(session, case))
+    out["tasks"] = review.task_answers(session, case)
+    return out
 
 
 @router.get("/api/v1/cases")

@@ -9,11 +9,11 @@ import hashlib
 import math
 from datetime import date
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from datong import events
-from datong.db.base import utcnow
+from datong.db.base import add_as_loaded, utcnow
 from datong.db.snapshot import Prepared, snapshot_of
 from datong.errors import DatongError
 from datong.i18n import N_, Term
@@ -67,14 +67,21 @@ def require_open(case: Case) -> None:
         raise WrongCaseState(number=case.number, state=Term(STATE_LABELS[case.status]))
 
 
+_RECORD = Prepared(insert(CaseEvent.__table__).values(case_id=bindparam("case_id"), action=bindparam("action"),
+                                                       actor=bindparam("actor"), detail=bindparam("detail"),
+                                                       at=bindparam("at")))
+
+
 def record(session: Session, case: Case, actor: Actor, action: str, detail: dict | None = None) -> None:
     """The case's history, the outbox event other domains consume, and subscribers' webhooks. The
-    history's row is a Core insert, as the event's is: every step of every case records one, and
-    the ORM's unit of work cost more than the row (nothing reads it back in the transaction)."""
+    history's row is written at the driver level, as the event's is: every step of every case
+    records one, and SQLAlchemy's execution path cost more than the row (nothing reads it back in
+    the transaction through the ORM)."""
     if case.id is None:
         session.flush()
-    session.connection().execute(insert(CaseEvent.__table__), {"case_id": case.id, "action": action, "actor": actor.name,
-                                                               "detail": detail or {}, "at": utcnow()})
+    snapshot = snapshot_of(session)
+    snapshot.write(_RECORD, {"case_id": case.id, "action": action, "actor": actor.name,
+                             "detail": snapshot.json(detail or {}), "at": snapshot.time(utcnow())})
     payload = {"case": case.number, "action": action, "status": case.status, "outcome": case.outcome,
                "item": case.item.code if case.item else None, "bundle": case.bundle.code if case.bundle else None,
                "applicant": case.applicant_key}
@@ -113,17 +120,13 @@ def _task_days(item: ServiceItem) -> int:
 
 def _open_tasks(session: Session, case: Case, workflow, *, fresh: bool = False) -> None:
     """Tasks for the flow's ready steps that have none yet (``fresh``: a flow just started, whose
-    steps' engine ids are new, so there is nothing to look up). They are written with the
-    transaction's next flush: a bundle's items start together, and their tasks go in one."""
+    steps' engine ids are new, so there is nothing to look up), in one statement."""
     known = set() if fresh else set(session.scalars(select(ReviewTask.engine_id).where(ReviewTask.case_id == case.id)))
     depts, today = _departments(session), date.today()
-    for step in bpmn.ready(workflow):
-        if step.id in known:
-            continue
-        task = ReviewTask(case_id=case.id, engine_id=step.id, step=step.spec, name=step.name,
-                          department_id=depts[step.lane], opened_on=today,
-                          due_on=min(add_working_days(today, _task_days(case.item)), case.due_on or today))
-        session.add(task)
+    due = min(add_working_days(today, _task_days(case.item)), case.due_on or today)
+    add_as_loaded(session, [ReviewTask(case_id=case.id, engine_id=step.id, step=step.spec, name=step.name,
+                                       department_id=depts[step.lane], opened_on=today, due_on=due)
+                            for step in bpmn.ready(workflow) if step.id not in known])
 
 
 def _already(session: Session, case: Case) -> set[str]:

@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from datong.codes import validate_credit_code, validate_id_number
 from datong.codes.verdict import REASONS
-from datong.db.base import UTCDateTime, add_as_loaded, utcnow
+from datong.db.base import UTCDateTime, add_as_loaded, utcnow, write_now
 from datong.db.engine import once_per_transaction
 from datong.errors import DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Message, Term
@@ -404,6 +404,10 @@ def missing(case: Case, children: list[Case]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+#: What acceptance (and the flow's start) changes of every case of a bundle.
+ACCEPTED = ("status", "visits", "accepted_on", "due_on", "legal_due_on", "workflow", "updated_at")
+
+
 @service(mutates=True)
 def accept_case(session: Session, actor: Actor, *, number: str) -> Case:
     """受理: the application is complete; its review starts and its clock with it."""
@@ -427,6 +431,10 @@ def accept_case(session: Session, actor: Actor, *, number: str) -> Case:
         flows.start_ready_children(session, case, children)
     else:
         flows.start(session, case)
+    now = utcnow()
+    for c in [case, *children]:
+        c.updated_at = now
+    write_now(session, [case, *children], ACCEPTED)  # one statement for a bundle's cases (see write_now)
     return case
 
 
