@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal_column, select
 from sqlalchemy.orm import Session
 
 from datong.db.base import add_as_loaded, utcnow
@@ -25,11 +25,16 @@ from datong.security.models import Department
 # The use of a holder's licences reads at the driver level (datong.db.snapshot), as sharing's
 # reads do: the window uses them with every application, and through the ORM these small
 # statements cost several times what the database does for them.
+#: Every kind of holder: the holder indexes lead with the kind, so a lookup by key alone names them
+#: all (a scan of every licence or authorisation otherwise).
+HOLDER_KINDS = ("person", "entity")
 _CONSENTS = Prepared(select(Consent.id, Consent.types).where(
+    Consent.holder_kind.in_([literal_column(f"'{k}'") for k in HOLDER_KINDS]),  # our constants, written in the SQL
     Consent.holder_key == bindparam("key"), Consent.department_id == bindparam("department"),
     Consent.withdrawn_at.is_(None), Consent.expires_at > bindparam("now")).order_by(Consent.id))
 _IN_FORCE = Prepared(select(Licence.identifier, Licence.version, Licence.status, Licence.holder_key, Licence.holder_name,
-                            Licence.document).where(Licence.holder_key == bindparam("key"),
+                            Licence.document).where(Licence.holder_kind == bindparam("kind"),
+                                                    Licence.holder_key == bindparam("key"),
                                                     Licence.type_id == bindparam("type"),
                                                     Licence.status == bindparam("status")).order_by(Licence.id))
 
@@ -60,7 +65,7 @@ def _consent_for(session: Session, actor: Actor, holder_key: str, kind: LicenceT
 
 def _in_force(session: Session, key: str, kind: LicenceType) -> list[_InForce]:
     return [_InForce(*row, kind) for row in snapshot_of(session).rows(
-        _IN_FORCE, {"key": key, "type": kind.id, "status": VALID})]
+        _IN_FORCE, {"kind": kind.holder_kind, "key": key, "type": kind.id, "status": VALID})]
 
 
 def _licence_out(licence: Licence | _InForce, items: list[str] | None = None) -> dict:
@@ -177,11 +182,11 @@ def my_licences(session: Session, actor: Actor, *, holder_key: str) -> dict:
     key = holder_key.strip().upper()
     authorize(actor, "licence.own", Target("holder", key))
     licences = [_licence_out(lic) for lic in session.scalars(
-        select(Licence).where(Licence.holder_key == key).order_by(Licence.family, Licence.version))]
+        select(Licence).where(Licence.holder_kind.in_(HOLDER_KINDS), Licence.holder_key == key).order_by(Licence.family, Licence.version))]
     consents = [{"id": c.id, "department": c.department.name, "types": c.types, "purpose": c.purpose,
                  "expires_at": c.expires_at.isoformat(), "via": c.given_via,
                  "withdrawn_at": c.withdrawn_at.isoformat() if c.withdrawn_at else None}
-                for c in session.scalars(select(Consent).where(Consent.holder_key == key).order_by(Consent.id))]
+                for c in session.scalars(select(Consent).where(Consent.holder_kind.in_(HOLDER_KINDS), Consent.holder_key == key).order_by(Consent.id))]
     uses = [{"at": e.occurred_at.isoformat(), "by": e.actor, "department": e.actor_department, "purpose": e.purpose,
              "case_number": e.case_number, "licences": (e.detail or {}).get("licences", [])}
             for e in session.scalars(select(AuditEvent).join(AuditSubject, AuditSubject.seq == AuditEvent.seq)
