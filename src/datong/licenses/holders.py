@@ -11,8 +11,9 @@ from datetime import timedelta
 from sqlalchemy import bindparam, literal_column, select
 from sqlalchemy.orm import Session
 
-from datong.db.base import add_as_loaded, utcnow
+from datong.db.base import utcnow
 from datong.db.snapshot import Prepared, json_value, snapshot_of
+from datong.db.writes import add_as_loaded
 from datong.errors import InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.licenses.models import VALID, Consent, Licence, LicenceType

@@ -13,8 +13,9 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from datong import events
-from datong.db.base import add_as_loaded, utcnow
+from datong.db.base import utcnow
 from datong.db.snapshot import Prepared, snapshot_of
+from datong.db.writes import add_as_loaded
 from datong.errors import DatongError
 from datong.i18n import N_, Term
 from datong.security.audit import append_event

@@ -11,14 +11,14 @@ import hmac
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from datong.codes import validate_credit_code, validate_id_number
 from datong.codes.verdict import REASONS
-from datong.db.base import UTCDateTime, add_as_loaded, utcnow, write_now
+from datong.db.base import utcnow
 from datong.db.engine import once_per_transaction
+from datong.db.writes import add_as_loaded, write_now
 from datong.errors import DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Message, Term
 from datong.security.audit import append_event
@@ -340,29 +340,15 @@ def update_form(session: Session, actor: Actor, *, number: str, values: dict) ->
         if text != form.get(name):
             form[name] = text
             sources[name] = {**(sources.get(name) or {"kind": "applicant"}), "edited": True}
-    children = case_children(session, case)
-    _write_forms(session, [(case, form, sources)] + [
-        (child, {k: form.get(k, v) for k, v in child.form.items()}, {k: sources.get(k, v) for k, v in child.sources.items()})
-        for child in children])
+    children, at = case_children(session, case), utcnow()
+    case.form, case.sources, case.updated_at = form, sources, at
+    for child in children:
+        child.form = {k: form.get(k, v) for k, v in child.form.items()}
+        child.sources = {k: sources.get(k, v) for k, v in child.sources.items()}
+        child.updated_at = at
+    write_now(session, [case, *children], ("form", "sources", "updated_at"))  # one statement for a bundle's cases
     flows.record(session, case, actor, "form", {"fields": sorted(values)})
     return case
-
-
-_FORMS = update(Case.__table__).where(Case.__table__.c.id == bindparam("case_id")).values(
-    form=bindparam("new_form", type_=Case.__table__.c.form.type),
-    sources=bindparam("new_sources", type_=Case.__table__.c.sources.type), updated_at=bindparam("at", type_=UTCDateTime()))
-
-
-def _write_forms(session: Session, changed: list[tuple[Case, dict, dict]]) -> None:
-    """A bundle's forms in one Core statement, and the cases in the session given the same values
-    as loaded ones (``set_committed_value``): the ORM's flush of five cases cost more than the
-    form's whole change."""
-    at = utcnow()
-    session.connection().execute(_FORMS, [{"case_id": c.id, "new_form": form, "new_sources": sources, "at": at}
-                                          for c, form, sources in changed])
-    for c, form, sources in changed:
-        for key, value in (("form", form), ("sources", sources), ("updated_at", at)):
-            set_committed_value(c, key, value)
 
 
 def sniff(content: bytes) -> str | None:
