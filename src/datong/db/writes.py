@@ -11,7 +11,7 @@ leave the session as if the rows had been loaded: the objects persistent, nothin
 from __future__ import annotations
 
 from sqlalchemy import bindparam, insert, inspect, update
-from sqlalchemy.orm import Session, make_transient, make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from datong.db.snapshot import Prepared, snapshot_of
@@ -68,22 +68,21 @@ def add_as_loaded(session: Session, objects: list) -> None:
         session.add(obj)
 
 
-def write_now(session: Session, objects: list, keys: tuple[str, ...]) -> None:
+def write_now(session: Session, objects: list, keys: tuple[str, ...], values: list[tuple] | None = None) -> None:
     """Attributes ``keys`` of loaded objects of one model written in one ``executemany`` by primary
-    key and kept as their committed values; an object with nothing else changed leaves the
-    flush's list (a flush still looked at each), one with other changes is flushed as usual."""
+    key and kept as their committed values. ``values``: each object's new values, given here
+    instead of set on it first (then the objects are not even marked changed). Without them, the
+    values the objects hold are written; a flush still looks at those objects (finding nothing of
+    ``keys`` to write: taking them off its list cost more than its look), and writes any other
+    attribute changed as usual."""
     if not objects:
         return
     mapper = inspect(type(objects[0]))
     snapshot = snapshot_of(session)
     prepared, processors = _statement("update", mapper, keys, snapshot.dialect)
-    rows = [[getattr(obj, name) for name in keys] for obj in objects]
+    rows = values if values is not None else [[getattr(obj, name) for name in keys] for obj in objects]
     snapshot.write(prepared, [{"v_pk": inspect(obj).identity[0], **_params(processors, row)}
-                              for obj, row in zip(objects, rows)])
+                              for obj, row in zip(objects, rows, strict=True)])
     for obj, row in zip(objects, rows):
         for name, value in zip(keys, row):
             set_committed_value(obj, name, value)
-        if not session.is_modified(obj):
-            make_transient(obj)
-            make_transient_to_detached(obj)
-            session.add(obj)

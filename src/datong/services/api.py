@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
+import orjson
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -140,11 +141,18 @@ class CaseIn(BaseModel):
     authorised: bool = Field(default=False, description="The applicant authorised the use of their licences")
 
 
-def case_json(body: dict, status_code: int = 200) -> JSONResponse:
+class CaseJSON(JSONResponse):
     """A case as the API answers it. Its dict holds only JSON values already (dates as ISO text),
     so it is encoded as it is: FastAPI's encoder would walk every form field and source again,
-    which cost more than reading the case."""
-    return JSONResponse(body, status_code=status_code)
+    which cost more than reading the case; and by orjson, the same JSON in a fraction of the
+    standard library's time (a bundle's case is its form, sources and materials five times)."""
+
+    def render(self, content) -> bytes:
+        return orjson.dumps(content)
+
+
+def case_json(body: dict, status_code: int = 200) -> JSONResponse:
+    return CaseJSON(body, status_code=status_code)
 
 
 def case_out(session, case: Case, tasks: list[ReviewTask] | None = None, children: list[Case] | None = None) -> dict:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
-from starlette.responses import JSONResponse
 
 from datong.services import api
 from datong.sharing.hot import _handled
@@ -106,7 +105,7 @@ class FastIntake:
         scope["route"] = route  # the metrics layer labels by route template
         try:
             out, status = await run_in_threadpool(answer, state.database, actor, params, body)
-            response = JSONResponse(out, status_code=status)
+            response = api.case_json(out, status)
         except Exception as exc:  # noqa: BLE001 - answered by the app's own handler, or raised on
             response = await _handled(scope, receive, exc)
         await response(scope, receive, send)

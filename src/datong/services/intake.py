@@ -11,7 +11,7 @@ import hmac
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from datong.codes import validate_credit_code, validate_id_number
@@ -187,18 +187,20 @@ class Application:
     def purpose(self) -> str:
         return f"办理{self.name}"
 
-    def definitions(self, session: Session) -> tuple[list[ServiceItem], Bundle | None]:
+    def definitions(self, session: Session, *, merge: bool = True) -> tuple[list[ServiceItem], Bundle | None]:
         """The items and the bundle, in this transaction's lookups too (see ``get_items``): copied
         into the session as they were read (``merge`` without loading: no statement), so that
-        the cases made here find them as the ORM would have loaded them."""
+        the cases made here find them as the ORM would have loaded them. ``merge=False``, for a
+        transaction that only reads what they say (the prefill): the objects as they were read,
+        every column and the department loaded, not copied."""
         if self.read:
             items, group = self.read
             known = session.info.setdefault("service_items", {})
             for code, row in zip(self.items, items):
                 if code not in known:
-                    known[code] = session.merge(row, load=False)
+                    known[code] = session.merge(row, load=False) if merge else row
             if group is not None and self.bundle not in session.info.setdefault("service_bundles", {}):
-                session.info["service_bundles"][self.bundle] = session.merge(group, load=False)
+                session.info["service_bundles"][self.bundle] = session.merge(group, load=False) if merge else group
         return get_items(session, list(self.items)), get_bundle(session, self.bundle) if self.bundle else None
 
 
@@ -244,7 +246,7 @@ def prefill(session: Session, actor: Actor, *, application: Application) -> Pref
     """Read the applicant's profile, licences and shared materials (each read audited with the
     case number); a read transaction is enough."""
     _authorize_applicant(actor, application.key)
-    items, group = application.definitions(session)
+    items, group = application.definitions(session, merge=False)
     fields = merged_fields(session, group) if group else items[0].fields
     reader = Actor.system("one-window") if actor.kind == "holder" else actor  # a holder reads their own data
     number, key, purpose = application.number, application.key, application.purpose
@@ -318,8 +320,24 @@ def find_case(session: Session, number: str, *, lock: bool = False) -> Case:
     return case
 
 
+def _with_children(session: Session, number: str) -> Case:
+    """A case and its bundle's cases in one statement, the whole bundle locked on PostgreSQL (its
+    children are then at hand for ``case_children``): the form and acceptance change all of them."""
+    number = number.strip()
+    parent = select(Case.id).where(Case.number == number).scalar_subquery()
+    query = select(Case).where(or_(Case.number == number, Case.parent_id == parent)).order_by(Case.id)
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(of=Case)
+    found = list(session.scalars(query))
+    case = next((c for c in found if c.number == number), None)
+    if case is None:
+        raise NotFound(what=CASE, key=number)
+    session.info.setdefault("case_children", {})[case.id] = [c for c in found if c is not case]
+    return case
+
+
 def _editable(session: Session, actor: Actor, number: str) -> Case:
-    case = find_case(session, number, lock=True)
+    case = _with_children(session, number)
     flows.authorize_intake(actor, case)
     if case.status != DRAFT:
         raise flows.WrongCaseState(number=case.number, state=Term(flows.STATE_LABELS[case.status]))
@@ -341,12 +359,9 @@ def update_form(session: Session, actor: Actor, *, number: str, values: dict) ->
             form[name] = text
             sources[name] = {**(sources.get(name) or {"kind": "applicant"}), "edited": True}
     children, at = case_children(session, case), utcnow()
-    case.form, case.sources, case.updated_at = form, sources, at
-    for child in children:
-        child.form = {k: form.get(k, v) for k, v in child.form.items()}
-        child.sources = {k: sources.get(k, v) for k, v in child.sources.items()}
-        child.updated_at = at
-    write_now(session, [case, *children], ("form", "sources", "updated_at"))  # one statement for a bundle's cases
+    write_now(session, [case, *children], ("form", "sources", "updated_at"), [(form, sources, at)] + [
+        ({k: form.get(k, v) for k, v in child.form.items()}, {k: sources.get(k, v) for k, v in child.sources.items()}, at)
+        for child in children])  # one statement for a bundle's cases
     flows.record(session, case, actor, "form", {"fields": sorted(values)})
     return case
 
