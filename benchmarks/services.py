@@ -42,21 +42,23 @@ def _call(conn: http.client.HTTPConnection, method: str, path: str, body: dict |
     response = conn.getresponse()
     payload = response.read()
     if response.status >= 400:
-        raise RuntimeError(f"{method} {path}: {response.status} {payload[:300]!r}")
+        raise RuntimeError(f"{method} {path}: {response.status} {payload[:300].decode(errors='replace')}")
     return json.loads(payload) if payload else {}
 
 
 def _drive(port: int, clients: int, seconds: float, work) -> dict:
     """Run ``work(conn, n)`` (returns the calls it made) in ``clients`` threads for ``seconds``."""
-    calls, errors, stop = [0] * clients, [0] * clients, time.perf_counter() + seconds
+    calls, errors, stop, said = [0] * clients, [0] * clients, time.perf_counter() + seconds, {}
 
     def run(k: int) -> None:
         conn, n = http.client.HTTPConnection("127.0.0.1", port, timeout=30), 0
         while time.perf_counter() < stop:
             try:
-                calls[k] += work(conn, k * 1_000_000 + n)
-            except Exception:  # noqa: BLE001 - counted, the run goes on
+                calls[k] += work(conn, k + clients * n)  # each client its own applicants, as at real windows
+            except Exception as error:  # noqa: BLE001 - counted (the first few kinds kept), the run goes on
                 errors[k] += 1
+                if len(said) < 3:
+                    said.setdefault(f"{type(error).__name__}: {str(error)[:200]}", 0)
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             n += 1
@@ -68,7 +70,8 @@ def _drive(port: int, clients: int, seconds: float, work) -> dict:
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
-    return {"calls": sum(calls), "errors": sum(errors), "calls_per_s": round(sum(calls) / elapsed, 1)}
+    return {"calls": sum(calls), "errors": sum(errors), "calls_per_s": round(sum(calls) / elapsed, 1),
+            **({"error_kinds": list(said)} if said else {})}
 
 
 def _setup(folder: Path, env: dict) -> dict:
