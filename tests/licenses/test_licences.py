@@ -271,6 +271,16 @@ def test_a_licence_type_must_be_well_formed(database, operator, world):
         service.save_licence_type(session, operator, spec=marriage_spec(fields=[{"name": "证照状态"}]))
 
 
+def test_the_holder_kind_of_an_issued_type_stays(database, operator, issued):
+    from datong.errors import InvalidInput
+    from tests.licenses.conftest import marriage_spec
+
+    with database.unit_of_work() as session, pytest.raises(InvalidInput, match="holder_kind"):
+        service.save_licence_type(session, operator, spec=marriage_spec(holder_kind="entity"))
+    with database.unit_of_work() as session:  # anything else may still change
+        assert service.save_licence_type(session, operator, spec=marriage_spec(ministry="民政部（新）")).holder_kind == "person"
+
+
 def test_issuing_without_a_seal_says_to_create_one(database, operator, world):
     from tests.licenses.conftest import marriage_spec
 

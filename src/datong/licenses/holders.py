@@ -17,7 +17,7 @@ from datong.db.writes import add_as_loaded
 from datong.errors import InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.licenses.models import VALID, Consent, Licence, LicenceType
-from datong.licenses.service import NoAuthorisation, licence_type, list_licence_types
+from datong.licenses.service import HOLDER_KINDS, NoAuthorisation, licence_type, list_licence_types
 from datong.security import masking
 from datong.security.audit import append_event, record_read
 from datong.security.authz import Actor, Target, authorize, service
@@ -26,9 +26,8 @@ from datong.security.models import Department
 # The use of a holder's licences reads at the driver level (datong.db.snapshot), as sharing's
 # reads do: the window uses them with every application, and through the ORM these small
 # statements cost several times what the database does for them.
-#: Every kind of holder: the holder indexes lead with the kind, so a lookup by key alone names them
-#: all (a scan of every licence or authorisation otherwise).
-HOLDER_KINDS = ("person", "entity")
+# The holder indexes lead with the holder's kind: a lookup by key names the kinds (every kind, or
+# the licence type's), or it scans every licence or authorisation.
 _CONSENTS = Prepared(select(Consent.id, Consent.types).where(
     Consent.holder_kind.in_([literal_column(f"'{k}'") for k in HOLDER_KINDS]),  # our constants, written in the SQL
     Consent.holder_key == bindparam("key"), Consent.department_id == bindparam("department"),

@@ -169,6 +169,10 @@ def save_licence_type(session: Session, actor: Actor, *, spec: TypeSpec) -> Lice
     if row is None:
         row = LicenceType(code=spec.code, created_by=actor.name)
         session.add(row)
+    elif row.holder_kind != spec.holder_kind and session.scalar(select(Licence.id).where(Licence.type_id == row.id).limit(1)):
+        # its licences name their holders by ID number or by credit code, and are found by that kind
+        raise InvalidInput(field="holder_kind", reason=Term(
+            N_("licences of this type are issued already, so its holders' kind stays; define a new type for the other kind")))
     row.name, row.ministry, row.holder_kind = spec.name, spec.ministry, spec.holder_kind
     row.issuers = [d.code for d in issuers]
     row.fields = [{"name": f["name"].strip(), "element": f.get("element") or None,
