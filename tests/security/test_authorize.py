@@ -30,6 +30,8 @@ NO_ACTOR = {
     "datong.db.snapshot.snapshot_of",
     # keeps what its (authorising) caller loaded for the rest of the transaction (reads nothing itself)
     "datong.db.engine.once_per_transaction",
+    # write what their (authorising) caller made or changed, in its transaction (decide nothing themselves)
+    "datong.db.writes.add_as_loaded", "datong.db.writes.write_now",
     # catalog metadata, public to every signed-in user (no personal data)
     "datong.catalog.service.get_element", "datong.catalog.service.get_resource",
     "datong.catalog.service.list_code_lists", "datong.catalog.service.list_elements",
@@ -85,7 +87,8 @@ NO_ACTOR = {
     "datong.portal.proactive.offer_birth_bundle", "datong.portal.proactive.write",
     "datong.portal.proactive.remind_expiring", "datong.portal.proactive.remind_annual_report",
     "datong.portal.service.departments", "datong.portal.service.unread_notices",
-    "datong.services.review.parties", "datong.services.review.tasks_of", "datong.services.webhooks.case_resource_id",
+    "datong.services.review.parties", "datong.services.review.tasks_of", "datong.services.review.task_answers",
+    "datong.services.webhooks.case_resource_id",
     "datong.services.webhooks.ensure_case_resource", "datong.services.webhooks.queue_deliveries",
     # open data: what is published is public (no dataset holds personal data: publication refuses
     # it); anyone may apply for a key; checking a presented key; the builder's list of stale files
