@@ -29,10 +29,18 @@ def browser():
         browser.close()
 
 
+def patient(page):
+    """A page that waits 15 s for an element and 60 s for a page to load: on a shared two-core
+    machine running both test workers, PostgreSQL and Chromium, a first navigation has been seen
+    to take longer than 15 s. A server that never answers still fails the test."""
+    page.set_default_timeout(15000)
+    page.set_default_navigation_timeout(60000)
+    return page
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(locale="en-US")
-    page = context.new_page()
-    page.set_default_timeout(15000)
+    page = patient(context.new_page())
     yield page
     context.close()

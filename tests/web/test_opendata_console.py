@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.opendata.conftest import open_world  # noqa: F401 - fixtures
+from tests.web.conftest import patient
 from tests.web.test_console import sign_in
 
 pytestmark = pytest.mark.console
@@ -19,7 +20,7 @@ def test_publish_browse_download_and_apply_for_a_key(browser, live_server, datab
     database.sessions.kw["info"]["public_url"] = live_server  # the links the pages and DCAT give
     staff = browser.new_context(locale="zh-CN")
     page = staff.new_page()
-    page.set_default_timeout(15000)
+    patient(page)
     sign_in(page, live_server, "dadmin")
     page.get_by_role("link", name="数据开放").click()
     expect(page).to_have_url(re.compile(r"/opendata$"))
@@ -42,7 +43,7 @@ def test_publish_browse_download_and_apply_for_a_key(browser, live_server, datab
     visitor = browser.new_context(locale="zh-CN", viewport=PHONE_SIZE, is_mobile=True, has_touch=True,
                                   accept_downloads=True)
     phone = visitor.new_page()
-    phone.set_default_timeout(15000)
+    patient(phone)
     phone.goto(f"{live_server}/open")
     expect(phone.get_by_test_id("datasets").locator("li")).to_have_count(3)
     phone.locator("input[name=q]").fill("许可")
@@ -70,7 +71,7 @@ def test_publish_browse_download_and_apply_for_a_key(browser, live_server, datab
     expect(phone.get_by_test_id("applied")).to_be_visible()
 
     bureau = browser.new_context(locale="zh-CN").new_page()
-    bureau.set_default_timeout(15000)
+    patient(bureau)
     sign_in(bureau, live_server, "boss")
     bureau.goto(f"{live_server}/opendata")
     row = bureau.get_by_test_id("applications").locator("tr").filter(has_text="李研究")

@@ -12,6 +12,7 @@ from tests.licenses.conftest import library  # noqa: F401 - fixtures
 from tests.portal.conftest import PHONE
 from tests.registry.conftest import province  # noqa: F401
 from tests.services.conftest import ALLOWANCE, staff, window  # noqa: F401
+from tests.web.conftest import patient
 from tests.web.test_console import sign_in
 
 pytestmark = pytest.mark.console
@@ -37,7 +38,7 @@ def test_a_citizen_on_a_phone(browser, live_server, app, database, window):  # n
                               case_number="AJ-9")
     context = browser.new_context(locale="zh-CN", viewport=PHONE_SIZE, is_mobile=True, has_touch=True)
     page = context.new_page()
-    page.set_default_timeout(15000)
+    patient(page)
     portal_sign_in(page, live_server, app, me, PHONE[1])
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_SIZE["width"]  # nothing wider than the phone
 
