@@ -2,6 +2,7 @@
 
 import pytest
 
+from datong.db import paging
 from tests.helpers import DEPT_CODE, resource_body
 
 #: Every list endpoint of the API (the CKAN routes keep CKAN's own scheme).
@@ -16,7 +17,7 @@ def _walk(client, url, headers) -> list[dict]:
     items, pages = [], 0
     while url:
         body = client.get(url, headers=headers).json()
-        assert set(body) == {"items", "total", "limit", "offset", "next"}, body
+        assert set(body) == {"items", "total", "total_exact", "limit", "offset", "next"}, body
         assert len(body["items"]) <= body["limit"]
         items += body["items"]
         url, pages = body["next"], pages + 1
@@ -31,7 +32,7 @@ def test_every_list_answers_with_the_envelope(client, login):
         response = client.get(path, params={"limit": 1}, headers=headers[who])
         assert response.status_code == 200, (path, response.text)
         body = response.json()
-        assert set(body) == {"items", "total", "limit", "offset", "next"}, path
+        assert set(body) == {"items", "total", "total_exact", "limit", "offset", "next"}, path
         assert body["limit"] == 1 and body["offset"] == 0 and len(body["items"]) <= 1, path
         assert (body["next"] is not None) == (body["total"] > 1), path
 
@@ -67,6 +68,26 @@ def test_the_audit_log_pages_by_its_cursor(client, login):
     seqs = [e["seq"] for e in walked]
     assert seqs == sorted(seqs, reverse=True) and len(set(seqs)) == len(seqs) == first["total"]
     assert {e["action"] for e in walked} == {"auth.login"}
+
+
+def test_a_long_list_counts_only_so_far_past_its_page_and_says_so(client, login, world, monkeypatch):
+    """A list that grows without end (the audit log) is counted up to a point past the window:
+    the total is then a lower bound, said so, and the pages still go on to the end."""
+    admin = login("sys")
+    for n in range(7):
+        assert client.post("/api/v1/users", headers=admin, json={
+            "username": f"counted{n}", "display_name": f"计数{n}", "department_code": DEPT_CODE,
+            "roles": ["clerk"], "password": "Paged#Pass2026"}).status_code == 201
+    exact = client.get("/api/v1/users", params={"q": "counted", "limit": 2}, headers=admin).json()
+    assert exact["total"] == 7 and exact["total_exact"] is True
+    monkeypatch.setattr(paging, "COUNT_UP_TO", 1)  # counted to one row past each window
+    first = client.get("/api/v1/users", params={"q": "counted", "limit": 2}, headers=admin).json()
+    assert first["total"] == 3 and first["total_exact"] is False and first["next"]
+    assert [u["username"] for u in first["items"]] == [u["username"] for u in exact["items"]]
+    walked = first["items"] + _walk(client, first["next"], admin)
+    assert sorted(u["username"] for u in walked) == [f"counted{n}" for n in range(7)]
+    last = client.get("/api/v1/users", params={"q": "counted", "limit": 2, "offset": 6}, headers=admin).json()
+    assert last["total"] == 7 and last["total_exact"] is True and last["next"] is None
 
 
 @pytest.mark.parametrize("path", ["/api/v1/users?departmnt=X", "/api/v1/resources?provder=X",

@@ -69,7 +69,7 @@ def test_unknown_numbers_and_floods_are_refused_and_audited(client, database, po
 def test_a_company_signs_in_through_its_legal_representative(client, portal):
     people = portal["people"]
     headers = sign_in(client, people[1], PHONE[1], credit_code=COMPANY[0])
-    assert client.get("/api/v1/me/cases", headers=headers).json() == {"total": 0, "cases": []}
+    assert client.get("/api/v1/me/cases", headers=headers).json() == {"total": 0, "total_exact": True, "cases": []}
     wrong = client.post("/api/v1/portal/codes", json={"id_number": people[3], "credit_code": COMPANY[0]})
     assert wrong.status_code == 403 and wrong.json()["code"] == "not_legal_representative"
 

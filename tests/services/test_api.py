@@ -58,6 +58,7 @@ def test_case_over_the_api(client, login, window, database):
     assert client.get(f"/api/v1/cases/{number}", headers=login("boss")).status_code == 200  # the bureau sees all
     listed = client.get("/api/v1/cases", headers=clerk, params={"status": "delivered"}).json()
     assert [c["number"] for c in listed["cases"]] == [number] and "form" not in listed["cases"][0]
+    assert listed["total"] == 1 and listed["total_exact"] is True
     with database.reading() as session:  # the list names the applicant: its read is audited
         assert session.scalar(select(AuditEvent.seq).where(AuditEvent.action == "case.list")) is not None
 

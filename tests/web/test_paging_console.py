@@ -39,3 +39,17 @@ def test_an_administrator_pages_through_accounts_and_searches(page, live_server,
     assert "q=" in page.url  # the search is in the address, to bookmark or send
     page.get_by_test_id("list-search").fill("nobody-like-this")
     expect(rows.first).to_contain_text("没有匹配的条目")
+
+
+def test_a_list_counted_only_past_its_page_says_more_than(page, live_server, many_accounts, monkeypatch):
+    """Past ``COUNT_UP_TO`` rows beyond the page the count stops: the page says "52+" and still
+    offers the next page, whose count reaches the end and is exact."""
+    from datong.db import paging
+
+    monkeypatch.setattr(paging, "COUNT_UP_TO", 2)
+    sign_in(page, live_server, "sys")
+    page.goto(f"{live_server}/users")
+    expect(page.get_by_test_id("shown")).to_have_text("第 1–50 条，共 52+ 条")
+    page.get_by_test_id("next").click()
+    expect(page.get_by_test_id("users").locator("tbody tr")).to_have_count(many_accounts - 50)
+    expect(page.get_by_test_id("shown")).to_have_text(f"第 51–{many_accounts} 条，共 {many_accounts} 条")

@@ -1,7 +1,8 @@
 """One paging scheme for every list endpoint, and no silently ignored query parameters.
 
-A list answers ``{"items": [...], "total": n, "limit": l, "offset": o, "next": url | null}``;
-``next`` is the same request's path and query with the next window (relative, so that it stays
+A list answers ``{"items": [...], "total": n, "total_exact": true, "limit": l, "offset": o,
+"next": url | null}``; ``total_exact`` is false when the list has more rows than were counted
+(``total`` is then a lower bound; see ``datong.db.paging``); ``next`` is the same request's path and query with the next window (relative, so that it stays
 right behind a proxy), absent on the last page. ``limit`` and ``offset`` are query parameters of
 every list; the audit log also takes a ``before_seq`` cursor, stable while events are appended.
 """
@@ -26,6 +27,7 @@ EVERYWHERE = frozenset({"lang"})
 class Page(BaseModel, Generic[T]):
     items: list[T]
     total: int
+    total_exact: bool = True
     limit: int
     offset: int
     next: str | None = None
@@ -51,7 +53,7 @@ def next_link(request: Request, **params: Any) -> str:
 def page(request: Request, found: Found, at: Window, convert: Callable[[Any], T]) -> Page[T]:
     items = [convert(row) for row in found]
     more = at.offset + len(items) < found.total and bool(items)
-    return Page(items=items, total=found.total, limit=at.limit, offset=at.offset,
+    return Page(items=items, total=found.total, total_exact=found.exact, limit=at.limit, offset=at.offset,
                 next=next_link(request, offset=at.offset + at.limit) if more else None)
 
 

@@ -72,7 +72,7 @@ def cases(ctx: typer.Context, status: Annotated[str | None, typer.Option(help="O
             name = case.item.name if case.item else case.bundle.name
             typer.echo(f"{case.number}  {name}  {case.status}{'/' + case.outcome if case.outcome else ''}  "
                        f"{context.say(N_('due'))} {case.due_on or '-'}")
-        typer.echo(context.say(N_("{n} cases"), n=found.total))
+        typer.echo(context.say(N_("{n} cases"), n=found.shown))
 
 
 @app.command("show")

@@ -170,7 +170,7 @@ def list_licences(request: Request, actor: ActorDep, type: str | None = None, ho
     with request.app.state.database.reading() as session:
         found = service.list_licences(session, actor, type_code=type, holder=holder, status=status,
                                       page=Window(limit, offset))
-        return {"total": found.total, "items": [licence_out(lic) for lic in found]}
+        return {**found.counts(), "items": [licence_out(lic) for lic in found]}
 
 
 def _read(request: Request, actor, identifier: str):

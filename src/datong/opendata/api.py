@@ -116,7 +116,7 @@ def list_datasets(request: Request, q: Annotated[str, Query(max_length=200)] = "
     with request.app.state.database.reading() as session:
         found = service.list_datasets(session, q=q, provider=provider, kind=kind, page=Window(limit, offset))
         used = service.usage(session, [d.id for d in found])
-        return {"total": found.total, "datasets": [dataset_out(request, d, used.get(d.id)) for d in found]}
+        return {**found.counts(), "datasets": [dataset_out(request, d, used.get(d.id)) for d in found]}
 
 
 @router.get("/api/v1/open/datasets/{code}")
@@ -189,7 +189,7 @@ def application_out(a) -> dict:
 def list_keys(session: SessionDep, actor: ActorDep, status: Annotated[str | None, Query(max_length=16)] = None,
               limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0)] = 0):
     found = keys.list_applications(session, actor, status=status, page=Window(limit, offset))
-    return {"total": found.total, "applications": [application_out(a) for a in found]}
+    return {**found.counts(), "applications": [application_out(a) for a in found]}
 
 
 @router.post("/api/v1/open/keys/{application_id}/approve")

@@ -70,7 +70,7 @@ def data_uses(request: Request, actor: ActorDep, limit: Annotated[int, Query(ge=
     """Who used my data: each recorded read of my personal data by a department, its system or the hub."""
     with request.app.state.database.reading() as session:
         found = service.data_uses(session, actor, page=Window(limit, offset))
-        return {"total": found.total, "uses": [use_out(u) for u in found]}
+        return {**found.counts(), "uses": [use_out(u) for u in found]}
 
 
 @router.post("/api/v1/me/data-uses/{seq}/flag", status_code=201)
@@ -85,7 +85,7 @@ def notices(request: Request, actor: ActorDep, limit: Annotated[int, Query(ge=1,
             offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0):
     with request.app.state.database.reading() as session:
         found = service.my_notices(session, actor, page=Window(limit, offset))
-        return {"total": found.total, "notices": [
+        return {**found.counts(), "notices": [
             {"id": n.id, "kind": n.kind, "text": n.text, "why": n.why, "link": n.link, "at": n.at.isoformat(),
              "read": n.read_at is not None} for n in found]}
 
@@ -96,7 +96,7 @@ def my_cases(request: Request, actor: ActorDep, limit: Annotated[int, Query(ge=1
     """My applications; each one's detail, 补正 and rating are at /api/v1/cases/{number}."""
     with request.app.state.database.reading() as session:
         found = service.my_cases(session, actor, page=Window(limit, offset))
-        return {"total": found.total, "cases": [
+        return {**found.counts(), "cases": [
             {"number": c.number, "name": c.bundle.name if c.bundle else c.item.name, "status": c.status,
              "outcome": c.outcome, "channel": c.channel, "due_on": c.due_on.isoformat() if c.due_on else None}
             for c in found]}

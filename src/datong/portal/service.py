@@ -100,7 +100,7 @@ def data_uses(session: Session, actor: Actor, *, page: Window | None = None) -> 
         DataUseFlag.holder_key == key, DataUseFlag.audit_seq.in_([e.seq for e in events]))).all())
     record_read(session, actor=actor, action="portal.data_uses", target=f"holder:{key}", subjects=[key],
                 purpose="本人查询数据使用记录", detail={"returned": len(events)})
-    return Found([_describe(e, who, resources, flags) for e in events], events.total)
+    return Found([_describe(e, who, resources, flags) for e in events], events.total, events.exact)
 
 
 @service(mutates=True)

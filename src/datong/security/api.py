@@ -199,7 +199,8 @@ def audit_events(
         since=since, until=until, limit=limit, offset=offset, before_seq=before_seq,
     )
     more = bool(events) and offset + len(events) < events.total
-    return Page(items=[AuditEventOut.model_validate(e) for e in events], total=events.total, limit=limit,
+    return Page(items=[AuditEventOut.model_validate(e) for e in events], total=events.total,
+                total_exact=events.exact, limit=limit,
                 offset=offset, next=next_link(request, before_seq=events[-1].seq, offset=0) if more else None)
 
 

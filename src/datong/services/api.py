@@ -218,7 +218,7 @@ def list_cases(session: SessionDep, actor: ActorDep, status: Annotated[str | Non
                q: Annotated[str | None, Query(max_length=100)] = None, limit: Annotated[int, Query(ge=1, le=200)] = 50,
                offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0):
     found = review.list_cases(session, actor, status=status, q=q, page=Window(limit, offset))
-    return {"total": found.total, "cases": [summary_out(c) for c in found]}
+    return {**found.counts(), "cases": [summary_out(c) for c in found]}
 
 
 def summary_out(case: Case) -> dict:
@@ -305,7 +305,7 @@ def my_tasks(session: SessionDep, actor: ActorDep, limit: Annotated[int, Query(g
              offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0):
     """The caller's department's open reviews, soonest deadline first."""
     found = review.my_tasks(session, actor, page=Window(limit, offset))
-    return {"total": found.total, "tasks": [task_out(t) for t in found]}
+    return {**found.counts(), "tasks": [task_out(t) for t in found]}
 
 
 @router.post("/api/v1/review-tasks/{task_id}")
