@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine
 
 from datong.db.base import utcnow
 from datong.db.engine import audit_path
@@ -55,6 +55,7 @@ _head, _events, _subjects, _outbox = (AuditHead.__table__, AuditEvent.__table__,
                                       AuditOutbox.__table__)
 _DRAIN, _STOP = "drain", "stop"
 OUTBOX_CLEAN_SECONDS = 2.0
+OUTBOX_BATCH = 10_000  # outbox rows moved by one batch at most
 
 
 class AuditUnavailable(DatongError):
@@ -211,13 +212,32 @@ def _statements(dialect) -> dict:
     lock = (("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,)) if dialect.name == "postgresql"
             # a write first, so the audit file's write lock is taken (waiting if need be)
             else ("UPDATE audit_head SET last_seq = last_seq WHERE id = 1",))
+    outbox = ", ".join(c.name for c in _outbox.c)
+    take = (f"DELETE FROM audit_outbox WHERE id IN (SELECT id FROM audit_outbox ORDER BY id LIMIT {OUTBOX_BATCH} "
+            f"FOR UPDATE SKIP LOCKED) RETURNING {outbox}" if dialect.name == "postgresql" else
+            f"SELECT {outbox} FROM audit_outbox WHERE id > {mark} ORDER BY id LIMIT {OUTBOX_BATCH}")
     return {
         "lock": lock,
         "head": "SELECT last_seq, last_hash, outbox_mark FROM audit_head WHERE id = 1",
+        "take": take,
         "event": f"INSERT INTO audit_events ({', '.join(columns)}) VALUES ({marks})",
         "subject": f"INSERT INTO audit_subjects (subject, seq) VALUES ({mark}, {mark})",
         "advance": f"UPDATE audit_head SET last_seq = {mark}, last_hash = {mark}, outbox_mark = {mark} WHERE id = 1",
     }
+
+
+def _outbox_reader(dialect):
+    """Outbox rows as the driver returns them → events, each column through its type's own result
+    processor (the JSON decoded, the time made aware): what a Core select would give."""
+    names = [c.name for c in _outbox.c]
+    processors = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in _outbox.c]
+    pairs = list(zip(names, processors))
+
+    def read(row: tuple) -> dict:
+        return {name: value if process is None or value is None else process(value)
+                for (name, process), value in zip(pairs, row)}
+
+    return read
 
 
 class AppendLock:
@@ -257,6 +277,7 @@ class AuditWriter:
         # Driver-level statements: this runs for every audited request, and building and
         # compiling Core statements cost more than the database work (table names are fixed).
         self._sql = _statements(engine.dialect)
+        self._outbox_row = _outbox_reader(engine.dialect)
         self._stamp = (lambda value, _iso: value) if self.postgres else sqlite_time
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -376,11 +397,12 @@ class AuditWriter:
     def append(self, events: list[dict], *, drain: bool = True) -> tuple[list[int], int]:
         """Append outbox rows (with ``drain``) and then ``events`` in one transaction; returns the
         new events' sequence numbers and how many outbox rows were moved."""
-        with self._lock(), self.engine.connect() as connection, connection.begin():
-            connection.exec_driver_sql(*self._sql["lock"])
-            seq, prev, mark = connection.exec_driver_sql(self._sql["head"]).one()
-            pending = self._take_outbox(connection, mark) if drain else []
-            rows = [dict(row) for row in pending] + events
+        with self._lock(), self._transaction() as cursor:
+            cursor.execute(*self._sql["lock"])
+            cursor.execute(self._sql["head"])
+            seq, prev, mark = cursor.fetchone()
+            pending = self._take_outbox(cursor, mark) if drain else []
+            rows = pending + events
             stamp, values, subjects = self._stamp, [], []
             algorithm = self.algorithm
             for event in rows:
@@ -395,23 +417,45 @@ class AuditWriter:
                                event["case_number"], event["outcome"], detail_json, algorithm, link, prev))
                 subjects.extend((s, seq) for s in event["subjects"])
             if values:
-                connection.exec_driver_sql(self._sql["event"], values)
+                cursor.executemany(self._sql["event"], values)
             if subjects:
-                connection.exec_driver_sql(self._sql["subject"], subjects)
+                cursor.executemany(self._sql["subject"], subjects)
             if values:
                 new_mark = max([mark or 0, *(p["id"] for p in pending)]) if not self.postgres else mark
-                connection.exec_driver_sql(self._sql["advance"], (seq, prev, new_mark))
+                cursor.execute(self._sql["advance"], (seq, prev, new_mark))
         return [e["seq"] for e in events], len(pending)
 
-    def _take_outbox(self, connection, mark: int | None) -> list[Mapping]:
-        columns = [c for c in _outbox.c]
+    @contextmanager
+    def _transaction(self) -> Iterator:
+        """A cursor in one transaction on a pooled connection, at the driver level: a batch runs
+        for every audited request, and SQLAlchemy's connection, transaction and execution objects
+        cost the writer more than its statements did. Committed at the end, rolled back on error."""
+        pooled = self.engine.raw_connection()
+        try:
+            driver = pooled.driver_connection
+            if not self.postgres:
+                driver.execute("BEGIN")  # sqlite3 runs in autocommit mode here (see make_engine)
+            cursor = driver.cursor()
+            try:
+                yield cursor
+                driver.commit()
+            except BaseException:
+                driver.rollback()
+                raise
+            finally:
+                cursor.close()
+        finally:
+            pooled.close()
+
+    def _take_outbox(self, cursor, mark: int | None) -> list[dict]:
+        """Outbox rows in id order: on PostgreSQL deleted here (rows another process holds are
+        skipped, it moves them); on SQLite read above the mark (deleted later, see the module)."""
         if self.postgres:
-            chosen = select(_outbox.c.id).order_by(_outbox.c.id).limit(10_000).with_for_update(skip_locked=True)
-            rows = connection.execute(delete(_outbox).where(_outbox.c.id.in_(chosen)).returning(*columns)).all()
-            return sorted((r._mapping for r in rows), key=lambda r: r["id"])
-        rows = connection.execute(select(*columns).where(_outbox.c.id > (mark or 0))
-                                  .order_by(_outbox.c.id).limit(10_000)).all()
-        return [r._mapping for r in rows]
+            cursor.execute(self._sql["take"])
+        else:
+            cursor.execute(self._sql["take"], (mark or 0,))
+        rows = [self._outbox_row(row) for row in cursor.fetchall()]
+        return sorted(rows, key=lambda r: r["id"]) if self.postgres else rows
 
     def _clean_outbox(self) -> None:
         """Delete moved outbox rows from the main SQLite file, only if it is free right now."""
