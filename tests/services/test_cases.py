@@ -169,6 +169,41 @@ def test_bundle_runs_items_in_dependency_order(database, window):
         assert parent.status == "completed" and parent.outcome == "approved"
 
 
+def test_intakes_keep_items_by_version_and_an_edit_reaches_the_next_case(database, operator, window):
+    """Each process keeps the items and bundles it takes in by their version: a second intake loads
+    no item or bundle row, and an edit (a new field of an item of the bundle) counts the version up
+    and is in the very next case."""
+    from sqlalchemy import event
+
+    from datong.services.models import ServiceItem
+    from datong.services.service import save_item
+    from tests.services.conftest import certificate_spec
+
+    person = window["people"][1]
+    _open(database, applicant=person, bundle="BUNDLE-TEST", authorised=True)  # the keep is filled
+    loaded = []
+
+    def seen(_conn, _cursor, sql, *_args):
+        if "service_items.flow" in sql or "service_bundles.description" in sql:  # a whole row
+            loaded.append(sql)
+
+    event.listen(database.engine, "before_cursor_execute", seen)
+    try:
+        second = _open(database, applicant=person, bundle="BUNDLE-TEST", authorised=True)
+        assert loaded == []
+        with database.unit_of_work() as session:
+            spec = certificate_spec()
+            save_item(session, operator, spec=certificate_spec(fields=[*spec.fields, {"name": "备注"}]))
+        third = _open(database, applicant=person, bundle="BUNDLE-TEST", authorised=True)
+        assert len(loaded) == 2  # the edited item, loaded again by its new version; the bundle is kept
+    finally:
+        event.remove(database.engine, "before_cursor_execute", seen)
+    with database.reading() as session:
+        assert session.scalar(select(ServiceItem.version).where(ServiceItem.code == CERTIFICATE)) == 2
+        assert "备注" not in intake.find_case(session, second).form
+        assert "备注" in intake.find_case(session, third).form
+
+
 def test_bad_rating_opens_a_follow_up(database, window):
     number = _open(database, applicant=window["people"][1], item=ALLOWANCE)
     with database.unit_of_work() as session:

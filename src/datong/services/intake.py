@@ -26,7 +26,7 @@ from datong.security.authz import Actor, Target, authorize, service
 from datong.services import flows
 from datong.services.calendar import add_working_days
 from datong.services.models import DRAFT, REFUSED, Attachment, Bundle, Case, ServiceItem
-from datong.services.service import HUB_SOURCES, get_bundle, get_item, get_items, merged_fields
+from datong.services.service import HUB_SOURCES, get_bundle, get_items, intake_definitions, merged_fields
 
 CASE = Term(N_("Case"))
 MAX_ATTACHMENT = 10 * 1024 * 1024
@@ -195,12 +195,17 @@ class Application:
         every column and the department loaded, not copied."""
         if self.read:
             items, group = self.read
-            known = session.info.setdefault("service_items", {})
+
+            def copied(row, known):  # once per session; merged where an earlier read only looked
+                return session.merge(row, load=False) if merge and (known is None or known not in session) \
+                    else known if known is not None else row
+
+            found = session.info.setdefault("service_items", {})
             for code, row in zip(self.items, items):
-                if code not in known:
-                    known[code] = session.merge(row, load=False) if merge else row
-            if group is not None and self.bundle not in session.info.setdefault("service_bundles", {}):
-                session.info["service_bundles"][self.bundle] = session.merge(group, load=False) if merge else group
+                found[code] = copied(row, found.get(code))
+            if group is not None:
+                bundles = session.info.setdefault("service_bundles", {})
+                bundles[self.bundle] = copied(group, bundles.get(self.bundle))
         return get_items(session, list(self.items)), get_bundle(session, self.bundle) if self.bundle else None
 
 
@@ -222,7 +227,7 @@ def reserve_case(session: Session, actor: Actor, *, applicant: str, item: str | 
     """The case's number, and the applicant's authorisation recorded if they gave it (one short write)."""
     if (item is None) == (bundle is None):
         raise InvalidInput(field="item", reason=Term(N_("apply for one item or one bundle")))
-    items, group = ([get_item(session, item)], None) if item else _bundle_items(session, bundle)
+    items, group = intake_definitions(session, item=item, bundle=bundle)
     kind = items[0].applicant_kind
     key = _applicant(kind, applicant)
     _authorize_applicant(actor, key)
@@ -296,11 +301,6 @@ def open_case(session: Session, actor: Actor, *, applicant: str, item: str | Non
     _authorize_applicant(actor, application.key)
     return create_case(session, actor, application=application, filled=prefill(session, actor, application=application),
                        window=window)
-
-
-def _bundle_items(session: Session, code: str) -> tuple[list[ServiceItem], Bundle]:
-    group = get_bundle(session, code)
-    return get_items(session, [e["item"] for e in group.items]), group
 
 
 def case_children(session: Session, case: Case) -> list[Case]:

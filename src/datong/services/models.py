@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    literal_column,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -65,6 +66,9 @@ class ServiceItem(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Every change of the row counts one up, in the UPDATE itself: processes keep items by it.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1",
+                                         onupdate=literal_column("version") + 1)
 
     department: Mapped[Department] = relationship(lazy="joined")
 
@@ -81,6 +85,8 @@ class Bundle(Base):
     items: Mapped[list] = mapped_column(JSON, default=list)  # [{item: code, after: [codes]}]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_by: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1",
+                                         onupdate=literal_column("version") + 1)
 
 
 class Case(Base):
