@@ -47,6 +47,7 @@ def test_write_now_leaves_only_the_other_changes_to_a_flush(database):
         found[0].is_active = False  # not among the keys written: left to the flush
         write_now(session, found, ("short_name",))
         assert not session.is_modified(found[1]) and session.is_modified(found[0])
+        assert found[1] not in session.dirty and found[0] in session.dirty  # the flush looks at one
         assert found[1].short_name == f"简{found[1].id}"
     with database.reading() as session:
         again = session.scalars(select(Department).where(Department.name.like("写入部门%")).order_by(Department.id)).all()
