@@ -281,6 +281,43 @@ def test_the_holder_kind_of_an_issued_type_stays(database, operator, issued):
         assert service.save_licence_type(session, operator, spec=marriage_spec(ministry="民政部（新）")).holder_kind == "person"
 
 
+def test_kept_licence_types_follow_their_version(database, operator, library):
+    """Prefills read licence types kept per process: a second read loads no row, an edit counts the
+    version up and the next read has the edit; an unknown code is named."""
+    from sqlalchemy import event
+
+    from datong.errors import NotFound
+    from datong.licenses.models import LicenceType
+    from tests.licenses.conftest import marriage_spec
+
+    with database.reading() as session:
+        first = service.kept_licence_types(session, ["结婚证"])[0]  # by name, as by code
+    version = first.version
+    loaded = []
+
+    def seen(_conn, _cursor, sql, *_args):
+        if "licence_types.source_mapping" in sql:  # a whole row
+            loaded.append(sql)
+
+    event.listen(database.engine, "before_cursor_execute", seen)
+    try:
+        with database.reading() as session:
+            assert service.kept_licence_types(session, [library["type"]]) == [first]
+        assert loaded == []
+        with database.unit_of_work() as session:
+            service.save_licence_type(session, operator, spec=marriage_spec(ministry="民政部（新）"))
+        loaded.clear()  # the edit loads its own row
+        with database.reading() as session:
+            again = service.kept_licence_types(session, [library["type"]])[0]
+        assert again.ministry == "民政部（新）" and first.ministry == "民政部" and len(loaded) == 1
+    finally:
+        event.remove(database.engine, "before_cursor_execute", seen)
+    with database.reading() as session:
+        assert session.scalar(select(LicenceType.version).where(LicenceType.code == library["type"])) == version + 1
+        with pytest.raises(NotFound, match="NO-SUCH-TYPE"):
+            service.kept_licence_types(session, [library["type"], "NO-SUCH-TYPE"])
+
+
 def test_issuing_without_a_seal_says_to_create_one(database, operator, world):
     from tests.licenses.conftest import marriage_spec
 

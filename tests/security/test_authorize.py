@@ -32,6 +32,10 @@ NO_ACTOR = {
     "datong.db.engine.once_per_transaction",
     # write what their (authorising) caller made or changed, in its transaction (decide nothing themselves)
     "datong.db.writes.add_as_loaded", "datong.db.writes.write_now",
+    # definitions kept per process by version (service items, bundles, licence types: no personal
+    # data); their callers authorise what they do with them
+    "datong.db.keep.kept", "datong.services.service.intake_definitions",
+    "datong.licenses.service.kept_licence_types",
     # catalog metadata, public to every signed-in user (no personal data)
     "datong.catalog.service.get_element", "datong.catalog.service.get_resource",
     "datong.catalog.service.list_code_lists", "datong.catalog.service.list_elements",

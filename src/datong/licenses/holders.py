@@ -17,7 +17,8 @@ from datong.db.writes import add_as_loaded
 from datong.errors import InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.licenses.models import VALID, Consent, Licence, LicenceType
-from datong.licenses.service import HOLDER_KINDS, NoAuthorisation, licence_type, list_licence_types
+from datong.licenses.service import (HOLDER_KINDS, NoAuthorisation, kept_licence_types, licence_type,
+                                     list_licence_types)
 from datong.security import masking
 from datong.security.audit import append_event, record_read
 from datong.security.authz import Actor, Target, authorize, service
@@ -109,10 +110,12 @@ def use_holder_licences(session: Session, actor: Actor, *, holder_key: str, purp
     if type_code:
         kinds = [licence_type(session, type_code)]
     else:  # the types asked for (an application's materials), or every type
-        kinds = [licence_type(session, c) for c in type_codes] if type_codes else list_licence_types(session)
+        kinds = kept_licence_types(session, type_codes) if type_codes else list_licence_types(session)
     shown, via = [], {}
     for kind in kinds:
         consent = _consent_for(session, actor, key, kind) if actor.kind in ("user", "client") else None
+        if consent is None and type_codes:  # a kept type is detached: the grant's items load with this one
+            kind = licence_type(session, kind.code)
         grant = _grant_on(session, actor, kind.resource.code) if consent is None and kind.resource else None
         if consent is None and grant is None:
             if type_code:

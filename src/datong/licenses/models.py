@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    literal_column,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -53,6 +54,9 @@ class LicenceType(Base):
     resource_id: Mapped[int | None] = mapped_column(ForeignKey("resources.id", ondelete="SET NULL"))
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Every change of the row counts one up, in the UPDATE itself: processes keep types by it.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1",
+                                         onupdate=literal_column("version") + 1)
 
     source: Mapped[Resource | None] = relationship(foreign_keys=[source_resource_id], lazy="joined")
     resource: Mapped[Resource | None] = relationship(foreign_keys=[resource_id], lazy="joined")

@@ -11,7 +11,7 @@ import hmac
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from datong.codes import validate_credit_code, validate_id_number
@@ -320,15 +320,19 @@ def find_case(session: Session, number: str, *, lock: bool = False) -> Case:
     return case
 
 
+# A case and its bundle's cases, built once (the form and acceptance read them for every call).
+_BUNDLE_OF = select(Case).where(or_(
+    Case.number == bindparam("number"),
+    Case.parent_id == select(Case.id).where(Case.number == bindparam("number")).scalar_subquery())).order_by(Case.id)
+_BUNDLE_OF_LOCKED = _BUNDLE_OF.with_for_update(of=Case)
+
+
 def _with_children(session: Session, number: str) -> Case:
     """A case and its bundle's cases in one statement, the whole bundle locked on PostgreSQL (its
     children are then at hand for ``case_children``): the form and acceptance change all of them."""
     number = number.strip()
-    parent = select(Case.id).where(Case.number == number).scalar_subquery()
-    query = select(Case).where(or_(Case.number == number, Case.parent_id == parent)).order_by(Case.id)
-    if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(of=Case)
-    found = list(session.scalars(query))
+    query = _BUNDLE_OF_LOCKED if session.bind.dialect.name == "postgresql" else _BUNDLE_OF
+    found = list(session.scalars(query, {"number": number}))
     case = next((c for c in found if c.number == number), None)
     if case is None:
         raise NotFound(what=CASE, key=number)

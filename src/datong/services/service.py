@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from datong.catalog.models import Resource
 from datong.db.engine import once_per_transaction
+from datong.db.keep import chosen, keep_of, kept
 from datong.db.snapshot import Prepared, among, snapshot_of
 from datong.errors import Conflict, InvalidInput, NotFound
 from datong.i18n import N_, Message, Term
@@ -240,8 +241,8 @@ def get_bundle(session: Session, code: str) -> Bundle:
     return once_per_transaction(session, "service_bundles", code, load)
 
 
-# What an intake applies for, kept per process (see ``intake_definitions``): each row's id and
-# version, a code before another row's name (as ``get_items`` and ``get_bundle`` choose).
+# What an intake applies for, kept per process (``datong.db.keep``): each row's id and version (and
+# the bundle's: whether its code was asked, which wins over another bundle's name).
 _BUNDLE_STAMP = Prepared(select(Bundle.id, Bundle.version, Bundle.code == bindparam("key"))
                          .where(or_(Bundle.code == bindparam("key"), Bundle.name == bindparam("key"))))
 _ITEM_STAMPS = {dialect: Prepared(select(ServiceItem.id, ServiceItem.version, ServiceItem.code, ServiceItem.name)
@@ -251,51 +252,24 @@ _ITEM_STAMPS = {dialect: Prepared(select(ServiceItem.id, ServiceItem.version, Se
 
 def intake_definitions(session: Session, *, item: str | None = None, bundle: str | None = None
                        ) -> tuple[list[ServiceItem], Bundle | None]:
-    """The item, or the bundle and its items, that an intake applies for. Every intake needs them
-    and they change a few times a year, so each process keeps them by (id, version): a lookup is
-    one small statement of ids and versions, and a row is loaded again only when its version moved
-    (an edit counts it up in the same UPDATE, in any process). The kept objects are shared by every
-    request and detached from any session: read them, never change them (the editing functions
-    load their own)."""
+    """The item, or the bundle and its items, that an intake applies for, kept per process by
+    version (``datong.db.keep``): every intake needs them, and they change a few times a year.
+    Read them, never change them."""
     snapshot = snapshot_of(session)
-    caches = snapshot.info.get("caches")
-    keep = caches.setdefault("service_definitions", {}) if caches is not None else {}
+    keep = keep_of(snapshot, "service_definitions")
     group = None
     if bundle is not None:
         found = sorted(snapshot.rows(_BUNDLE_STAMP, {"key": bundle}), key=lambda r: not r[2])
-        if not found:
+        group = kept(session, keep, Bundle, [found[0][:2]])[0] if found else None
+        if group is None:
             raise NotFound(what=BUNDLE, key=bundle)
-        group = _kept(session, keep, Bundle, [found[0][:2]])[0]
     keys = [e["item"] for e in group.items] if group is not None else [item]
-    stamps = snapshot.rows(_ITEM_STAMPS[snapshot.dialect.name], {"keys": snapshot.values(dict.fromkeys(keys))})
-    chosen: dict[str, tuple] = {}
-    for row in sorted(stamps, key=lambda r: r[2] not in keys):  # a code wins over another item's name
-        for key in (row[2], row[3]):
-            if key in keys:
-                chosen.setdefault(key, row[:2])
-    for key in keys:
-        if key not in chosen:
-            raise NotFound(what=ITEM, key=key)
-    rows = dict(zip(keys, _kept(session, keep, ServiceItem, [chosen[k] for k in keys])))
-    return [rows[k] for k in keys], group
-
-
-def _kept(session: Session, keep: dict, model, stamps: list[tuple]) -> list:
-    """Rows of ``model`` by (id, version), from ``keep`` or loaded (those missing, at once) and kept
-    detached, so that this session's rollback cannot expire what other requests read. A row
-    edited between its stamp and its load is taken as loaded (it is the newer)."""
-    missing = [i for i, v in stamps if (model, i, v) not in keep]
-    loaded = {}
-    if missing:
-        if len(keep) > 10_000:
-            keep.clear()
-        for row in session.scalars(select(model).where(model.id.in_(missing))):
-            session.expunge(row)
-            keep[model, row.id, row.version] = loaded[row.id] = row
-    out = [keep.get((model, i, v)) or loaded.get(i) for i, v in stamps]
-    if None in out:  # deleted since its stamp was read
-        raise NotFound(what=BUNDLE if model is Bundle else ITEM, key=str(stamps[out.index(None)][0]))
-    return out
+    stamps = chosen(snapshot.rows(_ITEM_STAMPS[snapshot.dialect.name], {"keys": snapshot.values(dict.fromkeys(keys))}),
+                    keys)
+    rows = kept(session, keep, ServiceItem, [stamps[k] for k in keys if k in stamps])
+    if len(rows) < len(keys) or None in rows:
+        raise NotFound(what=ITEM, key=next((k for k in keys if k not in stamps), "、".join(keys)))
+    return rows, group
 
 
 def list_bundles(session: Session) -> list[Bundle]:
