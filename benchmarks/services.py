@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -101,15 +102,17 @@ def _bundle(call, keys: list[str], n: int) -> int:
 
 def work(count: int, env: dict, setup: dict) -> dict:
     """What one bundle's intake costs the server, in one thread with the app in this process: the
-    SQL statements it sends through SQLAlchemy (the audit writer's included) and those it sends at
-    the driver level (``datong.db.snapshot``'s reads and writes, counted apart: each costs a fraction
-    of one through the ORM), which do not depend on the machine's load, and CPU time."""
+    SQL statements it sends through SQLAlchemy and those it sends at
+    the driver level (``datong.db.snapshot``'s reads and writes and the audit writer's batches,
+    counted apart: each costs a fraction of one through the ORM), which do not depend on the
+    machine's load, and CPU time."""
     os.environ.update(env)
     from sqlalchemy import event
     from starlette.testclient import TestClient
 
     from datong.app import create_app
     from datong.db.snapshot import Snapshot
+    from datong.security.chain import AuditWriter
 
     app, statements, driver = create_app(), [0], [0]
     event.listen(app.state.database.engine, "before_cursor_execute",
@@ -125,6 +128,29 @@ def work(count: int, env: dict, setup: dict) -> dict:
         return write(snapshot, prepared, params)
 
     Snapshot._run, Snapshot.write = counted, written
+    batch = AuditWriter._transaction
+
+    class Counting:  # the audit writer's cursor: its statements are driver-level calls too
+        def __init__(self, cursor) -> None:
+            self.cursor = cursor
+
+        def execute(self, *args):
+            driver[0] += 1
+            return self.cursor.execute(*args)
+
+        def executemany(self, *args):
+            driver[0] += 1
+            return self.cursor.executemany(*args)
+
+        def __getattr__(self, name):
+            return getattr(self.cursor, name)
+
+    @contextmanager
+    def counted_batch(writer):
+        with batch(writer) as cursor:
+            yield Counting(cursor)
+
+    AuditWriter._transaction = counted_batch
     with TestClient(app) as client:
         token = client.post("/api/v1/auth/token", data={"grant_type": "password", "username": "zwfw_clerk",
                                                         "password": "Datong@2026"}).json()["access_token"]
@@ -154,7 +180,7 @@ def work(count: int, env: dict, setup: dict) -> dict:
                 done += 1
                 for kind, figures in calls.items():
                     totals[kind] = [a + b for a, b in zip(totals.get(kind, [0, 0, 0.0]), figures)]
-    Snapshot._run, Snapshot.write = run, write
+    Snapshot._run, Snapshot.write, AuditWriter._transaction = run, write, batch
     app.state.database.dispose()
     per = max(done, 1)
     return {"bundles": done, "statements_per_bundle": round(sum(t[0] for t in totals.values()) / per, 1),

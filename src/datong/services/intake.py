@@ -196,9 +196,11 @@ class Application:
         if self.read:
             items, group = self.read
 
-            def copied(row, known):  # once per session; merged where an earlier read only looked
-                return session.merge(row, load=False) if merge and (known is None or known not in session) \
-                    else known if known is not None else row
+            def copied(row, known):
+                """``row`` as this session holds it: merged once (where an earlier read only looked)."""
+                if known is not None and (not merge or known in session):
+                    return known
+                return session.merge(row, load=False) if merge else row
 
             found = session.info.setdefault("service_items", {})
             for code, row in zip(self.items, items):
