@@ -27,6 +27,7 @@ Usage: python benchmarks/linkage.py [SUBJECTS] [--no-naive]   (default 100,000)
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import multiprocessing
@@ -188,7 +189,7 @@ def _build(folder: Path) -> dict:
     database.dispose()
     # each phase's seconds: from the mark before it to its own (the build marks a phase when it ends,
     # except "read", marked when the inputs are known and the reading starts)
-    phases = {phase: round(at - before, 2) for (_, before), (phase, at) in zip(marks, marks[1:])}
+    phases = {phase: round(at - before, 2) for (_, before), (phase, at) in itertools.pairwise(marks)}
     return {"seconds": round(seconds, 2), "phases": phases, "subjects": report.subjects, "linked": report.linked,
             "reviews_added": report.reviews_added, "wrong_ids": report.wrong_ids}
 

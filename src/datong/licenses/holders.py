@@ -17,8 +17,13 @@ from datong.db.writes import add_as_loaded
 from datong.errors import InvalidInput, NotFound
 from datong.i18n import N_, Term
 from datong.licenses.models import VALID, Consent, Licence, LicenceType
-from datong.licenses.service import (HOLDER_KINDS, NoAuthorisation, kept_licence_types, licence_type,
-                                     list_licence_types)
+from datong.licenses.service import (
+    HOLDER_KINDS,
+    NoAuthorisation,
+    kept_licence_types,
+    licence_type,
+    list_licence_types,
+)
 from datong.security import masking
 from datong.security.audit import append_event, record_read
 from datong.security.authz import Actor, Target, authorize, service

@@ -19,8 +19,8 @@ from datong.codes import validate_credit_code, validate_id_number
 from datong.codes.licence_id import make_licence_id, parse_licence_id
 from datong.codes.verdict import REASONS
 from datong.db.base import utcnow
-from datong.db.paging import Found, Window, window
 from datong.db.keep import chosen, keep_of, kept
+from datong.db.paging import Found, Window, window
 from datong.db.snapshot import Prepared, among, snapshot_of
 from datong.errors import Conflict, DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Message, Term

@@ -26,7 +26,13 @@ from datong.security.authz import Actor, Target, authorize, service
 from datong.services import flows
 from datong.services.calendar import add_working_days
 from datong.services.models import DRAFT, REFUSED, Attachment, Bundle, Case, ServiceItem
-from datong.services.service import HUB_SOURCES, get_bundle, get_items, intake_definitions, merged_fields
+from datong.services.service import (
+    HUB_SOURCES,
+    get_bundle,
+    get_items,
+    intake_definitions,
+    merged_fields,
+)
 
 CASE = Term(N_("Case"))
 MAX_ATTACHMENT = 10 * 1024 * 1024
