@@ -1,5 +1,6 @@
 """The hot writes' helpers: add_as_loaded (new rows in one Core statement, then in the session as
-if loaded), write_now (some columns of loaded rows written at once) and a driver-level write."""
+if loaded), write_now (some columns of loaded rows written at once), append_rows and a driver-level
+write."""
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, select, text
@@ -81,3 +82,19 @@ def test_json_and_times_go_through_the_column_types(database):
     with database.reading() as session:
         event = session.scalar(select(Event).where(Event.kind == "probe.loaded"))
         assert event.payload == {"名": "改"} and event.created_at == made.created_at and event.id == made.id
+
+
+def test_appended_rows_read_back_as_the_orm_wrote_them(database):
+    """append_rows (the audit outbox's insert): JSON, times and text as a Core insert stores them."""
+    from datong.db.base import utcnow
+    from datong.db.writes import append_rows
+    from datong.events import Event
+
+    at = utcnow()
+    rows = [{"kind": f"probe.append{n}", "payload": {"名": [n, None, "值\"\\"]}, "created_at": at} for n in range(3)]
+    with database.unit_of_work() as session:
+        append_rows(session, Event, rows)
+        append_rows(session, Event, [])  # nothing to write
+    with database.reading() as session:
+        found = session.scalars(select(Event).where(Event.kind.like("probe.append%")).order_by(Event.id)).all()
+        assert [(e.kind, e.payload, e.created_at) for e in found] == [(r["kind"], r["payload"], at) for r in rows]

@@ -31,7 +31,7 @@ NO_ACTOR = {
     # keeps what its (authorising) caller loaded for the rest of the transaction (reads nothing itself)
     "datong.db.engine.once_per_transaction",
     # write what their (authorising) caller made or changed, in its transaction (decide nothing themselves)
-    "datong.db.writes.add_as_loaded", "datong.db.writes.write_now",
+    "datong.db.writes.add_as_loaded", "datong.db.writes.write_now", "datong.db.writes.append_rows",
     # definitions kept per process by version (service items, bundles, licence types: no personal
     # data); their callers authorise what they do with them
     "datong.db.keep.kept", "datong.services.service.intake_definitions",

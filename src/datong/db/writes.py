@@ -29,6 +29,8 @@ def _statement(kind: str, mapper, names: tuple[str, ...], dialect):
         values = {column: bindparam(f"v_{n}") for n, column in enumerate(columns)}
         if kind == "insert":
             statement = insert(mapper.local_table).values(values).returning(pk)
+        elif kind == "append":
+            statement = insert(mapper.local_table).values(values)
         else:
             statement = update(mapper.local_table).where(pk == bindparam("v_pk")).values(values)
         processors = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
@@ -66,6 +68,19 @@ def add_as_loaded(session: Session, objects: list) -> None:
         setattr(obj, id_name, new_id)
         make_transient_to_detached(obj)
         session.add(obj)
+
+
+def append_rows(session: Session, model, rows: list[dict]) -> None:
+    """Rows that this transaction writes and never reads back (an outbox event), inserted at the
+    driver level in one ``executemany``: each row names the same columns (the model's Python
+    defaults are not applied: name every column the row needs), every value goes through its
+    column type's bind processor, and no object is made."""
+    if not rows:
+        return
+    names = tuple(rows[0])
+    snapshot = snapshot_of(session)
+    prepared, processors = _statement("append", inspect(model), names, snapshot.dialect)
+    snapshot.write(prepared, [_params(processors, [row[name] for name in names]) for row in rows])
 
 
 def write_now(session: Session, objects: list, keys: tuple[str, ...], values: list[tuple] | None = None) -> None:

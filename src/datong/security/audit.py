@@ -19,10 +19,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datong.db.paging import Found, Window, window
+from datong.db.writes import append_rows
 from datong.errors import NotFound
 from datong.i18n import N_, Term
 from datong.security.authz import Actor, Target, authorize, service
@@ -50,7 +51,7 @@ def append_event(
     when that transaction commits, and not at all if it rolls back."""
     event = make_event(actor=actor, action=action, target=target, subjects=subjects, purpose=purpose,
                        case_number=case_number, outcome=outcome, detail=detail)
-    session.connection().execute(insert(_outbox), event)
+    append_rows(session, AuditOutbox, [event])  # at the driver level: every change records one
     session.info["audit_outbox"] = True
 
 
