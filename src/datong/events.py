@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, bindparam, exists, insert, select
+from sqlalchemy import JSON, ForeignKey, Integer, String, exists, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from datong.db.base import Base, UTCDateTime, utcnow
-from datong.db.snapshot import Prepared, snapshot_of
+from datong.db.writes import append_rows
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +39,6 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(64), index=True)
     payload: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-_PUBLISH = Prepared(insert(Event.__table__).values(kind=bindparam("kind"), payload=bindparam("payload"),
-                                                   created_at=bindparam("created_at")))
 
 
 class EventConsumed(Base):
@@ -80,8 +76,7 @@ def publish(session: Session, kind: str, payload: dict) -> None:
     """Publish an event in the caller's transaction, at the driver level on its connection: every
     recorded case step publishes one, and SQLAlchemy's execution path cost more than the row (the
     event depends on no pending object, so nothing needs flushing first)."""
-    snapshot = snapshot_of(session)
-    snapshot.write(_PUBLISH, {"kind": kind, "payload": snapshot.json(payload), "created_at": snapshot.time(utcnow())})
+    append_rows(session, Event, [{"kind": kind, "payload": payload, "created_at": utcnow()}])
 
 
 def _pending(session: Session, entry: Consumer, limit: int) -> list[int]:

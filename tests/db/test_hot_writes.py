@@ -56,19 +56,18 @@ def test_write_now_leaves_only_the_other_changes_to_a_flush(database):
         assert [d.is_active for d in again] == [False, True]
 
 
-def test_a_driver_level_write_keeps_json_and_times_as_the_orm_reads_them(database):
+def test_a_published_event_keeps_json_and_times_as_the_orm_reads_them(database):
+    """events.publish writes its row at the driver level (append_rows)."""
     from datong.db.base import utcnow
-    from datong.db.snapshot import snapshot_of
-    from datong.events import _PUBLISH, Event
+    from datong.events import Event, publish
 
-    at = utcnow()
+    before = utcnow()
     with database.unit_of_work() as session:
-        snapshot = snapshot_of(session)
-        snapshot.write(_PUBLISH, {"kind": "probe.kind", "payload": snapshot.json({"名": "值", "n": [1, None]}),
-                                  "created_at": snapshot.time(at)})
+        publish(session, "probe.kind", {"名": "值", "n": [1, None]})
+    after = utcnow()
     with database.reading() as session:
         event = session.scalar(select(Event).where(Event.kind == "probe.kind"))
-        assert event.payload == {"名": "值", "n": [1, None]} and event.created_at == at
+        assert event.payload == {"名": "值", "n": [1, None]} and before <= event.created_at <= after
 
 
 def test_json_and_times_go_through_the_column_types(database):

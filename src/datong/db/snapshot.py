@@ -89,7 +89,8 @@ class Snapshot:
     def write(self, prepared: Prepared, params: dict | list[dict]) -> list[tuple]:
         """An insert or update at the driver level, in the transaction of the session this snapshot
         wraps (``snapshot_of``): its RETURNING rows, if it has any. ``params`` a list: one
-        statement for each (executemany). Values at the driver's types (see :meth:`json`)."""
+        statement for each (executemany). Values at the driver's types (``datong.db.writes`` converts
+        a model's values by their column types)."""
         sql = prepared.sql(self.dialect)
         cursor = self.connection.cursor()
         try:
@@ -102,14 +103,6 @@ class Snapshot:
             raise self._mapped(sql, params, exc) from exc
         finally:
             cursor.close()
-
-    def json(self, value):
-        """A value for a JSON column: text on SQLite, adapted by psycopg on PostgreSQL."""
-        if self.postgres:
-            from psycopg.types.json import Json
-
-            return Json(value)
-        return json.dumps(value)
 
     def values(self, values) -> list | str:
         """Values for a parameter that :func:`among` reads."""

@@ -9,13 +9,13 @@ import hashlib
 import math
 from datetime import date
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datong import events
 from datong.db.base import utcnow
 from datong.db.snapshot import Prepared, snapshot_of
-from datong.db.writes import add_as_loaded
+from datong.db.writes import add_as_loaded, append_rows
 from datong.errors import DatongError
 from datong.i18n import N_, Term
 from datong.security.audit import append_event
@@ -68,11 +68,6 @@ def require_open(case: Case) -> None:
         raise WrongCaseState(number=case.number, state=Term(STATE_LABELS[case.status]))
 
 
-_RECORD = Prepared(insert(CaseEvent.__table__).values(case_id=bindparam("case_id"), action=bindparam("action"),
-                                                       actor=bindparam("actor"), detail=bindparam("detail"),
-                                                       at=bindparam("at")))
-
-
 def record(session: Session, case: Case, actor: Actor, action: str, detail: dict | None = None) -> None:
     """The case's history, the outbox event other domains consume, and subscribers' webhooks. The
     history's row is written at the driver level, as the event's is: every step of every case
@@ -80,9 +75,8 @@ def record(session: Session, case: Case, actor: Actor, action: str, detail: dict
     the transaction through the ORM)."""
     if case.id is None:
         session.flush()
-    snapshot = snapshot_of(session)
-    snapshot.write(_RECORD, {"case_id": case.id, "action": action, "actor": actor.name,
-                             "detail": snapshot.json(detail or {}), "at": snapshot.time(utcnow())})
+    append_rows(session, CaseEvent, [{"case_id": case.id, "action": action, "actor": actor.name,
+                                      "detail": detail or {}, "at": utcnow()}])
     payload = {"case": case.number, "action": action, "status": case.status, "outcome": case.outcome,
                "item": case.item.code if case.item else None, "bundle": case.bundle.code if case.bundle else None,
                "applicant": case.applicant_key}
