@@ -440,7 +440,10 @@ class AuditWriter:
                 yield cursor
                 driver.commit()
             except BaseException:
-                driver.rollback()
+                try:
+                    driver.rollback()
+                except Exception:  # noqa: BLE001 - a dropped connection: the pool does not get it back
+                    pooled.invalidate()
                 raise
             finally:
                 cursor.close()
