@@ -34,7 +34,7 @@ NO_ACTOR = {
     "datong.db.writes.add_as_loaded", "datong.db.writes.write_now", "datong.db.writes.append_rows",
     # definitions kept per process by version (service items, bundles, licence types: no personal
     # data); their callers authorise what they do with them
-    "datong.db.keep.kept", "datong.services.service.intake_definitions",
+    "datong.db.keep.kept", "datong.db.keep.kept_by_key", "datong.services.service.intake_definitions",
     "datong.licenses.service.kept_licence_types",
     # catalog metadata, public to every signed-in user (no personal data)
     "datong.catalog.service.get_element", "datong.catalog.service.get_resource",

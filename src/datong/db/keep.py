@@ -13,10 +13,10 @@ never change them. Functions that edit a definition load their own.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from datong.db.snapshot import Snapshot
+from datong.db.snapshot import Prepared, Snapshot, among, snapshot_of
 
 #: Kept rows per Database, beyond which the keep starts again (old versions are never asked for).
 MOST = 10_000
@@ -43,12 +43,28 @@ def kept(session: Session, keep: dict, model, stamps: list[tuple[int, int]]) -> 
     return [keep.get((model, i, v)) or loaded.get(i) for i, v in stamps]
 
 
-def chosen(stamps: list[tuple], keys: list[str]) -> dict[str, tuple[int, int]]:
-    """Rows (id, version, code, name) found by code or name → {key: (id, version)}: a code wins
-    over another row's name, as the ORM lookups choose."""
-    out: dict[str, tuple[int, int]] = {}
-    for row in sorted(stamps, key=lambda r: r[2] not in keys):
+def stamps_by_code_or_name(model) -> dict[str, Prepared]:
+    """Per dialect: the (id, version, code, name) of the rows of ``model`` whose code or name is
+    among the parameter ``keys`` (see ``snapshot.among``)."""
+    return {dialect: Prepared(select(model.id, model.version, model.code, model.name)
+                              .where(or_(by_code, among(model.name, "keys")[dialect])))
+            for dialect, by_code in among(model.code, "keys").items()}
+
+
+def kept_by_key(session: Session, name: str, model, stamps: dict[str, Prepared], keys: list[str]
+                ) -> tuple[list, str | None]:
+    """Rows of ``model`` for ``keys`` (codes or names; a code wins over another row's name, as the
+    ORM lookups choose), in their order, from the keep ``name``; and the first key that names no
+    row (then the rows are not all there)."""
+    snapshot = snapshot_of(session)
+    found: dict[str, tuple[int, int]] = {}
+    rows = snapshot.rows(stamps[snapshot.dialect.name], {"keys": snapshot.values(dict.fromkeys(keys))})
+    for row in sorted(rows, key=lambda r: r[2] not in keys):
         for key in (row[2], row[3]):
             if key in keys:
-                out.setdefault(key, row[:2])
-    return out
+                found.setdefault(key, row[:2])
+    missing = next((k for k in keys if k not in found), None)
+    out = kept(session, keep_of(snapshot, name), model, [found[k] for k in keys if k in found])
+    if missing is None and None in out:  # deleted since its stamp was read
+        missing = keys[out.index(None)]
+    return out, missing

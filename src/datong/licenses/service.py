@@ -19,9 +19,9 @@ from datong.codes import validate_credit_code, validate_id_number
 from datong.codes.licence_id import make_licence_id, parse_licence_id
 from datong.codes.verdict import REASONS
 from datong.db.base import utcnow
-from datong.db.keep import chosen, keep_of, kept
+from datong.db.keep import kept_by_key, stamps_by_code_or_name
 from datong.db.paging import Found, Window, window
-from datong.db.snapshot import Prepared, among, snapshot_of
+from datong.db.snapshot import Prepared, snapshot_of
 from datong.errors import Conflict, DatongError, InvalidInput, NotFound
 from datong.i18n import N_, Message, Term
 from datong.licenses import keys, signing
@@ -197,22 +197,16 @@ def licence_type(session: Session, code: str) -> LicenceType:
     return row
 
 
-_TYPE_STAMPS = {dialect: Prepared(select(LicenceType.id, LicenceType.version, LicenceType.code, LicenceType.name)
-                                  .where(or_(by_code, among(LicenceType.name, "keys")[dialect])))
-                for dialect, by_code in among(LicenceType.code, "keys").items()}
+_TYPE_STAMPS = stamps_by_code_or_name(LicenceType)
 
 
 def kept_licence_types(session: Session, codes: list[str]) -> list[LicenceType]:
     """Licence types by code or name, kept per process by version (``datong.db.keep``): every
     prefill reads the types an application's materials come from. Detached, with their resources
     loaded: read them, never change them."""
-    snapshot = snapshot_of(session)
-    stamps = chosen(snapshot.rows(_TYPE_STAMPS[snapshot.dialect.name], {"keys": snapshot.values(dict.fromkeys(codes))}),
-                    codes)
-    missing = next((c for c in codes if c not in stamps), None)
-    rows = kept(session, keep_of(snapshot, "licence_types"), LicenceType, [stamps[c] for c in codes if c in stamps])
-    if missing is not None or None in rows:
-        raise NotFound(what=LICENCE_TYPE, key=missing or "、".join(codes))
+    rows, missing = kept_by_key(session, "licence_types", LicenceType, _TYPE_STAMPS, codes)
+    if missing is not None:
+        raise NotFound(what=LICENCE_TYPE, key=missing)
     return rows
 
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from datong.catalog.models import Resource
 from datong.db.engine import once_per_transaction
-from datong.db.keep import chosen, keep_of, kept
-from datong.db.snapshot import Prepared, among, snapshot_of
+from datong.db.keep import kept_by_key, stamps_by_code_or_name
 from datong.errors import Conflict, InvalidInput, NotFound
 from datong.i18n import N_, Message, Term
 from datong.security.audit import append_event
@@ -241,13 +240,9 @@ def get_bundle(session: Session, code: str) -> Bundle:
     return once_per_transaction(session, "service_bundles", code, load)
 
 
-# What an intake applies for, kept per process (``datong.db.keep``): each row's id and version (and
-# the bundle's: whether its code was asked, which wins over another bundle's name).
-_BUNDLE_STAMP = Prepared(select(Bundle.id, Bundle.version, Bundle.code == bindparam("key"))
-                         .where(or_(Bundle.code == bindparam("key"), Bundle.name == bindparam("key"))))
-_ITEM_STAMPS = {dialect: Prepared(select(ServiceItem.id, ServiceItem.version, ServiceItem.code, ServiceItem.name)
-                                  .where(or_(by_code, among(ServiceItem.name, "keys")[dialect])))
-                for dialect, by_code in among(ServiceItem.code, "keys").items()}
+# What an intake applies for, kept per process (``datong.db.keep``).
+_BUNDLE_STAMPS, _ITEM_STAMPS = stamps_by_code_or_name(Bundle), stamps_by_code_or_name(ServiceItem)
+KEPT = "service_definitions"
 
 
 def intake_definitions(session: Session, *, item: str | None = None, bundle: str | None = None
@@ -255,20 +250,16 @@ def intake_definitions(session: Session, *, item: str | None = None, bundle: str
     """The item, or the bundle and its items, that an intake applies for, kept per process by
     version (``datong.db.keep``): every intake needs them, and they change a few times a year.
     Read them, never change them."""
-    snapshot = snapshot_of(session)
-    keep = keep_of(snapshot, "service_definitions")
     group = None
     if bundle is not None:
-        found = sorted(snapshot.rows(_BUNDLE_STAMP, {"key": bundle}), key=lambda r: not r[2])
-        group = kept(session, keep, Bundle, [found[0][:2]])[0] if found else None
-        if group is None:
+        groups, missing = kept_by_key(session, KEPT, Bundle, _BUNDLE_STAMPS, [bundle])
+        if missing is not None:
             raise NotFound(what=BUNDLE, key=bundle)
+        group = groups[0]
     keys = [e["item"] for e in group.items] if group is not None else [item]
-    stamps = chosen(snapshot.rows(_ITEM_STAMPS[snapshot.dialect.name], {"keys": snapshot.values(dict.fromkeys(keys))}),
-                    keys)
-    rows = kept(session, keep, ServiceItem, [stamps[k] for k in keys if k in stamps])
-    if len(rows) < len(keys) or None in rows:
-        raise NotFound(what=ITEM, key=next((k for k in keys if k not in stamps), "、".join(keys)))
+    rows, missing = kept_by_key(session, KEPT, ServiceItem, _ITEM_STAMPS, keys)
+    if missing is not None:
+        raise NotFound(what=ITEM, key=missing)
     return rows, group
 
 
